@@ -1,0 +1,70 @@
+"""One typed settings object, read from the environment once per process.
+
+Every setting is listed in README.md with its default. No other module reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Default tiers and their retention, coarsest last. Why these numbers:
+# - raw 48 h: enough to backfill a device that was offline over a weekend night, and to give exact
+#   percentiles for any range up to 24 h;
+# - 5 min 14 d and 15 min 35 d: the 15-minute tier makes the OpenVPN analytics buckets (105 min = 7 x 15,
+#   450 min = 30 x 15) exact over 30 days;
+# - 1 h 90 d: the 90-day uptime bars; 6 h 400 d: a year of 30-day charts; 1 day: kept for ever.
+DEFAULT_TIERS = "5m,15m,1h,6h,1d"
+DEFAULT_RETENTION = "raw=48h,5m=14d,15m=35d,1h=90d,6h=400d,1d=0"
+
+
+class Settings(BaseSettings):
+    """Process settings. Environment variables are named in each field's alias."""
+
+    model_config = SettingsConfigDict(env_prefix="UPSTAT_", extra="ignore", populate_by_name=True)
+
+    port: int = Field(8000, validation_alias=AliasChoices("PORT", "UPSTAT_PORT"), ge=1, le=65535)
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "UPSTAT_REDIS_URL"))
+    redis_cluster: bool = False
+    key_prefix: str = "upstat:"
+    redis_socket_timeout: float = Field(5.0, gt=0)
+    redis_connect_timeout: float = Field(3.0, gt=0)
+    redis_retries: int = Field(3, ge=0, le=10)
+
+    tiers: str = DEFAULT_TIERS
+    retention: str = DEFAULT_RETENTION
+
+    job_time_budget_s: float = Field(50.0, gt=0)
+
+    admin_token: str | None = None
+    admin_token_ssm_parameter: str | None = None
+    allowed_targets: str = ""
+
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    public_status_page: bool = True
+    public_read: bool = False
+    key_cache_seconds: float = Field(5.0, ge=0, le=60)
+    rate_limit_per_key: int = Field(600, ge=1)
+    rate_limit_per_ip: int = Field(300, ge=1)
+    rate_limit_window_s: int = Field(60, ge=1)
+
+    alerts_topic_arn: str | None = None
+    webhook_secret: str | None = None
+    ping_fanout_threshold: int = Field(500, ge=1)
+    ping_queue_url: str | None = None
+    ping_concurrency: int = Field(200, ge=1, le=5000)
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _no_braces(cls, value: str) -> str:
+        if "{" in value or "}" in value:
+            raise ValueError("key prefix must not contain '{' or '}' (they would change the cluster slot)")
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call ``get_settings.cache_clear()``)."""
+    return Settings()

@@ -1,0 +1,65 @@
+"""One Redis client per process, reused across Lambda invocations.
+
+Works the same on a single Redis/Valkey, on ElastiCache (``rediss://`` for TLS) and on Redis Cluster
+(``UPSTAT_REDIS_CLUSTER=true``): every multi-key command and script touches keys of one hash tag.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from upstat.config import Settings, get_settings
+
+Redis = Any  # redis.Redis or redis.RedisCluster: both speak the commands we use
+
+_lock = threading.Lock()
+_client: Redis | None = None
+_client_url: str | None = None
+
+
+def make_client(settings: Settings, url: str | None = None) -> Redis:
+    """A new client for ``url`` (default: the settings' REDIS_URL), with timeouts and retries."""
+    url = url or settings.redis_url
+    if not url:
+        raise RuntimeError("REDIS_URL is not set (make run starts an embedded Valkey for you)")
+    retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), settings.redis_retries)
+    common: dict[str, Any] = {
+        "socket_timeout": settings.redis_socket_timeout,
+        "socket_connect_timeout": settings.redis_connect_timeout,
+        "retry": retry,
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "health_check_interval": 30,
+    }
+    if settings.redis_cluster:
+        return redis.RedisCluster.from_url(url, **common)
+    return redis.Redis.from_url(url, **common)
+
+
+def get_redis() -> Redis:
+    """The process-wide client (created on first use, then reused by every warm invocation)."""
+    global _client, _client_url
+    settings = get_settings()
+    if _client is not None and _client_url == settings.redis_url:
+        return _client
+    with _lock:
+        if _client is None or _client_url != settings.redis_url:
+            _client = make_client(settings)
+            _client_url = settings.redis_url
+        return _client
+
+
+def reset_client() -> None:
+    """Forget the cached client (tests switch servers)."""
+    global _client, _client_url
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+        _client_url = None

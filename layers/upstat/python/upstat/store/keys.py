@@ -1,0 +1,78 @@
+"""Key names, built by pure functions in one place.
+
+Every key of one time series carries the same hash tag ``{<series id>}``, so a script or transaction over a
+series touches one cluster slot. The series id is a digest of the (source, metric) names, so names may hold
+any character (':', '{', '}' included) without changing which key or slot is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=10)
+    for part in parts:
+        data = part.encode("utf-8")
+        h.update(len(data).to_bytes(4, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def series_id(source: str, metric: str) -> str:
+    """Stable id of the (source, metric) series: 20 hex characters, never containing braces."""
+    return _digest("series", source, metric)
+
+
+def name_id(kind: str, name: str) -> str:
+    """Stable id for a user-supplied name (a source, a service...) for use inside key names."""
+    return _digest(kind, name)
+
+
+class Keys:
+    """Key builder bound to a prefix (``UPSTAT_KEY_PREFIX``)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    # --- one time series: all under the hash tag {sid} ---
+    def series_meta(self, sid: str) -> str:
+        return f"{self.prefix}ts:{{{sid}}}:m"
+
+    def series_raw(self, sid: str) -> str:
+        return f"{self.prefix}ts:{{{sid}}}:r"
+
+    def series_tier(self, sid: str, tier_ms: int) -> str:
+        return f"{self.prefix}ts:{{{sid}}}:t{tier_ms // 1000}"
+
+    def series_keys(self, sid: str, tier_ms: list[int]) -> list[str]:
+        return [self.series_meta(sid), self.series_raw(sid)] + [self.series_tier(sid, t) for t in tier_ms]
+
+    # --- registries (each its own slot; written with idempotent commands) ---
+    def series_registry(self, shard: int) -> str:
+        return f"{self.prefix}series:{{reg{shard}}}"
+
+    def source_metrics(self, source: str) -> str:
+        return f"{self.prefix}src:{{{name_id('source', source)}}}:metrics"
+
+    def metric_sources(self, metric: str) -> str:
+        return f"{self.prefix}metric:{{{name_id('metric', metric)}}}:sources"
+
+    def sources(self) -> str:
+        return f"{self.prefix}sources"
+
+    def engine_config(self) -> str:
+        return f"{self.prefix}config:engine"
+
+    def job_lock(self, job: str) -> str:
+        return f"{self.prefix}lock:{{job}}:{job}"
+
+    def job_state(self, job: str) -> str:
+        return f"{self.prefix}jobstate:{{job}}:{job}"
+
+
+REGISTRY_SHARDS = 16
+
+
+def registry_shard(sid: str) -> int:
+    return int(sid[:4], 16) % REGISTRY_SHARDS
