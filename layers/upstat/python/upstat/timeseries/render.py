@@ -1,0 +1,117 @@
+"""From per-bucket aggregates to what a chart shows: one value per bucket, gaps filled, range statistics.
+
+Pure functions over ``Buckets``; no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from upstat.errors import InvalidInput
+from upstat.timeseries.engine import ADDITIVE, AGGREGATES, FILLS, Buckets
+from upstat.timeseries.timemath import percentile, trend
+
+
+def default_fill(aggregate: str) -> str:
+    """Empty buckets are 0 for additive aggregates (sum, count, increase), null for the others."""
+    return "zero" if aggregate in ADDITIVE else "null"
+
+
+def check_aggregate(aggregate: str, kind: str, field: str = "aggregate") -> None:
+    if aggregate not in AGGREGATES:
+        raise InvalidInput(f"{field}: must be one of {', '.join(AGGREGATES)}", field=field)
+    if aggregate in ("increase", "rate") and kind != "counter":
+        raise InvalidInput(
+            f"{field}: {aggregate} needs a counter series; declare the metric kind 'counter' first", field=field
+        )
+
+
+def check_fill(fill: str | None, field: str = "fill") -> None:
+    if fill is not None and fill not in FILLS:
+        raise InvalidInput(f"{field}: must be one of {', '.join(FILLS)}", field=field)
+
+
+def increases(b: Buckets) -> list[float | None]:
+    """Per-bucket increase of a counter: growth inside the bucket plus the step from the previous value.
+
+    A value lower than the one before is a counter reset: it counts as a restart from zero, never as a
+    negative increase.
+    """
+    out: list[float | None] = []
+    prev = b.prev_last
+    for c, first, inc, last in zip(b.count, b.first, b.inc, b.last, strict=True):
+        if not c:
+            out.append(None)
+            continue
+        assert first is not None and inc is not None
+        step = 0.0 if prev is None else (first - prev if first >= prev else first)
+        out.append(inc + step)
+        prev = last
+    return out
+
+
+def column(b: Buckets, aggregate: str) -> list[float | None]:
+    """One value per bucket, ``None`` for empty buckets."""
+    if aggregate == "avg":
+        return [s / c if c else None for s, c in zip(b.sum, b.count, strict=True)]  # type: ignore[operator]
+    if aggregate == "count":
+        return [float(c) if c else None for c in b.count]
+    if aggregate in ("sum", "min", "max", "first", "last"):
+        return list(getattr(b, aggregate))
+    incs = increases(b)
+    if aggregate == "increase":
+        return incs
+    return [None if v is None else v / (b.grid.length(j) / 1000) for j, v in enumerate(incs)]
+
+
+def fill_gaps(values: list[float | None], fill: str) -> list[float | None]:
+    if fill == "null":
+        return values
+    if fill == "zero":
+        return [0.0 if v is None else v for v in values]
+    out: list[float | None] = []
+    prev: float | None = None
+    for v in values:
+        if v is not None:
+            prev = v
+        out.append(prev)
+    return out
+
+
+def series_values(b: Buckets, aggregate: str, fill: str | None) -> tuple[list[float | None], str]:
+    """The chart line: values per bucket with gaps filled as asked; returns (values, fill used)."""
+    used = fill or default_fill(aggregate)
+    return fill_gaps(column(b, aggregate), used), used
+
+
+def statistics(b: Buckets, aggregate: str = "avg") -> dict[str, Any]:
+    """min, max, avg, total, count over the range (exact from any tier), percentiles when read, trend.
+
+    Percentiles are exact when computed from raw points covering the range (``percentiles_exact``), else
+    approximate (bucket averages weighted by count), or absent when not asked for.
+    """
+    count = sum(b.count)
+    mins = [v for v in b.min if v is not None]
+    maxs = [v for v in b.max if v is not None]
+    total = sum(v for v in b.sum if v is not None)
+    stats: dict[str, Any] = {
+        "count": count,
+        "min": min(mins) if mins else None,
+        "max": max(maxs) if maxs else None,
+        "avg": total / count if count else None,
+        "total": total,
+    }
+    if b.kind == "counter":
+        stats["increase"] = sum(v for v in increases(b) if v is not None)
+    if b.percentile_values is not None:
+        pv = b.percentile_values
+        stats.update({"p50": percentile(pv, 50), "p95": percentile(pv, 95), "p99": percentile(pv, 99)})
+        stats["percentiles_exact"] = b.percentiles_exact
+    values = column(b, aggregate if aggregate in ("avg", "sum", "min", "max", "last", "increase") else "avg")
+    starts = b.grid.starts() if not b.grid.raw else b.raw_times
+    if b.grid.raw:
+        points = [(float(t), v) for t, v in zip(b.raw_times, b.raw_values, strict=True)]
+    else:
+        points = [(float(t), v) for t, v in zip(starts, values, strict=True) if v is not None]
+    stats["trend"] = trend(points)
+    return stats
