@@ -155,7 +155,7 @@ class Engine:
             script(
                 keys=[self.keys.series(series_id(source, metric))],
                 args=[now, -1 if lowest is None else lowest, self.raw.chunk_ms, self.raw.retention_ms,
-                      self._tier_arg, pack(pts), source, metric, kind],
+                      self._tier_arg, pack(pts), source, metric, kind, -1, "0"],
                 client=pipe,
             )
         replies = pipe.execute(raise_on_error=True)
@@ -180,6 +180,28 @@ class Engine:
         pipe.zadd(self.keys.sources(), {source: 0}, nx=True)
         pipe.execute()
         self.redis.hset(self.keys.series(sid), "reg", 1)
+
+    def maintain(self, sids: Sequence[str], *, now: int, rebuild_from: int | None, trim: bool) -> int:
+        """Trim every tier of these series to its retention and/or rebuild their tiers from the raw data at or
+        after ``rebuild_from``, in one pipelined round trip. Idempotent: figures are recomputed from the finer
+        data and overwritten, so running it twice, or twice at once, stores the same figures."""
+        lowest = self.lowest_accepted(now)
+        script = self.scripts["ts_write"]
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in sids:
+            script(
+                keys=[self.keys.series(sid)],
+                args=[now, -1 if lowest is None else lowest, self.raw.chunk_ms, self.raw.retention_ms,
+                      self._tier_arg, b"", "", "", "", -1 if rebuild_from is None else rebuild_from,
+                      "1" if trim else "0"],
+                client=pipe,
+            )
+        return len(pipe.execute()) if sids else 0
+
+    def registered_series(self, shard: int, cursor: int = 0, count: int = 500) -> tuple[int, list[str]]:
+        """One SSCAN page of a registry shard (series ids), for the scheduled jobs."""
+        cur, members = self.redis.sscan(self.keys.series_registry(shard), cursor, count=count)
+        return int(cur), [m.decode() for m in members]
 
     def declare(self, source: str, metric: str, kind: str) -> None:
         """Declare a series' kind (``counter`` enables increase and rate) before or after writing it."""

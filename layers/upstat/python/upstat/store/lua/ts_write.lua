@@ -4,7 +4,10 @@
 --       chunks in fields 'r:<chunk id>' and tier chunks in fields 't<bucket seconds>:<chunk id>'.
 -- ARGV: 1 now (ms), 2 lowest accepted time (ms; -1 = none), 3 raw chunk span (ms), 4 raw retention (ms, 0 = for
 --       ever), 5 tiers "bucket_ms,chunk_ms,retention_ms;..." (finest first), 6 points: little-endian pairs of
---       doubles (time ms, value), sorted by time, times unique, 7 source, 8 metric, 9 kind ("" keeps it).
+--       doubles (time ms, value), sorted by time, times unique, 7 source, 8 metric, 9 kind ("" keeps it),
+--       10 rebuild from (ms; -1 = no rebuild): recompute every tier bucket holding raw data at or after this
+--       time, and every coarser bucket above them, from the finer data (the rollup job), 11 "1" to trim
+--       every tier to its retention now (the retention job; writes trim only when they start a chunk).
 --
 -- Raw chunk record:  '<Id'       (offset ms in the chunk, value)                          12 bytes
 -- Tier record:       '<HIdddddd' (bucket slot in the chunk, count, sum, min, max, first, last,
@@ -23,6 +26,8 @@ local lowest = tonumber(ARGV[2])
 local raw_chunk = tonumber(ARGV[3])
 local raw_ret = tonumber(ARGV[4])
 local blob = ARGV[6]
+local rebuild_from = tonumber(ARGV[10] or '-1')
+local rebuild = rebuild_from >= 0
 
 local tiers = {}
 for ms, chunk, ret in string.gmatch(ARGV[5], '(%d+),(%d+),(%d+)') do
@@ -32,6 +37,8 @@ end
 
 local key = KEYS[1]
 local RAWP = 'r:'
+-- Maintenance of a series that no longer exists (a stale registry entry) must not recreate it.
+if #blob == 0 and ARGV[9] == '' and redis.call('EXISTS', key) == 0 then return {0, 0, 0, 0} end
 local floor_ms = tonumber(redis.call('HGET', key, 'floor') or '-1')
 if floor_ms > lowest then lowest = floor_ms end
 
@@ -239,7 +246,7 @@ local function update_tier(t, buckets)
       end
       if rec_changed then changed = true end
       if cnt > 0 then parts[#parts + 1] = rec end
-      if rec_changed and parent_ms then
+      if (rec_changed or rebuild) and parent_ms then
         local pb = math.floor(b * tier.ms / parent_ms)
         if changed_parents[#changed_parents] ~= pb then changed_parents[#changed_parents + 1] = pb end
       end
@@ -255,6 +262,29 @@ local function update_tier(t, buckets)
   return changed_parents
 end
 
+if rebuild then
+  -- Every finest-tier bucket that holds raw data at or after rebuild_from (never older than the floor:
+  -- older raw data was trimmed, and a bucket rebuilt from nothing would erase the tier's figures).
+  if rebuild_from < lowest then rebuild_from = lowest end
+  local ids = {}
+  for _, f in ipairs(redis.call('HKEYS', key)) do
+    local cid = string.match(f, '^r:(%-?%d+)$')
+    if cid and (tonumber(cid) + 1) * raw_chunk > rebuild_from then ids[#ids + 1] = tonumber(cid) end
+  end
+  table.sort(ids)
+  for _, c in ipairs(ids) do
+    local s = redis.call('HGET', key, RAWP .. c)
+    raw_chunks[c] = s
+    for p = 1, #s, RAW_SIZE do
+      local t = c * raw_chunk + struct.unpack('<I', s, p)
+      if t >= rebuild_from then
+        local b = math.floor(t / first_ms)
+        if affected[#affected] ~= b then affected[#affected + 1] = b end
+      end
+    end
+  end
+end
+
 local pending = affected
 for t = 1, #tiers do
   if #pending == 0 then break end
@@ -262,7 +292,7 @@ for t = 1, #tiers do
 end
 
 -- ---- retention: when a chunk was started, drop whole chunks that ended before their tier's cutoff -------
-if created_chunk then
+if created_chunk or ARGV[11] == '1' then
   local spans = {[RAWP] = {raw_chunk, raw_ret}}
   for _, tier in ipairs(tiers) do spans[tier.prefix] = {tier.chunk, tier.ret} end
   local dead = {}

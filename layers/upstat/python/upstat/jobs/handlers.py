@@ -1,0 +1,76 @@
+"""The scheduled jobs' bodies, one small function each, called by functions/<job>/handler.py.
+
+Heavy imports stay inside the functions: a scheduled function imports only what its job needs (never
+FastAPI).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from upstat.jobs.runner import JobContext, run_job
+
+ROLLUP_OVERLAP_MS = 10 * 60 * 1000  # rebuild a little before the previous run, in case it stopped early
+
+
+def _engine() -> Any:
+    from upstat.store.client import get_redis
+    from upstat.timeseries.config import current_engine
+
+    return current_engine(get_redis())
+
+
+def rollup(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Rebuild tier buckets from raw points since the previous run (idempotent)."""
+
+    def body(ctx: JobContext) -> dict[str, Any]:
+        from upstat.timeseries.rollup import run_series_tick
+
+        since = ctx.state.get("since", ctx.now_ms - ROLLUP_OVERLAP_MS)
+        report = run_series_tick(_engine(), now=ctx.now_ms, deadline=ctx.deadline, rebuild_from=since, trim=False,
+                                 start_shard=ctx.state.get("shard", 0))
+        if report.complete:
+            ctx.state.update(since=ctx.now_ms - ROLLUP_OVERLAP_MS, shard=0)
+        else:
+            ctx.state.update(shard=report.shards_done)
+        return {"series": report.series, "complete": report.complete}
+
+    return run_job("rollup", context, body)
+
+
+def retention(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Drop whole chunks older than each tier's retention, in every series; trim uptime check logs."""
+
+    def body(ctx: JobContext) -> dict[str, Any]:
+        from upstat.timeseries.rollup import run_series_tick
+
+        report = run_series_tick(_engine(), now=ctx.now_ms, deadline=ctx.deadline, rebuild_from=None, trim=True,
+                                 start_shard=ctx.state.get("shard", 0))
+        ctx.state.update(shard=0 if report.complete else report.shards_done)
+        summary: dict[str, Any] = {"series": report.series, "complete": report.complete}
+        summary.update(_uptime_retention(ctx))
+        return summary
+
+    return run_job("retention", context, body)
+
+
+def _uptime_retention(ctx: JobContext) -> dict[str, Any]:
+    try:
+        from upstat.uptime.jobs import trim_check_logs  # type: ignore[import-not-found]
+    except ModuleNotFoundError:
+        return {}
+    return dict(trim_check_logs(now_ms=ctx.now_ms, deadline=ctx.deadline))
+
+
+def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Check every due service (or fan batches out to workers past the threshold)."""
+    from upstat.uptime.jobs import run_ping_job  # type: ignore[import-not-found]
+
+    return dict(run_ping_job(event, context))
+
+
+def ping_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Check the services of the SQS batches the ping job fanned out."""
+    from upstat.uptime.jobs import run_ping_worker  # type: ignore[import-not-found]
+
+    return dict(run_ping_worker(event, context))
