@@ -57,3 +57,26 @@ def r(env: dict[str, str]) -> redis.Redis:
     client = store_client.get_redis()
     client.flushall()
     return client
+
+
+@pytest.fixture(scope="session")
+def cluster_ports() -> Iterator[list[int]]:
+    from tests.cluster import valkey_cluster
+
+    with valkey_cluster() as ports:
+        yield ports
+
+
+@pytest.fixture
+def cluster_env(cluster_ports: list[int], monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Iterator[str]:
+    """The process settings pointed at the 3-node cluster (UPSTAT_REDIS_CLUSTER=true)."""
+    url = f"redis://127.0.0.1:{cluster_ports[0]}"
+    monkeypatch.setenv("REDIS_URL", url)
+    monkeypatch.setenv("UPSTAT_REDIS_CLUSTER", "true")
+    get_settings.cache_clear()
+    store_client.reset_client()
+    client = store_client.get_redis()
+    client.flushall()
+    yield url
+    get_settings.cache_clear()
+    store_client.reset_client()

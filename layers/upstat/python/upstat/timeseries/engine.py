@@ -149,16 +149,12 @@ class Engine:
                 raise InvalidInput(f"{prefix}.kind: must be one of {', '.join(KINDS)}", field=f"{prefix}.kind")
             pts = normalize(points, now=now, lowest=lowest, field=f"{prefix}.points" if len(batches) > 1 else prefix)
             prepared.append((source, metric, pts, kind or ""))
-        script = self.scripts["ts_write"]
-        pipe = self.redis.pipeline(transaction=False)
-        for source, metric, pts, kind in prepared:
-            script(
-                keys=[self.keys.series(series_id(source, metric))],
-                args=[now, -1 if lowest is None else lowest, self.raw.chunk_ms, self.raw.retention_ms,
-                      self._tier_arg, pack(pts), source, metric, kind, -1, "0"],
-                client=pipe,
-            )
-        replies = pipe.execute(raise_on_error=True)
+        replies = self.scripts.run_many("ts_write", [
+            ([self.keys.series(series_id(source, metric))],
+             [now, -1 if lowest is None else lowest, self.raw.chunk_ms, self.raw.retention_ms, self._tier_arg,
+              pack(pts), source, metric, kind, -1, "0"])
+            for source, metric, pts, kind in prepared
+        ])
         results = []
         for (source, metric, pts, _), reply in zip(prepared, replies, strict=True):
             if reply[0] == -1:
@@ -186,17 +182,13 @@ class Engine:
         after ``rebuild_from``, in one pipelined round trip. Idempotent: figures are recomputed from the finer
         data and overwritten, so running it twice, or twice at once, stores the same figures."""
         lowest = self.lowest_accepted(now)
-        script = self.scripts["ts_write"]
-        pipe = self.redis.pipeline(transaction=False)
-        for sid in sids:
-            script(
-                keys=[self.keys.series(sid)],
-                args=[now, -1 if lowest is None else lowest, self.raw.chunk_ms, self.raw.retention_ms,
-                      self._tier_arg, b"", "", "", "", -1 if rebuild_from is None else rebuild_from,
-                      "1" if trim else "0"],
-                client=pipe,
-            )
-        return len(pipe.execute()) if sids else 0
+        replies = self.scripts.run_many("ts_write", [
+            ([self.keys.series(sid)],
+             [now, -1 if lowest is None else lowest, self.raw.chunk_ms, self.raw.retention_ms, self._tier_arg,
+              b"", "", "", "", -1 if rebuild_from is None else rebuild_from, "1" if trim else "0"])
+            for sid in sids
+        ])
+        return len(replies)
 
     def registered_series(self, shard: int, cursor: int = 0, count: int = 500) -> tuple[int, list[str]]:
         """One SSCAN page of a registry shard (series ids), for the scheduled jobs."""
