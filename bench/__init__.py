@@ -1,1 +1,4 @@
-"""Benchmarks: `make bench` runs every module listed in bench/__main__.py and prints `name: value unit` lines."""
+"""Benchmarks: `make bench` runs every module listed in bench/__main__.py.
+
+Each prints `name: value unit` lines.
+"""

@@ -6,8 +6,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -39,11 +39,29 @@ def valkey_cluster(nodes: int = 3) -> Iterator[list[int]]:
         for port in ports:
             d = tmp / str(port)
             d.mkdir()
-            procs.append(subprocess.Popen(
-                [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                 "--cluster-config-file", str(d / "nodes.conf"), "--save", "", "--appendonly", "no",
-                 "--dir", str(d)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(binary),
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        str(d / "nodes.conf"),
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--dir",
+                        str(d),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         clients = [redis.Redis(port=p) for p in ports]
         for c in clients:
             for _ in range(100):
@@ -60,7 +78,9 @@ def valkey_cluster(nodes: int = 3) -> Iterator[list[int]]:
             c.execute_command("CLUSTER", "MEET", "127.0.0.1", ports[0])
         deadline = time.time() + 20
         while time.time() < deadline:
-            if all(c.execute_command("CLUSTER", "INFO").decode().find("cluster_state:ok") >= 0 for c in clients):
+            if all(
+                c.execute_command("CLUSTER", "INFO").decode().find("cluster_state:ok") >= 0 for c in clients
+            ):
                 break
             time.sleep(0.1)
         else:

@@ -68,7 +68,9 @@ def cluster_ports() -> Iterator[list[int]]:
 
 
 @pytest.fixture
-def cluster_env(cluster_ports: list[int], monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Iterator[str]:
+def cluster_env(
+    cluster_ports: list[int], monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> Iterator[str]:
     """The process settings pointed at the 3-node cluster (UPSTAT_REDIS_CLUSTER=true)."""
     url = f"redis://127.0.0.1:{cluster_ports[0]}"
     monkeypatch.setenv("REDIS_URL", url)

@@ -17,7 +17,9 @@ def make_engine(client: Any, retention: str = DEFAULT_RETENTION, tiers: str = "5
     return Engine(client, Keys("upstat:"), tm.build_tiers(tiers, retention))
 
 
-def reference_buckets(points: dict[int, float], start: int, step: int, n: int) -> list[dict[str, float] | None]:
+def reference_buckets(
+    points: dict[int, float], start: int, step: int, n: int
+) -> list[dict[str, float] | None]:
     """Per-bucket figures computed the slow, obvious way from the final set of points."""
     out: list[dict[str, float] | None] = []
     for i in range(n):
@@ -26,8 +28,16 @@ def reference_buckets(points: dict[int, float], start: int, step: int, n: int) -
         if not vals:
             out.append(None)
             continue
-        out.append({"count": len(vals), "sum": sum(vals), "min": min(vals), "max": max(vals), "last": vals[-1],
-                    "first": vals[0]})
+        out.append(
+            {
+                "count": len(vals),
+                "sum": sum(vals),
+                "min": min(vals),
+                "max": max(vals),
+                "last": vals[-1],
+                "first": vals[0],
+            }
+        )
     return out
 
 

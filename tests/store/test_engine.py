@@ -38,14 +38,24 @@ def assert_tier_matches(engine, source, metric, points, resolution, range_text="
             continue
         assert b.count[j] == want["count"], (resolution, j)
         assert b.sum[j] == pytest.approx(want["sum"]), (resolution, j)
-        assert b.min[j] == want["min"] and b.max[j] == want["max"] and b.last[j] == want["last"], (resolution, j)
+        assert b.min[j] == want["min"] and b.max[j] == want["max"] and b.last[j] == want["last"], (
+            resolution,
+            j,
+        )
     return b
 
 
 def test_chart_right_after_a_write_reflects_it_at_every_resolution(r):
     engine = make_engine(r)
     engine.write("api", "rt", [(NOW - 1000, 42.0)], now=NOW)
-    for rng, res in [("1h", "auto"), ("24h", "auto"), ("24h", "5m"), ("7d", "auto"), ("30d", "auto"), ("1y", "auto")]:
+    for rng, res in [
+        ("1h", "auto"),
+        ("24h", "auto"),
+        ("24h", "5m"),
+        ("7d", "auto"),
+        ("30d", "auto"),
+        ("1y", "auto"),
+    ]:
         b = engine.read("api", "rt", q(rng, res), now=NOW)
         values, _ = series_values(b, "max", None)
         assert values[-1] == 42.0, (rng, res, b.tier.name)
@@ -111,7 +121,9 @@ def test_a_retried_batch_leaves_exactly_the_same_state(r):
 def test_concurrent_writers_of_one_series_lose_nothing(r):
     engine = make_engine(r)
     chunks = [[(NOW - (k * 100 + i) * 10_000, float(k)) for i in range(100)] for k in range(8)]
-    threads = [threading.Thread(target=engine.write, args=("api", "rt", c), kwargs={"now": NOW}) for c in chunks]
+    threads = [
+        threading.Thread(target=engine.write, args=("api", "rt", c), kwargs={"now": NOW}) for c in chunks
+    ]
     for th in threads:
         th.start()
     for th in threads:
@@ -156,8 +168,15 @@ def test_increase_needs_a_counter(r):
 
 @pytest.mark.parametrize(
     ("rng", "resolution", "points"),
-    [("1h", "30s", 120), ("3h", "1m", 180), ("6h", "2m", 180), ("12h", "5m", 144), ("24h", "15m", 96),
-     ("7d", "1h", 168), ("30d", "6h", 120)],
+    [
+        ("1h", "30s", 120),
+        ("3h", "1m", 180),
+        ("6h", "2m", 180),
+        ("12h", "5m", 144),
+        ("24h", "15m", 96),
+        ("7d", "1h", 168),
+        ("30d", "6h", 120),
+    ],
 )
 def test_openvpn_table_ranges_return_the_documented_points(r, rng, resolution, points):
     engine = make_engine(r)
@@ -319,8 +338,12 @@ def test_rollup_twice_and_concurrently_never_changes_a_figure(r):
     sid = series_id("api", "rt")
     engine.maintain([sid], now=NOW, rebuild_from=NOW - 48 * HOUR, trim=False)
     assert snapshot(r, "api", "rt") == before
-    threads = [threading.Thread(target=engine.maintain, args=([sid],),
-                                kwargs={"now": NOW, "rebuild_from": 0, "trim": True}) for _ in range(4)]
+    threads = [
+        threading.Thread(
+            target=engine.maintain, args=([sid],), kwargs={"now": NOW, "rebuild_from": 0, "trim": True}
+        )
+        for _ in range(4)
+    ]
     for th in threads:
         th.start()
     for th in threads:
@@ -341,8 +364,11 @@ def test_rollup_builds_a_tier_added_to_the_configuration(r):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(
-        st.tuples(st.integers(min_value=0, max_value=47 * 3600), st.integers(min_value=-1000, max_value=1000)),
-        min_size=1, max_size=80,
+        st.tuples(
+            st.integers(min_value=0, max_value=47 * 3600), st.integers(min_value=-1000, max_value=1000)
+        ),
+        min_size=1,
+        max_size=80,
     ),
     st.integers(min_value=1, max_value=5),
 )

@@ -18,12 +18,17 @@ def test_writes_reads_and_maintenance_work_on_a_cluster(cluster_env):
     client = get_redis()
     engine = make_engine(client)
     names = [(f"dev:{{{i}}}", "rx") for i in range(30)]
-    batches = [(s, m, [(NOW - k * 60_000, float(i + k)) for k in range(120)], "counter") for i, (s, m) in enumerate(names)]
+    batches = [
+        (s, m, [(NOW - k * 60_000, float(i + k)) for k in range(120)], "counter")
+        for i, (s, m) in enumerate(names)
+    ]
     engine.write_many(batches, now=NOW)
     slots = {client.keyslot(engine.keys.series(series_id(s, m))) for s, m in names}
     nodes = {client.nodes_manager.get_node_from_slot(slot).port for slot in slots}
     assert len(nodes) == 3  # the series really are spread over the three nodes
-    results = engine.read_many(names, Query(tm.parse_range("3h", now=NOW), tm.parse_resolution("15m")), now=NOW)
+    results = engine.read_many(
+        names, Query(tm.parse_range("3h", now=NOW), tm.parse_resolution("15m")), now=NOW
+    )
     for i, b in enumerate(results):
         assert b is not None and sum(b.count) == 120
         assert series_values(b, "max", None)[0][-1] == float(i)

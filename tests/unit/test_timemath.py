@@ -13,8 +13,9 @@ NOW = 1_780_315_207_000
 times = st.integers(min_value=1_500_000_000_000, max_value=2_000_000_000_000)
 units = st.sampled_from("smhdw")
 fixed = st.builds(lambda c, u: tm.Interval(c, u), st.integers(1, 90), st.sampled_from("smh"))
-zones = st.sampled_from(["UTC", "Europe/Rome", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu",
-                         "Australia/Lord_Howe"])
+zones = st.sampled_from(
+    ["UTC", "Europe/Rome", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe"]
+)
 
 
 @given(st.integers(1, 999_999_999), st.sampled_from("smhdwMy"))
@@ -24,7 +25,9 @@ def test_interval_grammar_round_trips(count, unit):
     assert iv.ms == count * tm.UNIT_MS[unit]
 
 
-@pytest.mark.parametrize("text", ["", "15", "m", "0m", "-5m", "1.5h", "15 x", "15min", "1H", "h1", "1mm", None])
+@pytest.mark.parametrize(
+    "text", ["", "15", "m", "0m", "-5m", "1.5h", "15 x", "15min", "1H", "h1", "1mm", None]
+)
 def test_bad_intervals_are_refused_naming_the_field(text):
     with pytest.raises(InvalidInput) as err:
         tm.parse_interval(text, field="range")
@@ -69,16 +72,28 @@ def test_calendar_grids_start_at_local_midnight_and_cover_now(now, tz, res, n):
 
 def test_dst_days_are_23_and_25_hours_long_in_new_york():
     # 2026-03-08 and 2026-11-01 are the DST switches in New York.
-    grid = tm.grid_between(tm.parse_datetime("2026-03-07 12:00:00", field="start", tz="America/New_York"),
-                           tm.parse_datetime("2026-03-09 12:00:00", field="end", tz="America/New_York"),
-                           tm.Interval(1, "d"), "America/New_York")
+    grid = tm.grid_between(
+        tm.parse_datetime("2026-03-07 12:00:00", field="start", tz="America/New_York"),
+        tm.parse_datetime("2026-03-09 12:00:00", field="end", tz="America/New_York"),
+        tm.Interval(1, "d"),
+        "America/New_York",
+    )
     assert [grid.length(i) // tm.HOUR for i in range(grid.n)] == [24, 23, 24]
 
 
 @pytest.mark.parametrize(
     ("rng", "res", "points"),
-    [("1h", "30s", 120), ("3h", "1m", 180), ("6h", "2m", 180), ("12h", "5m", 144), ("24h", "15m", 96),
-     ("7d", "1h", 168), ("30d", "6h", 120), ("90d", "1d", 90), ("1y", "1d", 365)],
+    [
+        ("1h", "30s", 120),
+        ("3h", "1m", 180),
+        ("6h", "2m", 180),
+        ("12h", "5m", 144),
+        ("24h", "15m", 96),
+        ("7d", "1h", 168),
+        ("30d", "6h", 120),
+        ("90d", "1d", 90),
+        ("1y", "1d", 365),
+    ],
 )
 def test_auto_resolution_follows_the_openvpn_table(rng, res, points):
     spec = tm.parse_range(rng, now=NOW)
@@ -117,8 +132,12 @@ def test_unknown_time_zone_is_refused():
 TIERS = tm.build_tiers("5m,15m,1h,6h,1d", "raw=48h,5m=14d,15m=35d,1h=90d,6h=400d,1d=0")
 
 
-@given(times, st.sampled_from(["1m", "5m", "15m", "30m", "1h", "105m", "450m", "6h", "12h", "1d", "1w"]),
-       st.integers(1, 200), zones)
+@given(
+    times,
+    st.sampled_from(["1m", "5m", "15m", "30m", "1h", "105m", "450m", "6h", "12h", "1d", "1w"]),
+    st.integers(1, 200),
+    zones,
+)
 def test_the_chosen_tier_nests_exactly_in_every_bucket(now, res, n, tz):
     iv = tm.parse_interval(res)
     grid = tm.grid_for_last(iv.ms * n, iv, now, tz)
@@ -137,9 +156,13 @@ def test_openvpn_analytics_buckets_nest_in_the_15_minute_tier():
 
 @pytest.mark.parametrize(
     ("tiers", "retention", "field"),
-    [("5m,7m", "raw=48h,5m=14d,7m=30d", "tiers"), ("5m,1h", "raw=48h,5m=1d,1h=90d", "retention.5m"),
-     ("5m,1h", "raw=30m,5m=14d,1h=90d", "retention.raw"), ("5m,1h", "raw=48h,5m=14d", "retention"),
-     ("5m,1h", "raw=48h,5m=14d,1h=90d,2h=1d", "retention")],
+    [
+        ("5m,7m", "raw=48h,5m=14d,7m=30d", "tiers"),
+        ("5m,1h", "raw=48h,5m=1d,1h=90d", "retention.5m"),
+        ("5m,1h", "raw=30m,5m=14d,1h=90d", "retention.raw"),
+        ("5m,1h", "raw=48h,5m=14d", "retention"),
+        ("5m,1h", "raw=48h,5m=14d,1h=90d,2h=1d", "retention"),
+    ],
 )
 def test_inconsistent_tier_settings_are_refused(tiers, retention, field):
     with pytest.raises(InvalidInput) as err:

@@ -27,8 +27,14 @@ def rollup(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from upstat.timeseries.rollup import run_series_tick
 
         since = ctx.state.get("since", ctx.now_ms - ROLLUP_OVERLAP_MS)
-        report = run_series_tick(_engine(), now=ctx.now_ms, deadline=ctx.deadline, rebuild_from=since, trim=False,
-                                 start_shard=ctx.state.get("shard", 0))
+        report = run_series_tick(
+            _engine(),
+            now=ctx.now_ms,
+            deadline=ctx.deadline,
+            rebuild_from=since,
+            trim=False,
+            start_shard=ctx.state.get("shard", 0),
+        )
         if report.complete:
             ctx.state.update(since=ctx.now_ms - ROLLUP_OVERLAP_MS, shard=0)
         else:
@@ -44,8 +50,14 @@ def retention(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def body(ctx: JobContext) -> dict[str, Any]:
         from upstat.timeseries.rollup import run_series_tick
 
-        report = run_series_tick(_engine(), now=ctx.now_ms, deadline=ctx.deadline, rebuild_from=None, trim=True,
-                                 start_shard=ctx.state.get("shard", 0))
+        report = run_series_tick(
+            _engine(),
+            now=ctx.now_ms,
+            deadline=ctx.deadline,
+            rebuild_from=None,
+            trim=True,
+            start_shard=ctx.state.get("shard", 0),
+        )
         ctx.state.update(shard=0 if report.complete else report.shards_done)
         summary: dict[str, Any] = {"series": report.series, "complete": report.complete}
         summary.update(_uptime_retention(ctx))

@@ -1,13 +1,15 @@
 """Key names, built by pure functions in one place.
 
-A time series is one hash under the hash tag ``{<series id>}`` (see upstat/timeseries/engine.py for its
-fields), so a script over a series touches one cluster slot. The series id is a digest of the (source, metric) names, so names may hold
-any character (':', '{', '}' included) without changing which key or slot is used.
+A time series is one hash under the hash tag ``{<series id>}`` (see upstat/timeseries/engine.py
+for its fields), so a script over a series touches one cluster slot. The series id is a digest of
+the (source, metric) names, so names may hold any character (':', '{', '}' included) without
+changing which key or slot is used.
 """
 
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 
 def _digest(*parts: str) -> str:
@@ -19,6 +21,7 @@ def _digest(*parts: str) -> str:
     return h.hexdigest()
 
 
+@lru_cache(maxsize=65536)
 def series_id(source: str, metric: str) -> str:
     """Stable id of the (source, metric) series: 20 hex characters, never containing braces."""
     return _digest("series", source, metric)

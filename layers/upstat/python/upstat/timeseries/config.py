@@ -56,7 +56,9 @@ def set_retention(client: Any, changes: dict[str, Any]) -> Engine:
     current = {t.name: t.retention_ms for t in engine.tiers}
     for name, value in changes.items():
         if name not in current:
-            raise InvalidInput(f"retention.{name}: unknown tier (tiers are {', '.join(names)})", field=f"retention.{name}")
+            raise InvalidInput(
+                f"retention.{name}: unknown tier (tiers are {', '.join(names)})", field=f"retention.{name}"
+            )
         current[name] = _to_ms(value, f"retention.{name}")
     text = ",".join(f"{n}={current[n] // 1000}s" if current[n] else f"{n}=0" for n in names)
     tiers_text = ",".join(names[1:])

@@ -59,25 +59,55 @@ class Query:
     percentiles: bool = False
 
 
+# A bucket's figures as decoded: (slot, count, sum, min, max, first, last, increase inside the bucket).
+Record = tuple[int, int, float, float, float, float, float, float]
+C, S, MIN, MAX, FIRST, LAST, INC = range(1, 8)
+
+
 @dataclass
 class Buckets:
-    """Per-bucket aggregates of one series over a grid; ``None`` where a bucket has no data."""
+    """Per-bucket figures of one series over a grid: ``records[j]`` is None where bucket j has no data."""
 
     grid: Grid
     tier: Tier
     kind: str
-    count: list[int]
-    sum: list[float | None]
-    min: list[float | None]
-    max: list[float | None]
-    first: list[float | None]
-    last: list[float | None]
-    inc: list[float | None]
+    records: list[Record | None]
     prev_last: float | None = None  # last value before the grid (counters: increase into bucket 0)
     raw_times: list[int] = field(default_factory=list)
     raw_values: list[float] = field(default_factory=list)
     percentile_values: list[float] | None = None
     percentiles_exact: bool = False
+
+    def _col(self, i: int) -> list[Any]:
+        return [None if r is None else r[i] for r in self.records]
+
+    @property
+    def count(self) -> list[int]:
+        return [0 if r is None else int(r[C]) for r in self.records]
+
+    @property
+    def sum(self) -> list[float | None]:
+        return self._col(S)
+
+    @property
+    def min(self) -> list[float | None]:
+        return self._col(MIN)
+
+    @property
+    def max(self) -> list[float | None]:
+        return self._col(MAX)
+
+    @property
+    def first(self) -> list[float | None]:
+        return self._col(FIRST)
+
+    @property
+    def last(self) -> list[float | None]:
+        return self._col(LAST)
+
+    @property
+    def inc(self) -> list[float | None]:
+        return self._col(INC)
 
 
 @dataclass(frozen=True)
@@ -102,7 +132,9 @@ class Engine:
         self._tier_arg = ";".join(f"{t.ms},{t.chunk_ms},{t.retention_ms}" for t in tiers[1:])
 
     @classmethod
-    def from_settings(cls, client: Any, settings: Settings | None = None, retention: str | None = None) -> Engine:
+    def from_settings(
+        cls, client: Any, settings: Settings | None = None, retention: str | None = None
+    ) -> Engine:
         s = settings or get_settings()
         return cls(client, Keys(s.key_prefix), tm.build_tiers(s.tiers, retention or s.retention))
 
@@ -146,21 +178,43 @@ class Engine:
             check_name(source, f"{prefix}.source")
             check_name(metric, f"{prefix}.metric")
             if kind is not None and kind not in KINDS:
-                raise InvalidInput(f"{prefix}.kind: must be one of {', '.join(KINDS)}", field=f"{prefix}.kind")
-            pts = normalize(points, now=now, lowest=lowest, field=f"{prefix}.points" if len(batches) > 1 else prefix)
+                raise InvalidInput(
+                    f"{prefix}.kind: must be one of {', '.join(KINDS)}", field=f"{prefix}.kind"
+                )
+            pts = normalize(
+                points, now=now, lowest=lowest, field=f"{prefix}.points" if len(batches) > 1 else prefix
+            )
             prepared.append((source, metric, pts, kind or ""))
-        replies = self.scripts.run_many("ts_write", [
-            ([self.keys.series(series_id(source, metric))],
-             [now, -1 if lowest is None else lowest, self.raw.chunk_ms, self.raw.retention_ms, self._tier_arg,
-              pack(pts), source, metric, kind, -1, "0"])
-            for source, metric, pts, kind in prepared
-        ])
+        replies = self.scripts.run_many(
+            "ts_write",
+            [
+                (
+                    [self.keys.series(series_id(source, metric))],
+                    [
+                        now,
+                        -1 if lowest is None else lowest,
+                        self.raw.chunk_ms,
+                        self.raw.retention_ms,
+                        self._tier_arg,
+                        pack(pts),
+                        source,
+                        metric,
+                        kind,
+                        -1,
+                        "0",
+                    ],
+                )
+                for source, metric, pts, kind in prepared
+            ],
+        )
         results = []
-        for (source, metric, pts, _), reply in zip(prepared, replies, strict=True):
+        for (source, metric, _pts, _), reply in zip(prepared, replies, strict=True):
             if reply[0] == -1:
                 raise InvalidInput(
                     f"{field_name}: point at {int(reply[2])} of {source}/{metric} is older than data already "
-                    "trimmed from this series", field=f"{field_name}[{reply[1]}].time")
+                    "trimmed from this series",
+                    field=f"{field_name}[{reply[1]}].time",
+                )
             if reply[3]:
                 self._register(source, metric)
             results.append(WriteResult(source, metric, reply[0], reply[1], reply[2]))
@@ -182,12 +236,28 @@ class Engine:
         after ``rebuild_from``, in one pipelined round trip. Idempotent: figures are recomputed from the finer
         data and overwritten, so running it twice, or twice at once, stores the same figures."""
         lowest = self.lowest_accepted(now)
-        replies = self.scripts.run_many("ts_write", [
-            ([self.keys.series(sid)],
-             [now, -1 if lowest is None else lowest, self.raw.chunk_ms, self.raw.retention_ms, self._tier_arg,
-              b"", "", "", "", -1 if rebuild_from is None else rebuild_from, "1" if trim else "0"])
-            for sid in sids
-        ])
+        replies = self.scripts.run_many(
+            "ts_write",
+            [
+                (
+                    [self.keys.series(sid)],
+                    [
+                        now,
+                        -1 if lowest is None else lowest,
+                        self.raw.chunk_ms,
+                        self.raw.retention_ms,
+                        self._tier_arg,
+                        b"",
+                        "",
+                        "",
+                        "",
+                        -1 if rebuild_from is None else rebuild_from,
+                        "1" if trim else "0",
+                    ],
+                )
+                for sid in sids
+            ],
+        )
         return len(replies)
 
     def registered_series(self, shard: int, cursor: int = 0, count: int = 500) -> tuple[int, list[str]]:
@@ -235,7 +305,8 @@ class Engine:
         tier = tm.choose_tier(grid, self.tiers)
         chunk_ids = _chunk_ids(tier, grid.start - max(tier.ms, 1), grid.end)
         raw_ids = _chunk_ids(self.raw, grid.start, grid.end) if query.percentiles and tier.ms else []
-        fields = [*META_FIELDS, *(_field(tier, c) for c in chunk_ids), *(_field(self.raw, c) for c in raw_ids)]
+        tp, rp = _prefix(tier), _prefix(self.raw)
+        fields = [*READ_FIELDS, *(f"{tp}{c}" for c in chunk_ids), *(f"{rp}{c}" for c in raw_ids)]
         keys = [self.keys.series(series_id(source, metric)) for source, metric in series]
         if len(keys) == 1:
             replies = [self.redis.hmget(keys[0], fields)]
@@ -244,10 +315,11 @@ class Engine:
             for key in keys:
                 pipe.hmget(key, fields)
             replies = pipe.execute()
-        nm, nc = len(META_FIELDS), len(chunk_ids)
+        nm, nc = len(READ_FIELDS), len(chunk_ids)
         out: list[Buckets | None] = []
         for (source, metric), reply in zip(series, replies, strict=True):
-            info = _info(source, metric, reply[:nm])
+            kind, floor, src = reply[0], reply[1], reply[2]
+            info = _info(source, metric, [kind, None, None, None, floor, src])
             if info is None:
                 out.append(None)
                 continue
@@ -262,7 +334,12 @@ class Engine:
         return out
 
     def _attach_percentiles(
-        self, b: Buckets, info: SeriesInfo, now: int, raw_ids: list[int], raw_chunks: list[bytes | None] | None
+        self,
+        b: Buckets,
+        info: SeriesInfo,
+        now: int,
+        raw_ids: list[int],
+        raw_chunks: list[bytes | None] | None,
     ) -> None:
         """Exact percentiles from raw points when the raw tier covers the range; else approximate from the
         bucket averages (each weighted by its count), flagged ``percentiles_exact=False``."""
@@ -311,38 +388,34 @@ def _info(source: str, metric: str, raw: list[bytes | None]) -> SeriesInfo | Non
 
 
 META_FIELDS = ("kind", "first_ts", "last_ts", "last_v", "floor", "source")
+READ_FIELDS = ("kind", "floor", "source")  # what a chart needs from the meta fields
 
 
-def _field(tier: Tier, chunk_id: int) -> str:
-    return f"t{tier.ms // 1000}:{chunk_id}" if tier.ms else f"r:{chunk_id}"
+def _prefix(tier: Tier) -> str:
+    """Field prefix of a tier's chunks in the series hash (the chunk id follows)."""
+    return f"t{tier.ms // 1000}:" if tier.ms else "r:"
 
 
 def _chunk_ids(tier: Tier, start: int, end: int) -> list[int]:
     return list(range(start // tier.chunk_ms, (end - 1) // tier.chunk_ms + 1))
 
 
-def _empty(grid: Grid, tier: Tier, kind: str) -> Buckets:
-    n = grid.n
-    return Buckets(grid, tier, kind, [0] * n, [None] * n, [None] * n, [None] * n, [None] * n, [None] * n, [None] * n)
-
-
 def _delta(prev: float, v: float) -> float:
     return v - prev if v >= prev else v
 
 
-def _merge_into(b: Buckets, j: int, c: int, s: float, mn: float, mx: float, f: float, la: float, inc: float) -> None:
-    """Add a record to bucket ``j`` (records arrive in time order)."""
-    if not b.count[j]:
-        b.count[j], b.sum[j], b.min[j], b.max[j], b.first[j], b.last[j], b.inc[j] = c, s, mn, mx, f, la, inc
-        return
-    b.count[j] += c
-    b.sum[j] += s  # type: ignore[operator]
-    if mn < b.min[j]:  # type: ignore[operator]
-        b.min[j] = mn
-    if mx > b.max[j]:  # type: ignore[operator]
-        b.max[j] = mx
-    b.inc[j] += inc + _delta(b.last[j], f)  # type: ignore[operator, arg-type]
-    b.last[j] = la
+def merge(a: Record, b: Record) -> Record:
+    """Two consecutive records as one (``b`` later than ``a``): additive, so tiers merge by addition."""
+    return (
+        a[0],
+        a[1] + b[1],
+        a[2] + b[2],
+        min(a[3], b[3]),
+        max(a[4], b[4]),
+        a[5],
+        b[6],
+        a[7] + b[7] + _delta(a[6], b[5]),
+    )
 
 
 def _first_at_or_after(data: bytes, size: int, key: int) -> int:
@@ -358,10 +431,12 @@ def _first_at_or_after(data: bytes, size: int, key: int) -> int:
     return lo
 
 
-def _from_tier(grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: list[bytes | None]) -> Buckets:
-    b = _empty(grid, tier, kind)
+def _from_tier(
+    grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: list[bytes | None]
+) -> Buckets:
     n, ms, step, start, size = grid.n, tier.ms, grid.step, grid.start, TIER_RECORD.size
-    count, total, mins, maxs, firsts, lasts, incs = b.count, b.sum, b.min, b.max, b.first, b.last, b.inc
+    records: list[Record | None] = [None] * n
+    b = Buckets(grid, tier, kind, records)
     for cid, data in zip(chunk_ids, chunks, strict=True):
         if not data:
             continue
@@ -370,21 +445,31 @@ def _from_tier(grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: 
         first = _first_at_or_after(data, size, -(-(start - base) // ms)) if start > base else 0
         if first:
             b.prev_last = TIER_RECORD.unpack_from(data, (first - 1) * size)[6]
-        for slot, c, s, mn, mx, f, la, inc in TIER_RECORD.iter_unpack(memoryview(data)[first * size :]):
-            ts = base + slot * ms
+        if step == ms:
+            # One stored bucket per grid bucket: place the records straight in (the common chart).
+            k0 = (base - start) // ms
+            stop = (
+                _first_at_or_after(data, size, n - k0)
+                if base + len(data) // size * ms > grid.end
+                else len(data) // size
+            )
+            for rec in TIER_RECORD.iter_unpack(memoryview(data)[first * size : stop * size]):
+                records[k0 + rec[0]] = rec  # type: ignore[assignment]
+            continue
+        for rec in TIER_RECORD.iter_unpack(memoryview(data)[first * size :]):
+            ts = base + rec[0] * ms
             j = (ts - start) // step if step else grid.index(ts)
             if j >= n:
                 break
-            if not count[j]:
-                count[j], total[j], mins[j], maxs[j], firsts[j], lasts[j], incs[j] = c, s, mn, mx, f, la, inc
-            else:
-                _merge_into(b, j, c, s, mn, mx, f, la, inc)
+            old = records[j]
+            records[j] = rec if old is None else merge(old, rec)  # type: ignore[assignment]
     return b
 
 
 def _from_raw(grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: list[bytes | None]) -> Buckets:
-    b = _empty(grid, tier, kind)
     n = grid.n
+    records: list[Record | None] = [None] * n
+    b = Buckets(grid, tier, kind, records)
     for cid, data in zip(chunk_ids, chunks, strict=True):
         if not data:
             continue
@@ -403,7 +488,10 @@ def _from_raw(grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: l
                 b.prev_last = v
             elif j < n:
                 b.raw_values.append(v)
-                _merge_into(b, j, 1, v, v, v, v, v, 0.0)
+                old = records[j]
+                records[j] = (
+                    (0, 1, v, v, v, v, v, 0.0) if old is None else merge(old, (0, 1, v, v, v, v, v, 0.0))
+                )
     if grid.raw and len(b.raw_times) > tm.MAX_POINTS:
         tm.check_points(len(b.raw_times))
     return b

@@ -31,10 +31,14 @@ def check_time(value: Any, *, field: str, now: int, lowest: int | None) -> int:
     if value is None:
         return now
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"{field}: time must be an integer of epoch milliseconds, got {value!r}", field=field)
+        raise InvalidInput(
+            f"{field}: time must be an integer of epoch milliseconds, got {value!r}", field=field
+        )
     if isinstance(value, float):
         if not math.isfinite(value) or not value.is_integer():
-            raise InvalidInput(f"{field}: time must be a whole number of epoch milliseconds, got {value!r}", field=field)
+            raise InvalidInput(
+                f"{field}: time must be a whole number of epoch milliseconds, got {value!r}", field=field
+            )
         value = int(value)
     if 0 < value < SECONDS_LOOKALIKE:
         raise InvalidInput(
@@ -60,7 +64,9 @@ def check_value(value: Any, *, field: str) -> float:
     if not math.isfinite(result):
         raise InvalidInput(f"{field}: value must be finite, got {value!r}", field=field)
     if isinstance(value, int) and abs(value) > 2**53:
-        raise InvalidInput(f"{field}: integer {value} is too large to store exactly (limit 2^53)", field=field)
+        raise InvalidInput(
+            f"{field}: integer {value} is too large to store exactly (limit 2^53)", field=field
+        )
     return result
 
 
@@ -69,10 +75,8 @@ def normalize(
 ) -> list[tuple[int, float]]:
     """Validated points sorted by time, one per time (the last in the batch wins)."""
     by_time: dict[int, float] = {}
-    count = 0
     for i, (t, v) in enumerate(points):
-        count += 1
-        if count > MAX_BATCH:
+        if i >= MAX_BATCH:
             raise InvalidInput(f"{field}: at most {MAX_BATCH} points per series in one batch", field=field)
         ts = check_time(t, field=f"{field}[{i}].time", now=now, lowest=lowest)
         by_time[ts] = check_value(v, field=f"{field}[{i}].value")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from upstat.errors import InvalidInput
-from upstat.timeseries.engine import ADDITIVE, AGGREGATES, FILLS, Buckets
+from upstat.timeseries.engine import ADDITIVE, AGGREGATES, FILLS, FIRST, INC, LAST, MAX, MIN, Buckets, C, S
 from upstat.timeseries.timemath import percentile, trend
 
 
@@ -22,7 +22,8 @@ def check_aggregate(aggregate: str, kind: str, field: str = "aggregate") -> None
         raise InvalidInput(f"{field}: must be one of {', '.join(AGGREGATES)}", field=field)
     if aggregate in ("increase", "rate") and kind != "counter":
         raise InvalidInput(
-            f"{field}: {aggregate} needs a counter series; declare the metric kind 'counter' first", field=field
+            f"{field}: {aggregate} needs a counter series; declare the metric kind 'counter' first",
+            field=field,
         )
 
 
@@ -39,25 +40,30 @@ def increases(b: Buckets) -> list[float | None]:
     """
     out: list[float | None] = []
     prev = b.prev_last
-    for c, first, inc, last in zip(b.count, b.first, b.inc, b.last, strict=True):
-        if not c:
+    for rec in b.records:
+        if rec is None:
             out.append(None)
             continue
-        assert first is not None and inc is not None
+        first = rec[FIRST]
         step = 0.0 if prev is None else (first - prev if first >= prev else first)
-        out.append(inc + step)
-        prev = last
+        out.append(rec[INC] + step)
+        prev = rec[LAST]
     return out
+
+
+_FIELD = {"sum": S, "min": MIN, "max": MAX, "first": FIRST, "last": LAST}
 
 
 def column(b: Buckets, aggregate: str) -> list[float | None]:
     """One value per bucket, ``None`` for empty buckets."""
+    recs = b.records
     if aggregate == "avg":
-        return [s / c if c else None for s, c in zip(b.sum, b.count, strict=True)]  # type: ignore[operator]
+        return [None if r is None else r[S] / r[C] for r in recs]
     if aggregate == "count":
-        return [float(c) if c else None for c in b.count]
-    if aggregate in ("sum", "min", "max", "first", "last"):
-        return list(getattr(b, aggregate))
+        return [None if r is None else float(r[C]) for r in recs]
+    if aggregate in _FIELD:
+        i = _FIELD[aggregate]
+        return [None if r is None else r[i] for r in recs]
     incs = increases(b)
     if aggregate == "increase":
         return incs
@@ -90,10 +96,11 @@ def statistics(b: Buckets, aggregate: str = "avg") -> dict[str, Any]:
     Percentiles are exact when computed from raw points covering the range (``percentiles_exact``), else
     approximate (bucket averages weighted by count), or absent when not asked for.
     """
-    count = sum(b.count)
-    mins = [v for v in b.min if v is not None]
-    maxs = [v for v in b.max if v is not None]
-    total = sum(v for v in b.sum if v is not None)
+    recs = [r for r in b.records if r is not None]
+    count = sum(r[C] for r in recs)
+    mins = [r[MIN] for r in recs]
+    maxs = [r[MAX] for r in recs]
+    total = sum(r[S] for r in recs)
     stats: dict[str, Any] = {
         "count": count,
         "min": min(mins) if mins else None,

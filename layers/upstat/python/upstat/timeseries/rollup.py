@@ -26,7 +26,12 @@ class TickReport:
 
 
 def run_series_tick(
-    engine: Engine, *, now: int, deadline: float, rebuild_from: int | None, trim: bool,
+    engine: Engine,
+    *,
+    now: int,
+    deadline: float,
+    rebuild_from: int | None,
+    trim: bool,
     start_shard: int = 0,
 ) -> TickReport:
     """Maintain every registered series, shard by shard, until done or ``deadline`` (time.monotonic())."""

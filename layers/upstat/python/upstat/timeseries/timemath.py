@@ -12,6 +12,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from upstat.errors import InvalidInput
@@ -59,6 +60,7 @@ AUTO_TABLE: tuple[tuple[int, str], ...] = (
 )
 
 MAX_POINTS = 10_000
+_AUTO_INTERVALS: tuple[tuple[int, Interval], ...] = ()
 MAX_FUTURE_MS = 5 * MINUTE
 
 
@@ -82,16 +84,22 @@ class Interval:
         return f"{self.count}{self.unit}"
 
 
+@lru_cache(maxsize=1024)
+def _parse_interval(text: str) -> Interval | None:
+    match = _INTERVAL_RE.match(text.strip())
+    return Interval(int(match.group(1)), match.group(2)) if match else None
+
+
 def parse_interval(text: str, *, field: str = "interval") -> Interval:
     """Parse ``<integer><s|m|h|d|w|M|y>``; anything else is an error naming ``field``."""
-    match = _INTERVAL_RE.match(text.strip()) if isinstance(text, str) else None
-    if not match:
+    interval = _parse_interval(text) if isinstance(text, str) else None
+    if interval is None:
         raise InvalidInput(
             f"{field}: {text!r} is not an interval: use an integer followed by one of s, m, h, d, w, M, y "
             "(e.g. 15m, 24h, 7d)",
             field=field,
         )
-    return Interval(int(match.group(1)), match.group(2))
+    return interval
 
 
 @lru_cache(maxsize=256)
@@ -99,7 +107,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"tz: unknown time zone {name!r} (use an IANA name such as Europe/Rome)", field="tz") from exc
+        raise InvalidInput(
+            f"tz: unknown time zone {name!r} (use an IANA name such as Europe/Rome)", field="tz"
+        ) from exc
 
 
 def parse_datetime(text: str, *, field: str, tz: str = "UTC") -> int:
@@ -123,7 +133,8 @@ def parse_datetime(text: str, *, field: str, tz: str = "UTC") -> int:
                 continue
     if parsed is None:
         raise InvalidInput(
-            f"{field}: {text!r} is not a date-time: use ISO 8601 (2026-01-09T12:00:00Z) or 'YYYY-MM-DD H:M:S'",
+            f"{field}: {text!r} is not a date-time: use ISO 8601 (2026-01-09T12:00:00Z) "
+            "or 'YYYY-MM-DD H:M:S'",
             field=field,
         )
     if parsed.tzinfo is None:
@@ -153,11 +164,13 @@ class Grid:
 
     def boundaries(self) -> list[int]:
         if self.step:
-            return [self.start + i * self.step for i in range(self.n + 1)]
+            return list(range(self.start, self.start + (self.n + 1) * self.step, self.step))
         return list(self.bounds)
 
     def starts(self) -> list[int]:
-        return self.boundaries()[:-1] if not self.step else [self.start + i * self.step for i in range(self.n)]
+        if self.step:
+            return list(range(self.start, self.start + self.n * self.step, self.step))
+        return list(self.bounds[:-1])
 
     def index(self, ts: int) -> int:
         """Index of the bucket holding ``ts`` (may be outside 0..n-1 for times outside the grid)."""
@@ -305,11 +318,14 @@ def grid_between(start: int, end: int, resolution: Interval, tz: str = "UTC") ->
     return Grid(first_start, last_start + step, n, step, str(resolution))
 
 
+_AUTO_INTERVALS = tuple((limit, parse_interval(res)) for limit, res in AUTO_TABLE)
+
+
 def auto_resolution(range_ms: int) -> Interval:
     """The OpenVPN table: 1h->30s (120 points) ... 30d->6h (120); beyond, daily (weekly/monthly past 10k)."""
-    for limit, res in AUTO_TABLE:
+    for limit, res in _AUTO_INTERVALS:
         if range_ms <= limit:
-            return parse_interval(res)
+            return res
     if range_ms / DAY <= MAX_POINTS:
         return Interval(1, "d")
     if range_ms / WEEK <= MAX_POINTS:
@@ -407,7 +423,7 @@ def build_tiers(tiers_text: str, retention_text: str) -> tuple[Tier, ...]:
     if not names:
         raise InvalidInput("tiers: at least one tier is required", field="tiers")
     intervals = [parse_interval(n, field="tiers") for n in names]
-    for a, b in zip(intervals, intervals[1:], strict=False):
+    for a, b in pairwise(intervals):
         if b.ms <= a.ms or b.ms % a.ms:
             raise InvalidInput(f"tiers: {b} is not a multiple of {a}", field="tiers")
     if intervals[-1].unit in "My":
@@ -415,7 +431,11 @@ def build_tiers(tiers_text: str, retention_text: str) -> tuple[Tier, ...]:
     retention = parse_retention(retention_text, ["raw", *names])
     chunks = []
     for i, iv in enumerate(intervals):
-        nxt = intervals[i + 1].ms if i + 1 < len(intervals) else iv.ms * LAST_TIER_CHUNK_BUCKETS // TIER_CHUNK_PARENTS
+        nxt = (
+            intervals[i + 1].ms
+            if i + 1 < len(intervals)
+            else iv.ms * LAST_TIER_CHUNK_BUCKETS // TIER_CHUNK_PARENTS
+        )
         chunks.append(nxt * TIER_CHUNK_PARENTS)
     raw = Tier("raw", 0, retention["raw"], intervals[0].ms * RAW_CHUNK_BUCKETS)
     out = [raw] + [Tier(n, iv.ms, retention[n], c) for n, iv, c in zip(names, intervals, chunks, strict=True)]
@@ -429,8 +449,12 @@ def parse_retention(text: str, names: list[str]) -> dict[str, int]:
         name, _, value = part.partition("=")
         name, value = name.strip(), value.strip()
         if name not in names:
-            raise InvalidInput(f"retention: unknown tier {name!r} (tiers are {', '.join(names)})", field="retention")
-        out[name] = 0 if value in ("0", "unlimited", "") else parse_interval(value, field=f"retention.{name}").ms
+            raise InvalidInput(
+                f"retention: unknown tier {name!r} (tiers are {', '.join(names)})", field="retention"
+            )
+        out[name] = (
+            0 if value in ("0", "unlimited", "") else parse_interval(value, field=f"retention.{name}").ms
+        )
     missing = [n for n in names if n not in out]
     if missing:
         raise InvalidInput(f"retention: missing for {', '.join(missing)}", field="retention")
@@ -438,12 +462,12 @@ def parse_retention(text: str, names: list[str]) -> dict[str, int]:
 
 
 def validate_retention(tiers: tuple[Tier, ...] | list[Tier]) -> None:
-    """Raw must be kept at least an hour; each coarser tier at least as long as the finer one plus a bucket."""
+    """Raw is kept at least an hour; each coarser tier at least as long as the finer one plus a bucket."""
     if tiers[0].retention_ms == 0:
         pass  # raw kept for ever is allowed
     elif tiers[0].retention_ms < HOUR:
         raise InvalidInput("retention.raw: must be at least 1h", field="retention.raw")
-    for finer, coarser in zip(tiers, tiers[1:], strict=False):
+    for finer, coarser in pairwise(tiers):
         if coarser.retention_ms == 0:
             continue
         if finer.retention_ms == 0 or coarser.retention_ms < finer.retention_ms + coarser.ms:
