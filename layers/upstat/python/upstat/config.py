@@ -27,6 +27,7 @@ class Settings(BaseSettings):
 
     port: int = Field(8000, validation_alias=AliasChoices("PORT", "UPSTAT_PORT"), ge=1, le=65535)
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "UPSTAT_REDIS_URL"))
+    redis_url_ssm_parameter: str | None = None
     redis_cluster: bool = False
     key_prefix: str = "upstat:"
     redis_socket_timeout: float = Field(5.0, gt=0)

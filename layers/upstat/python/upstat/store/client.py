@@ -27,6 +27,10 @@ _client_url: str | None = None
 def make_client(settings: Settings, url: str | None = None) -> Redis:
     """A new client for ``url`` (default: the settings' REDIS_URL), with timeouts and retries."""
     url = url or settings.redis_url
+    if not url and settings.redis_url_ssm_parameter:
+        from upstat.aws import get_ssm_parameter
+
+        url = get_ssm_parameter(settings.redis_url_ssm_parameter)
     if not url:
         raise RuntimeError("REDIS_URL is not set (make run starts an embedded Valkey for you)")
     retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), settings.redis_retries)

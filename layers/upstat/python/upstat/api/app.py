@@ -1,0 +1,88 @@
+"""The FastAPI application, assembled from one router module per area.
+
+Each module in ``ROUTERS`` exposes ``router`` (an APIRouter). upstat's own routes live under /v1; each
+reference document's routes live in upstat.dialects.<name> at that document's paths.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+import upstat
+from upstat.api import errors
+from upstat.api.errors import ErrorBody
+from upstat.api.middleware import BodyLimit
+from upstat.config import Settings, get_settings
+
+ROUTERS: tuple[str, ...] = (
+    "upstat.api.routes.meta",
+    "upstat.api.routes.series",
+)
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in (
+        (400, "Bad input: the message names the field"),
+        (401, "Missing or unknown bearer token"),
+        (403, "The token lacks the route's scope"),
+        (413, "Request body over the configured limit"),
+        (429, "Rate limit reached: see Retry-After"),
+    )
+}
+
+DESCRIPTION = """Uptime monitoring and time-series statistics on Redis.
+
+Authenticate with `Authorization: Bearer <token>` (an API key `upk_...`, a source key, or the bootstrap
+admin token). Errors of upstat's own routes are one JSON envelope: `status`, `error`, `message`, `field`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new application (tests build their own; Lambda and `make run` use ``get_app()``)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="upstat",
+        version=upstat.__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    errors.install(app)
+    for name in ROUTERS:
+        module = importlib.import_module(name)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with FastAPI's default 422 schema replaced by the envelope actually sent."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    ref = {"$ref": "#/components/schemas/ErrorBody"}
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            resp = operation.get("responses", {}).get("422")
+            if resp:
+                resp["description"] = "The request does not match the model: the message names the field"
+                resp["content"] = {"application/json": {"schema": ref}}
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components.setdefault("ErrorBody", ErrorBody.model_json_schema())
+    app.openapi_schema = schema
+    return schema
+
+
+@lru_cache(maxsize=1)
+def get_app() -> FastAPI:
+    """The process-wide application (built once, reused by warm Lambda invocations)."""
+    return create_app()

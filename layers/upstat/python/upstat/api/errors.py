@@ -1,0 +1,150 @@
+"""Errors mapped to HTTP in one place.
+
+upstat's own routes answer every error as one envelope::
+
+    {"status": 400, "error": "invalid_input", "message": "points[2].time: ...", "field": "points[2].time"}
+
+A reference dialect whose document defines its own error shape registers a formatter for its path prefix
+(``register_error_format``); its routes then answer in that shape, from the same typed errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from upstat.errors import RateLimited, UpstatError
+
+log = logging.getLogger("upstat.api")
+
+
+class ErrorBody(BaseModel):
+    """The error envelope of upstat's own routes."""
+
+    status: int
+    error: str
+    message: str
+    field: str | None = None
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"status": 400, "error": "invalid_input", "message": "range: unknown unit", "field": "range"}
+            ]
+        }
+    }
+
+
+# (status, error type, message, field) -> JSON body of a dialect's own error shape
+Formatter = Callable[[int, str, str, str | None], Any]
+_formats: list[tuple[str, Formatter]] = []
+
+HTTP_ERROR_TYPES = {
+    400: "invalid_input",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def register_error_format(prefix: str, formatter: Formatter) -> None:
+    """Routes under ``prefix`` (e.g. ``/api/``) answer errors in the shape ``formatter`` returns."""
+    _formats.append((prefix, formatter))
+    _formats.sort(key=lambda item: -len(item[0]))
+
+
+def envelope(status: int, error: str, message: str, field: str | None) -> dict[str, Any]:
+    return {"status": status, "error": error, "message": message, "field": field}
+
+
+def error_response(
+    path: str,
+    status: int,
+    error: str,
+    message: str,
+    field: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The error in the shape of the route's dialect (upstat's envelope by default)."""
+    formatter: Formatter = envelope
+    for prefix, fmt in _formats:
+        if path.startswith(prefix):
+            formatter = fmt
+            break
+    return JSONResponse(formatter(status, error, message, field), status_code=status, headers=dict(headers) if headers else None)
+
+
+def field_path(loc: Sequence[Any]) -> str:
+    """A pydantic error location as a field path: ('body', 'points', 2, 'time') -> 'points[2].time'."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[int, str, str, str]:
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": "value_error"}
+    field = field_path(first.get("loc", ()))
+    if first.get("type") == "json_invalid":
+        return 400, "invalid_json", f"body: not valid JSON ({first.get('msg', '')})", "body"
+    msg = str(first.get("msg", "invalid value"))
+    if first.get("type") == "finite_number":
+        msg = "value must be finite (NaN and Infinity are refused)"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return 422, "validation_error", f"{field}: {msg}{more}", field
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into a JSON error (never an HTML page or a bare 500)."""
+
+    @app.exception_handler(UpstatError)
+    async def _upstat(request: Request, exc: UpstatError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        if exc.status >= 500:
+            log.error("%s: %s", exc.error_type, exc.message, exc_info=exc.__cause__ or exc)
+        return error_response(request.url.path, exc.status, exc.error_type, exc.message, exc.field, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Never echo the input: a NaN in it would make the default handler's JSON encoding fail (a 500).
+        status, error, message, field = _validation_message(exc)
+        return error_response(request.url.path, status, error, message, field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = HTTP_ERROR_TYPES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else error
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route {request.method} {request.url.path}"
+        field = "body" if exc.status_code == 413 else None
+        return error_response(request.url.path, exc.status_code, error, message, field, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        from redis.exceptions import RedisError
+
+        if isinstance(exc, RedisError):
+            log.error("redis error on %s %s", request.method, request.url.path, exc_info=exc)
+            return error_response(request.url.path, 503, "store_unavailable", "the data store is unavailable")
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(request.url.path, 500, "internal_error", "internal error")

@@ -1,0 +1,75 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it buffers bodies and costs time on every request)."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _declared_length(scope) > self.max_bytes:
+            await self._refuse(scope, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        from upstat.api.errors import error_response
+
+        response = error_response(
+            scope.get("path", ""),
+            413,
+            "payload_too_large",
+            f"body: request body is larger than the limit of {self.max_bytes} bytes",
+            "body",
+        )
+        await response(scope, _no_receive, send)
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+class _TooLarge(HTTPException):
+    """Raised while the body streams in; an HTTPException so FastAPI's body reader passes it on as is."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"body: request body is larger than the limit of {max_bytes} bytes")
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,265 @@
+"""upstat's own time-series routes: ingestion, charts, totals and top-N across sources, retention."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from upstat.api.deps import Admin, EngineDep, Reader, RedisDep, Writer
+from upstat.errors import Forbidden, InvalidInput
+from upstat.timeseries import multi
+from upstat.timeseries import timemath as tm
+from upstat.timeseries.config import retention_view, set_retention
+from upstat.timeseries.engine import now_ms
+from upstat.timeseries.points import check_time, check_value
+from upstat.timeseries.render import check_aggregate, statistics
+from upstat.timeseries.shapes import ChartParams, chart, chart_csv, default_aggregate
+
+router = APIRouter(prefix="/v1", tags=["series"])
+
+
+class PointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str = Field(min_length=1, max_length=200)
+    value: Any = Field(description="A finite number (booleans, strings, NaN and Infinity are refused)")
+    time: Any = Field(None, description="Epoch milliseconds or ISO 8601; omitted = now")
+
+
+class IngestBody(BaseModel):
+    """Points of one source: a ``metrics`` map sampled at ``time`` and/or ``points`` with their own times."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "source": "alice",
+                    "time": 1767225600000,
+                    "metrics": {"bytes_received": 123456, "latency_ms": 21.5},
+                    "kinds": {"bytes_received": "counter"},
+                },
+                {"source": "backup-job", "points": [{"metric": "duration_s", "value": 312, "time": None}]},
+            ]
+        },
+    )
+
+    source: str = Field(min_length=1, max_length=200)
+    time: Any = Field(None, description="Time of the ``metrics`` map: epoch ms or ISO 8601; omitted = now")
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    points: list[PointIn] = Field(default_factory=list)
+    kinds: dict[str, Literal["gauge", "counter"]] = Field(
+        default_factory=dict, description="Declare metrics as counters (increase and rate on read)"
+    )
+
+
+class IngestResult(BaseModel):
+    source: str
+    series: int
+    points: int
+    inserted: int
+    replaced: int
+
+
+def _time(value: Any, field: str, now: int, lowest: int | None) -> int:
+    if isinstance(value, str):
+        value = tm.parse_datetime(value, field=field)
+    return check_time(value, field=field, now=now, lowest=lowest)
+
+
+def _group(body: IngestBody, now: int, lowest: int | None) -> dict[str, list[tuple[int, float]]]:
+    """Points per metric, each validated under the name the caller used (``points[3].value``)."""
+    by_metric: dict[str, list[tuple[int, float]]] = {}
+    if body.metrics:
+        t = _time(body.time, "time", now, lowest)
+        for name, value in body.metrics.items():
+            by_metric.setdefault(name, []).append((t, check_value(value, field=f"metrics.{name}")))
+    elif body.time is not None and not body.points:
+        raise InvalidInput("metrics: time is given but there are no metrics", field="metrics")
+    for i, p in enumerate(body.points):
+        t = _time(p.time, f"points[{i}].time", now, lowest)
+        by_metric.setdefault(p.metric, []).append((t, check_value(p.value, field=f"points[{i}].value")))
+    for name in body.kinds:
+        by_metric.setdefault(name, [])
+    if not by_metric:
+        raise InvalidInput("metrics: send at least one metric or point", field="metrics")
+    return by_metric
+
+
+@router.post("/ingest", summary="Push points for one source (batch, optional backfill timestamps)")
+def ingest(body: IngestBody, engine: EngineDep, caller: Writer) -> IngestResult:
+    if caller.source is not None and caller.source != body.source:
+        raise Forbidden(f"source: this key may write only source '{caller.source}'", field="source")
+    now = now_ms()
+    grouped = _group(body, now, engine.lowest_accepted(now))
+    results = engine.write_many(
+        [(body.source, m, pts, body.kinds.get(m)) for m, pts in grouped.items()],
+        now=now,
+        field_name="metrics",
+    )
+    return IngestResult(
+        source=body.source,
+        series=len(results),
+        points=sum(r.stored for r in results),
+        inserted=sum(r.inserted for r in results),
+        replaced=sum(r.replaced for r in results),
+    )
+
+
+class KindBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(min_length=1)
+    metric: str = Field(min_length=1)
+    kind: Literal["gauge", "counter"]
+
+
+@router.put("/series/kind", summary="Declare a series a gauge or a counter")
+def declare(body: KindBody, engine: EngineDep, caller: Writer) -> dict[str, str]:
+    if caller.source is not None and caller.source != body.source:
+        raise Forbidden(f"source: this key may write only source '{caller.source}'", field="source")
+    engine.declare(body.source, body.metric, body.kind)
+    return {"source": body.source, "metric": body.metric, "kind": body.kind}
+
+
+@router.get("/series", summary="List sources, a source's metrics, or a metric's sources")
+def list_series(
+    engine: EngineDep, _: Reader, source: str | None = None, metric: str | None = None
+) -> dict[str, Any]:
+    if source is not None:
+        return {"source": source, "metrics": engine.metrics_of(source)}
+    if metric is not None:
+        return {"metric": metric, "sources": engine.sources_of(metric)}
+    return {"sources": engine.sources()}
+
+
+def chart_params(
+    range: Annotated[str | None, Query(description="Preset (1h..1y) or interval such as 45m, 2w")] = None,
+    start: Annotated[str | None, Query(description="ISO 8601 or 'YYYY-MM-DD H:M:S' (in tz)")] = None,
+    end: Annotated[str | None, Query(description="ISO 8601 or 'YYYY-MM-DD H:M:S'; default now")] = None,
+    resolution: Annotated[str | None, Query(description="auto, raw, 1m, 5m, 15m, 1h, 6h, 1d or any")] = None,
+    aggregate: Annotated[
+        str | None, Query(description="avg, sum, min, max, count, last; increase, rate for counters")
+    ] = None,
+    fill: Annotated[Literal["zero", "null", "previous"] | None, Query()] = None,
+    tz: Annotated[str, Query(description="IANA zone for daily and weekly buckets")] = "UTC",
+    stats: bool = True,
+    percentiles: bool = False,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> ChartParams:
+    return ChartParams(range, start, end, resolution, aggregate, fill, tz, stats, percentiles, format)
+
+
+Params = Annotated[ChartParams, Depends(chart_params)]
+
+
+def _csv_or_json(body: dict[str, Any], params: ChartParams, rows: str | None = None) -> Any:
+    if params.format == "csv":
+        return Response(rows if rows is not None else chart_csv(body), media_type="text/csv; charset=utf-8")
+    return body
+
+
+@router.get(
+    "/chart",
+    summary="One series over a range: points per bucket, the fill used, statistics",
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+)
+def get_chart(source: str, metric: str, params: Params, engine: EngineDep, _: Reader) -> Any:
+    now = now_ms()
+    b = engine.read(source, metric, params.query(now), now=now)
+    return _csv_or_json(chart(b, params, source, metric), params)
+
+
+def _many(metric: str, params: ChartParams, engine: Any, now: int) -> list[tuple[str, Any]]:
+    sources = engine.sources_of(metric)
+    found = engine.read_many([(s, metric) for s in sources], params.query(now), now=now)
+    return [(s, b) for s, b in zip(sources, found, strict=True) if b is not None]
+
+
+@router.get("/total", summary="A metric summed over every source, per bucket")
+def get_total(metric: str, params: Params, engine: EngineDep, _: Reader) -> Any:
+    now = now_ms()
+    named = _many(metric, params, engine, now)
+    query = params.query(now)
+    grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
+    if grid.raw:
+        raise InvalidInput(
+            "resolution: totals need bucketed data; ask for a resolution, not raw", field="resolution"
+        )
+    kind = "counter" if named and all(b.kind == "counter" for _, b in named) else "gauge"
+    aggregate = params.aggregate or ("increase" if kind == "counter" else "sum")
+    check_aggregate(aggregate, kind)
+    summed = multi.total_per_bucket([b for _, b in named], aggregate)
+    values = _filled(summed, aggregate, params.fill)
+    body = {
+        "metric": metric,
+        "sources": len(named),
+        "start": grid.start,
+        "end": grid.end,
+        "resolution": grid.resolution,
+        "aggregate": aggregate,
+        "fill": params.fill or ("zero" if aggregate in ("sum", "count", "increase") else "null"),
+        "tz": params.tz,
+        "count": len(values),
+        "points": [[t, v] for t, v in zip(grid.starts(), values, strict=True)],
+        "total": sum(v for v in summed if v is not None),
+    }
+    return _csv_or_json(body, params)
+
+
+def _filled(values: list[float | None], aggregate: str, fill: str | None) -> list[float | None]:
+    from upstat.timeseries.render import default_fill, fill_gaps
+
+    return fill_gaps(values, fill or default_fill(aggregate))
+
+
+@router.get("/top", summary="The N sources with the largest total of a metric over the range")
+def get_top(
+    metric: str,
+    params: Params,
+    engine: EngineDep,
+    _: Reader,
+    n: Annotated[int, Query(ge=1, le=1000)] = 10,
+) -> Any:
+    now = now_ms()
+    named = _many(metric, params, engine, now)
+    kinds = {b.kind for _, b in named}
+    aggregate = params.aggregate or ("increase" if kinds == {"counter"} else "sum")
+    ranked = multi.top(named, aggregate, n)
+    by_source = dict(named)
+    rows = []
+    for r in ranked:
+        b = by_source[r.source]
+        row: dict[str, Any] = {"source": r.source, "total": r.total, "count": r.count}
+        if params.stats:
+            row["stats"] = statistics(b, default_aggregate(b.kind))
+        rows.append(row)
+    body = {"metric": metric, "aggregate": aggregate, "n": n, "sources": len(named), "top": rows}
+    if params.format == "csv":
+        lines = ["rank,source,total,count"] + [
+            f"{i + 1},{_csv_cell(r['source'])},{r['total']!r},{r['count']}" for i, r in enumerate(rows)
+        ]
+        return _csv_or_json(body, params, "\n".join(lines) + "\n")
+    return body
+
+
+def _csv_cell(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
+
+
+@router.get("/retention", summary="Retention per tier in seconds (0 = kept for ever)")
+def get_retention(engine: EngineDep, _: Reader) -> dict[str, Any]:
+    return {"retention": retention_view(engine)}
+
+
+class RetentionBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"retention": {"raw": "72h", "5m": 1209600}}]}
+    )
+    retention: dict[str, int | str] = Field(description="Seconds or an interval such as 14d; 0 = for ever")
+
+
+@router.patch("/retention", summary="Change some tiers' retention (admin); applied by the next trim")
+def patch_retention(body: RetentionBody, client: RedisDep, _: Admin) -> dict[str, Any]:
+    return {"retention": retention_view(set_retention(client, body.retention))}

@@ -1,0 +1,23 @@
+"""Who is calling: bearer tokens (API keys, source keys, the bootstrap admin token) and their scopes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCOPES = ("read", "write", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller. ``source`` is set for a source key: it may write only that source's data."""
+
+    key_id: str
+    scopes: frozenset[str]
+    source: str | None = None
+
+    def has(self, scope: str) -> bool:
+        """admin holds every scope; read and write are separate (an ingest-only key cannot read)."""
+        return "admin" in self.scopes or scope in self.scopes
+
+
+ANONYMOUS_READER = Principal("anonymous", frozenset({"read"}))
