@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("bench.engine", "bench.prober", "bench.api", "bench.status")
+MODULES = ("bench.engine", "bench.prober", "bench.api", "bench.status", "bench.imports", "bench.artifacts")
 
 
 def main(argv: list[str]) -> int:
@@ -21,7 +21,8 @@ def main(argv: list[str]) -> int:
             raise
         print(f"# {name}", flush=True)
         try:
-            module.main()
+            entry = getattr(module, "main", None) or module.run  # each module defines main() or run()
+            entry()
         except Exception as exc:  # one benchmark failing must not hide the others' figures
             failed += 1
             print(f"# {name} failed: {exc!r}", flush=True)
