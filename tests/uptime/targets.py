@@ -124,16 +124,22 @@ class ServerThread:
     def call(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
 
-    def serve(self, app: web.Application, host: str = HOST, ssl_context: ssl.SSLContext | None = None) -> int:
-        """Serve ``app`` on ``host`` at a free port; returns the port."""
+    def serve(
+        self,
+        app: web.Application,
+        host: str = HOST,
+        ssl_context: ssl.SSLContext | None = None,
+        port: int | None = None,
+    ) -> int:
+        """Serve ``app`` on ``host`` at ``port`` (default: a free one); returns the port."""
 
         async def start() -> int:
             runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
             await runner.setup()
-            port = free_port(host)
-            await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
+            bound = port or free_port(host)
+            await web.TCPSite(runner, host, bound, ssl_context=ssl_context).start()
             self._runners.append(runner)
-            return port
+            return bound
 
         return int(self.call(start()))
 

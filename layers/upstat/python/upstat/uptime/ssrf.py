@@ -164,11 +164,13 @@ def legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
 
     Accepts 1-4 parts, each decimal, octal (leading 0) or hex (0x): ``2130706433``, ``0x7f000001``,
     ``0177.0.0.1`` and ``127.1`` all read as 127.0.0.1. Raises TargetRefused("invalid") for numeric
-    hosts that do not parse (``08.1.1.1``, ``1.2.3.256``).
+    hosts that do not parse (``08.1.1.1``, ``1.2.3.256``, ``1.2.3.4.5``, ``name.1``).
     """
     parts = host.lower().rstrip(".").split(".") if host.rstrip(".") else []
-    if not parts or len(parts) > 4 or not all(_NUMERIC_PART.match(p) for p in parts):
-        return None
+    if not parts or not _NUMERIC_PART.match(parts[-1]):
+        return None  # a name: no top-level domain is numeric (the WHATWG URL rule)
+    if len(parts) > 4 or not all(_NUMERIC_PART.match(p) for p in parts):
+        raise TargetRefused("invalid", f"host {host!r} is neither an IPv4 address nor a name")
     values: list[int] = []
     for part in parts:
         try:
