@@ -84,7 +84,11 @@ def error_response(
         if path.startswith(prefix):
             formatter = fmt
             break
-    return JSONResponse(formatter(status, error, message, field), status_code=status, headers=dict(headers) if headers else None)
+    return JSONResponse(
+        formatter(status, error, message, field),
+        status_code=status,
+        headers=dict(headers) if headers else None,
+    )
 
 
 def field_path(loc: Sequence[Any]) -> str:

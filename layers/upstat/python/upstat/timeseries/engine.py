@@ -13,6 +13,7 @@ import struct
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from upstat.config import Settings, get_settings
@@ -302,11 +303,7 @@ class Engine:
         """The same grid for many series, in one pipelined round trip; ``None`` for unknown series."""
         now = now_ms() if now is None else now
         grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
-        tier = tm.choose_tier(grid, self.tiers)
-        chunk_ids = _chunk_ids(tier, grid.start - max(tier.ms, 1), grid.end)
-        raw_ids = _chunk_ids(self.raw, grid.start, grid.end) if query.percentiles and tier.ms else []
-        tp, rp = _prefix(tier), _prefix(self.raw)
-        fields = [*READ_FIELDS, *(f"{tp}{c}" for c in chunk_ids), *(f"{rp}{c}" for c in raw_ids)]
+        tier, chunk_ids, raw_ids, fields = _plan(grid, self.tiers, query.percentiles)
         keys = [self.keys.series(series_id(source, metric)) for source, metric in series]
         if len(keys) == 1:
             replies = [self.redis.hmget(keys[0], fields)]
@@ -394,6 +391,22 @@ READ_FIELDS = ("kind", "floor", "source")  # what a chart needs from the meta fi
 def _prefix(tier: Tier) -> str:
     """Field prefix of a tier's chunks in the series hash (the chunk id follows)."""
     return f"t{tier.ms // 1000}:" if tier.ms else "r:"
+
+
+@lru_cache(maxsize=512)
+def _plan(
+    grid: Grid, tiers: tuple[Tier, ...], percentiles: bool
+) -> tuple[Tier, list[int], list[int], list[str]]:
+    """What a read of ``grid`` fetches: the tier, its chunk ids, raw chunk ids (for exact percentiles) and
+    the hash fields. Pure, so cached: a dashboard asks for the same grid again and again.
+
+    The lists are shared between callers and must not be changed."""
+    tier = tm.choose_tier(grid, tiers)
+    chunk_ids = _chunk_ids(tier, grid.start - max(tier.ms, 1), grid.end)
+    raw_ids = _chunk_ids(tiers[0], grid.start, grid.end) if percentiles and tier.ms else []
+    tp, rp = _prefix(tier), _prefix(tiers[0])
+    fields = [*READ_FIELDS, *(f"{tp}{c}" for c in chunk_ids), *(f"{rp}{c}" for c in raw_ids)]
+    return tier, chunk_ids, raw_ids, fields
 
 
 def _chunk_ids(tier: Tier, start: int, end: int) -> list[int]:

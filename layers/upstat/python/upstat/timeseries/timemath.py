@@ -279,9 +279,15 @@ def grid_for_last(interval_ms: int, resolution: Interval, now: int, tz: str = "U
         return Grid(bounds[0], bounds[-1], n, 0, str(resolution), bounds)
     step = resolution.ms
     offset = _fixed_offset(resolution)
-    last_start = floor_to(now - offset, step) + offset
+    return _fixed_grid(n, step, floor_to(now - offset, step) + offset, str(resolution))
+
+
+@lru_cache(maxsize=512)
+def _fixed_grid(n: int, step: int, last_start: int, resolution: str) -> Grid:
+    """The fixed grid ending with the bucket at ``last_start`` (cached: every request within one bucket of
+    time asks for the same grid)."""
     start = last_start - (n - 1) * step
-    return Grid(start, last_start + step, n, step, str(resolution))
+    return Grid(start, last_start + step, n, step, resolution)
 
 
 def _calendar_step_back(start: datetime, interval: Interval) -> datetime:
