@@ -13,8 +13,8 @@ Fixtures (registered by tests/uptime/conftest.py; elsewhere ``pytest_plugins = [
 
 Routes: ``/ok`` (200, :data:`OK_BODY`), ``/down`` (500), ``/slow?ms=N``, ``/flap?key=K`` (200, 500, 200...
 per key), ``/keyword`` (200, body containing :data:`KEYWORD`), ``/big?kb=N`` (N KiB of filler, then
-:data:`KEYWORD`), ``/redirect-loop``, ``/redirect?to=URL[&code=302]``, ``/chain/N`` (N redirects, then
-``/ok``), ``/status/<code>``, ``/echo`` (JSON of method, body and headers).
+:data:`KEYWORD`), ``/endless`` (a body that never ends), ``/redirect-loop``, ``/redirect?to=URL[&code=302]``,
+``/chain/N`` (N redirects, then ``/ok``), ``/status/<code>``, ``/echo`` (JSON of method, body and headers).
 """
 
 from __future__ import annotations
@@ -78,6 +78,13 @@ def make_app(hits: Counter[str]) -> web.Application:
         filler = "x" * (1024 * int(request.query.get("kb", "128")))
         return web.Response(text=filler + KEYWORD)
 
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        while True:  # until the client goes away
+            await response.write(b"y" * 8192)
+            await asyncio.sleep(0.001)
+
     async def redirect_loop(_: web.Request) -> web.Response:
         raise web.HTTPFound("/redirect-loop")
 
@@ -103,6 +110,7 @@ def make_app(hits: Counter[str]) -> web.Application:
     app.router.add_get("/flap", flap)
     app.router.add_get("/keyword", keyword)
     app.router.add_get("/big", big)
+    app.router.add_get("/endless", endless)
     app.router.add_get("/redirect-loop", redirect_loop)
     app.router.add_route("*", "/redirect", redirect)
     app.router.add_get("/chain/{n:\\d+}", chain)
