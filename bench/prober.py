@@ -57,7 +57,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_servers() -> tuple[list[int], list[multiprocessing.Process]]:
+def _start_servers() -> tuple[list[int], list[Any]]:
     ctx = multiprocessing.get_context("spawn")
     ports = [_free_port() for _ in range(SERVERS)]
     procs = []
