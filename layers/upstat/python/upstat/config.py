@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     ping_fanout_threshold: int = Field(500, ge=1)
     ping_queue_url: str | None = None
     ping_concurrency: int = Field(200, ge=1, le=5000)
+    # Uptime check logs: default age bound (seconds, 0 = unlimited; PATCH /api/ping-history/ttl overrides it
+    # at run time) and a cap on entries per service whatever the age (a 30 s interval makes 86,400 a month).
+    history_ttl_s: int = Field(30 * 86400, ge=0)
+    check_log_max_entries: int = Field(100_000, ge=100)
+    # Webhooks every alert is POSTed to (comma-separated), besides each service's own.
+    alert_webhooks: str = ""
+    ping_batch_size: int = Field(50, ge=1, le=500)
 
     @field_validator("key_prefix")
     @classmethod

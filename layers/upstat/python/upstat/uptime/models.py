@@ -1,0 +1,395 @@
+"""Service models: what a client sends (``ServiceIn``, ``ServiceUpdate``) and what is stored (``Service``).
+
+Field names on the wire are camelCase (the OpenUptimes document's ``expectedStatus``, ``timeout`` in ms ...);
+Python code uses snake_case. Both are accepted on input. Values are never coerced: a boolean is not a
+number, "10000" is not a timeout, NaN and infinities are refused. Errors are pydantic ValidationErrors
+whose ``loc`` names the field by its wire name, or (for rules across fields, such as a url scheme that
+does not fit the kind) :class:`upstat.errors.InvalidInput` with ``field`` set; the API layer maps both.
+
+Private or loopback *targets* are not refused here: the SSRF guard refuses them at check time, on the address
+actually connected to (a name may resolve differently later, and UPSTAT_ALLOWED_TARGETS may change). Only
+the URL's shape is checked: scheme per kind, a host, a valid port, no whitespace.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from upstat.errors import InvalidInput
+from upstat.uptime.checks import DNS_RECORD_TYPES, STANDARD_METHODS, CheckSpec, parse_expected_status
+
+ServiceKind = Literal["http", "tcp", "dns", "tls", "push"]
+
+SInt = Annotated[int, Strict()]
+SBool = Annotated[bool, Strict()]
+SStr = Annotated[str, Strict()]
+
+MIN_INTERVAL_S = 30
+MAX_INTERVAL_S = 3600
+DEFAULT_INTERVAL_S = 60
+DEFAULT_TIMEOUT_MS = 10_000
+#: Days before a certificate's expiry when the "certificate expiring" alert fires (0 turns it off).
+DEFAULT_CERT_WARNING_DAYS = 14
+#: Seconds a push monitor may be late (after its interval) before it counts as down.
+DEFAULT_PUSH_GRACE_S = 60
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_\-]{0,62})(?:\.[A-Za-z0-9_\-]{1,63})*\.?$")
+
+_CONFIG = ConfigDict(
+    extra="forbid",
+    populate_by_name=True,
+    alias_generator=to_camel,
+    allow_inf_nan=False,
+    str_strip_whitespace=True,
+)
+
+
+class Confirmations(BaseModel):
+    """Consecutive results needed before the status changes: ``down`` failures, ``up`` successes."""
+
+    model_config = _CONFIG
+
+    down: SInt = Field(1, ge=1, le=20)
+    up: SInt = Field(1, ge=1, le=20)
+
+
+def normalize_expected_status(value: Any) -> int | str:
+    """``200`` -> 200; ``"200-299"``, ``[200, "300-302"]`` -> ``"200-299"``, ``"200,300-302"``.
+
+    A single code stays an int (as the OpenUptimes document shows it); anything else becomes the canonical
+    range text. Raises ValueError (a pydantic error naming ``expectedStatus``) on anything else.
+    """
+    if isinstance(value, bool) or value is None:
+        raise ValueError("expectedStatus must be a status code, a list of codes or ranges like '200-299'")
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, list) and value and all(type(v) in (int, str) for v in value):
+        text = ",".join(str(v) for v in value)
+    else:
+        raise ValueError("expectedStatus must be a status code, a list of codes or ranges like '200-299'")
+    try:
+        ranges = parse_expected_status(text)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from exc
+    if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
+        return ranges[0][0]
+    return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ranges)
+
+
+def _check_text(value: str | None, what: str, max_len: int) -> str | None:
+    if value is None:
+        return None
+    if _CONTROL.search(value):
+        raise ValueError(f"{what} must not contain control characters")
+    if len(value) > max_len:
+        raise ValueError(f"{what} must be at most {max_len} characters")
+    return value
+
+
+def _check_host(host: str | None, what: str) -> str:
+    if not host:
+        raise ValueError(f"{what} needs a host")
+    if host.startswith("[") or ":" in host:  # IPv6 literal
+        return host
+    if not _HOSTNAME.match(host):
+        raise ValueError(f"{what} host {host!r} is not a valid host name or address")
+    return host
+
+
+def check_url(url: str, kind: str, *, what: str = "url") -> str:
+    """The URL's shape for a check of ``kind``; raises ValueError with a message naming ``what``."""
+    if not url or len(url) > 2048 or re.search(r"[\s\x00-\x1f\x7f]", url):
+        raise ValueError(f"{what} must be a URL of at most 2048 characters, without spaces")
+    schemes = {"http": ("http", "https"), "tls": ("https",), "tcp": ("tcp",), "dns": ("dns",)}[kind]
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in schemes:
+        wanted = " or ".join(f"{s}://" for s in schemes)
+        raise ValueError(f"{what} of a {kind} check must start with {wanted}")
+    if "@" in parts.netloc or "\\" in url:
+        raise ValueError(f"{what} must not hold credentials or backslashes")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{what} has an invalid port") from exc
+    _check_host(parts.hostname, what)
+    if kind == "tcp" and port is None:
+        raise ValueError(f"{what} of a tcp check needs a port: tcp://host:port")
+    if kind in ("tcp", "dns") and parts.path not in ("", "/"):
+        raise ValueError(f"{what} of a {kind} check takes no path")
+    return url
+
+
+class ServiceFields(BaseModel):
+    """The fields of a service, with their validation (shared by ServiceIn and Service)."""
+
+    model_config = _CONFIG
+
+    # --- the six OpenUptimes fields ---
+    name: SStr = Field(min_length=1, max_length=100)
+    url: SStr = Field("", max_length=2048)
+    description: SStr = Field("", max_length=1000)
+    expected_status: int | str = 200
+    method: SStr = "GET"
+    timeout: SInt = Field(DEFAULT_TIMEOUT_MS, ge=100, le=60_000, description="milliseconds")
+    # --- upstat's own ---
+    interval: SInt = Field(DEFAULT_INTERVAL_S, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S, description="seconds")
+    kind: ServiceKind = "http"
+    headers: dict[str, SStr] = Field(default_factory=dict, max_length=50)
+    body: SStr | None = Field(None, max_length=65_536)
+    keyword: SStr | None = Field(None, min_length=1, max_length=1000)
+    keyword_absent: SBool = False
+    follow_redirects: SBool = True
+    degraded_ms: SInt | None = Field(None, ge=1, le=60_000)
+    confirmations: Confirmations = Field(default_factory=Confirmations)
+    cert_warning_days: SInt = Field(DEFAULT_CERT_WARNING_DAYS, ge=0, le=365)
+    group: SStr | None = Field(None, max_length=100)
+    tags: list[Annotated[str, Strict(), Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, max_length=20
+    )
+    visible: SBool = True
+    paused: SBool = False
+    dns_expected: list[Annotated[str, Strict(), Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list, max_length=20
+    )
+    dns_record_type: SStr = "A"
+    grace: SInt = Field(DEFAULT_PUSH_GRACE_S, ge=0, le=86_400, description="push monitors: seconds late")
+    webhooks: list[Annotated[str, Strict()]] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        """Accept ``invert`` for keywordAbsent and ``failuresBeforeDown``/``successesBeforeUp``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "invert" in data:
+            if "keywordAbsent" in data or "keyword_absent" in data:
+                raise ValueError("give either invert or keywordAbsent, not both")
+            data["keywordAbsent"] = data.pop("invert")
+        down = data.pop("failuresBeforeDown", None)
+        up = data.pop("successesBeforeUp", None)
+        if down is not None or up is not None:
+            base = data.get("confirmations")
+            conf = dict(base) if isinstance(base, dict) else {}
+            if down is not None:
+                conf["down"] = down
+            if up is not None:
+                conf["up"] = up
+            data["confirmations"] = conf
+        return data
+
+    @field_validator("expected_status", mode="before")
+    @classmethod
+    def _expected(cls, value: Any) -> int | str:
+        return normalize_expected_status(value)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            upper = value.strip().upper()
+            if upper not in STANDARD_METHODS:
+                raise ValueError(f"method must be one of {', '.join(sorted(STANDARD_METHODS))}")
+            return upper
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        _check_text(value, "name", 100)
+        if "/" in value:
+            raise ValueError("name must not contain '/' (it is part of the history URL)")
+        return value
+
+    @field_validator("description", "group", "keyword")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return _check_text(value, "text", 1000)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"header name {name!r} is not a valid HTTP header name")
+            if _CONTROL.search(text.replace("\t", "")) or len(text) > 4096:
+                raise ValueError(f"header {name!r}: value must be one line of at most 4096 characters")
+        return value
+
+    @field_validator("dns_record_type", mode="before")
+    @classmethod
+    def _record_type(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            upper = value.strip().upper()
+            if upper not in DNS_RECORD_TYPES:
+                raise ValueError(f"dnsRecordType must be one of {', '.join(sorted(DNS_RECORD_TYPES))}")
+            return upper
+        return value
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhooks(cls, value: list[str]) -> list[str]:
+        for url in value:
+            check_url(url, "http", what="webhook URL")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServiceFields:
+        """Cross-field rules; raised as InvalidInput naming the field (pydantic lets it through as is)."""
+        if self.kind == "push":
+            if self.url:
+                raise InvalidInput(
+                    "url: a push monitor has no url (it is called at its push URL)", field="url"
+                )
+        else:
+            try:
+                check_url(self.url, self.kind)
+            except ValueError as exc:
+                raise InvalidInput(str(exc), field="url") from exc
+        if self.timeout > self.interval * 1000:
+            raise InvalidInput("timeout: must not be longer than the interval", field="timeout")
+        if self.degraded_ms is not None and self.degraded_ms >= self.timeout:
+            raise InvalidInput("degradedMs: must be shorter than the timeout", field="degradedMs")
+        if self.keyword is not None and self.kind != "http":
+            raise InvalidInput("keyword: only http checks read the body", field="keyword")
+        return self
+
+    # --- views ---
+    @property
+    def status_ranges(self) -> tuple[tuple[int, int], ...]:
+        """The expected statuses as inclusive (low, high) ranges."""
+        return parse_expected_status(str(self.expected_status))
+
+    def openuptimes(self) -> dict[str, Any]:
+        """The six fields of the OpenUptimes document, by their wire names."""
+        return {
+            "name": self.name,
+            "url": self.url,
+            "description": self.description,
+            "expectedStatus": self.expected_status,
+            "method": self.method,
+            "timeout": self.timeout,
+        }
+
+
+class ServiceIn(ServiceFields):
+    """A new service as a client sends it (POST). Only ``name`` and (except for push) ``url`` are required."""
+
+
+class ServiceUpdate(BaseModel):
+    """A partial change (PATCH/PUT): only the fields present change; ``null`` clears an optional field.
+
+    The result is validated as a whole (:meth:`apply`), so cross-field rules (timeout within the interval,
+    url scheme per kind) hold after every update.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, alias_generator=to_camel, allow_inf_nan=False
+    )
+
+    name: Any = None
+    url: Any = None
+    description: Any = None
+    expected_status: Any = None
+    method: Any = None
+    timeout: Any = None
+    interval: Any = None
+    kind: Any = None
+    headers: Any = None
+    body: Any = None
+    keyword: Any = None
+    keyword_absent: Any = None
+    follow_redirects: Any = None
+    degraded_ms: Any = None
+    confirmations: Any = None
+    cert_warning_days: Any = None
+    group: Any = None
+    tags: Any = None
+    visible: Any = None
+    paused: Any = None
+    dns_expected: Any = None
+    dns_record_type: Any = None
+    grace: Any = None
+    webhooks: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "invert" in data:
+            data["keywordAbsent"] = data.pop("invert")
+        down = data.pop("failuresBeforeDown", None)
+        up = data.pop("successesBeforeUp", None)
+        if down is not None or up is not None:
+            conf = {"down": down, "up": up}
+            data["confirmations"] = {k: v for k, v in conf.items() if v is not None}
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, by wire name."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+    def apply(self, current: ServiceFields) -> dict[str, Any]:
+        """The fields of ``current`` with these changes, as wire-named data (validate it with ServiceIn)."""
+        merged = current.model_dump(by_alias=True, mode="json", include=set(ServiceFields.model_fields))
+        for key, value in self.changes().items():
+            if key == "confirmations" and isinstance(value, dict):
+                merged[key] = {**merged.get(key, {}), **value}
+            else:
+                merged[key] = value
+        return merged
+
+
+class Service(ServiceFields):
+    """A stored service. ``id`` is stable (history is keyed by it, so a rename keeps history)."""
+
+    id: SStr
+    created_at: SInt
+    updated_at: SInt
+    version: SInt = 1
+    push_token: SStr | None = None
+
+    def public(self, *, include_secret: bool = False) -> dict[str, Any]:
+        """Every field by wire name (the push token only when asked for: it is a credential)."""
+        data = self.model_dump(by_alias=True, mode="json")
+        if not include_secret:
+            data.pop("pushToken", None)
+        return data
+
+    def spec(self, *, timeout_cap_ms: int | None = None) -> CheckSpec:
+        """The prober's CheckSpec of this service (push monitors are not probed)."""
+        if self.kind == "push":
+            raise ValueError("push monitors are not probed")
+        timeout = self.timeout if timeout_cap_ms is None else max(100, min(self.timeout, timeout_cap_ms))
+        return CheckSpec(
+            service_id=self.id,
+            url=self.url,
+            kind=self.kind,
+            method=self.method,
+            headers=tuple(self.headers.items()),
+            body=self.body,
+            timeout_ms=timeout,
+            expected_status=self.status_ranges,
+            keyword=self.keyword,
+            keyword_absent=self.keyword_absent,
+            follow_redirects=self.follow_redirects,
+            degraded_ms=self.degraded_ms,
+            dns_expected=tuple(self.dns_expected),
+            dns_record_type=self.dns_record_type,
+        )
+
+    @property
+    def watches_certificate(self) -> bool:
+        """True when checks report certificate days (https http checks and tls checks)."""
+        return self.kind == "tls" or (self.kind == "http" and self.url.lower().startswith("https://"))
