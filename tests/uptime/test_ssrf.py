@@ -467,6 +467,15 @@ def test_only_standard_methods_are_sent(local_target, method):
     assert local_target.hits("/echo") == 0
 
 
+@pytest.mark.parametrize(
+    "headers", [(("X-A", "a\r\nHost: evil"),), (("X-A\r\nX-B", "b"),), (("X A", "c"),), (("X-A", "nul\x00"),)]
+)
+def test_headers_that_could_split_the_request_are_refused(local_target, headers):
+    result = run_probes([CheckSpec("svc", local_target.url("/echo"), headers=headers)], policy=LOOPBACK)[0]
+    assert (result.status, result.error_kind) == ("down", "invalid")
+    assert local_target.hits("/echo") == 0
+
+
 def test_proxy_settings_in_the_environment_are_ignored(local_target, monkeypatch):
     # A proxy that does not exist: if the prober honoured it, the check would fail to connect.
     for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):

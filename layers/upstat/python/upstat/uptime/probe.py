@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -36,6 +37,7 @@ from upstat.uptime.ssrf import (
     GuardedResolver,
     Lookup,
     TargetRefused,
+    check_host,
     check_url,
     resolve_allowed,
     system_lookup,
@@ -49,6 +51,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Credentials the user set for one host are not sent on to another one (as browsers and requests do).
 _PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 USER_AGENT = "upstat-uptime-check/1.0"
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
 
 
 def policy_from_settings(settings: Settings) -> AddressPolicy:
@@ -83,8 +87,15 @@ class _Run:
         self.lookup = lookup
         self.body_cap = body_cap
         self.ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
-        self.tls_context = ssl_context or ssl.create_default_context()
+        self._tls_context = ssl_context
         self.now_ms = now_ms
+
+    @property
+    def tls_context(self) -> ssl.SSLContext:
+        """The verifying context of TLS-kind checks (built on first use: loading the CA store costs)."""
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context()
+        return self._tls_context
 
 
 async def probe_many(
@@ -199,7 +210,7 @@ async def _check_http(run: _Run, spec: CheckSpec, started: float, checked_at: in
     if method not in STANDARD_METHODS:
         raise TargetRefused("invalid", f"method {spec.method!r} is not a standard HTTP method")
     url = check_url(spec.url, run.policy)
-    headers = dict(spec.headers)
+    headers = _checked_headers(spec.headers)
     body = spec.body
     for _hop in range(MAX_REDIRECTS + 1):
         async with run.session.request(
@@ -221,6 +232,14 @@ async def _check_http(run: _Run, spec: CheckSpec, started: float, checked_at: in
                 spec.service_id, status, resp.status, response_ms, kind, error, cert_days, checked_at
             )
     raise _Failure("too_many_redirects", f"more than {MAX_REDIRECTS} redirects", code=None)
+
+
+def _checked_headers(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The user's headers, refused if a name is not a token or a value could split the request."""
+    for name, value in pairs:
+        if not _TOKEN.match(name) or _BAD_VALUE.search(value):
+            raise TargetRefused("invalid", f"header {name!r} has a bad name or value")
+    return dict(pairs)
 
 
 def _next_hop(current: URL, location: str, policy: AddressPolicy) -> URL:
@@ -287,7 +306,8 @@ def _days_left(ssl_object: Any, now_ms: int | None) -> float | None:
 
 
 def _host_port(spec: CheckSpec, run: _Run, scheme: str, default_port: int | None) -> tuple[str, int]:
-    """Validated host and port of a ``tcp://host:port`` or ``https://host[:port]`` target."""
+    """Validated host and port of a ``tcp://host:port`` or ``https://host[:port]`` target (an IP literal
+    host has passed the policy already; a name is resolved and filtered by :func:`_connect`)."""
     url = check_url(spec.url, run.policy, schemes=(scheme,))
     port = url.explicit_port or default_port
     if port is None:
@@ -302,7 +322,8 @@ async def _connect(
     run: _Run, host: str, port: int, tls: ssl.SSLContext | None
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Connect to the first allowed address of ``host`` that answers (validated, then connected to)."""
-    addresses = await resolve_allowed(host, run.policy, run.lookup)
+    literal = check_host(host, run.policy)  # the IP itself for a literal (allowed, or this raises)
+    addresses = [literal] if literal is not None else await resolve_allowed(host, run.policy, run.lookup)
     last: OSError | None = None
     for ip in addresses:
         try:
