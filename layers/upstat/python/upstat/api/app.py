@@ -16,12 +16,14 @@ from fastapi.openapi.utils import get_openapi
 import upstat
 from upstat.api import errors
 from upstat.api.errors import ErrorBody
+from upstat.api.logging import install_redaction
 from upstat.api.middleware import BodyLimit
 from upstat.config import Settings, get_settings
 
 ROUTERS: tuple[str, ...] = (
     "upstat.api.routes.meta",
     "upstat.api.routes.series",
+    "upstat.api.routes.keys",
 )
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     errors.install(app)
+    install_redaction()  # ?key= values and Authorization never reach a log line
     for name in ROUTERS:
         module = importlib.import_module(name)
         app.include_router(module.router, responses=ERROR_RESPONSES)

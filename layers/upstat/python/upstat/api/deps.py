@@ -1,6 +1,10 @@
 """FastAPI dependencies: settings, the Redis client, the engine and the caller, as ``Annotated`` aliases.
 
 Tests override ``get_settings``/``get_redis`` through ``app.dependency_overrides`` when they need to.
+
+The caller dependencies (``require``, ``Reader``/``Writer``/``Admin``, ``require_source_key_query``)
+authenticate the token and charge the rate limits in one Redis round trip (upstat.auth.service.admit); a
+request is admitted once even when several dependencies ask who is calling.
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from upstat.auth import ANONYMOUS_READER, Principal
 from upstat.config import Settings, get_settings
@@ -34,38 +38,90 @@ def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if not header:
         return None
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Authorization: expected 'Bearer <token>'", field="Authorization")
     return token.strip()
 
 
-def _caller(request: Request, settings: Settings, client: Any, *, public: bool) -> Principal:
-    token = bearer_token(request)
-    if token is None:
-        if public:
-            return ANONYMOUS_READER
-        raise Unauthorized("Authorization: a bearer token is required", field="Authorization")
-    from upstat.auth.service import authenticate
+def client_address(request: Request) -> str:
+    """The caller's address for per-address limits.
 
-    principal = authenticate(token, settings=settings, client=client)
+    Behind API Gateway, mangum fills the ASGI ``client`` from ``requestContext.http.sourceIp`` (HTTP API)
+    or ``requestContext.identity.sourceIp`` (REST API): the address API Gateway itself saw. That is used
+    rather than X-Forwarded-For, whose first hop the caller writes and could change on every request.
+    """
+    return request.client.host if request.client and request.client.host else "unknown"
+
+
+def _admit(request: Request, settings: Settings, client: Any, token: str | None, field: str) -> Principal:
+    from upstat.auth.service import admit
+
+    principal = admit(token, client_address(request), settings=settings, client=client, field=field)
     request.state.principal = principal
     return principal
 
 
+def _caller(request: Request, settings: Settings, client: Any, *, public: bool) -> Principal:
+    admitted: Principal | None = getattr(request.state, "principal", None)
+    if admitted is not None:
+        return admitted
+    token = bearer_token(request)
+    if token is None and not public:
+        raise Unauthorized("Authorization: a bearer token is required", field="Authorization")
+    return _admit(request, settings, client, token, "Authorization")
+
+
+def _check_scope(principal: Principal, scope: str) -> Principal:
+    if principal.has(scope):
+        return principal
+    if principal is ANONYMOUS_READER:
+        raise Unauthorized("Authorization: a bearer token is required", field="Authorization")
+    raise Forbidden(f"Authorization: this key lacks the '{scope}' scope", field="Authorization")
+
+
 def require(scope: str, *, public_setting: str | None = None) -> Callable[..., Principal]:
-    """A dependency admitting callers holding ``scope`` (401 without a valid token, 403 without the scope).
+    """A dependency admitting callers holding ``scope`` (401 without a valid token, 403 without the scope,
+    429 over a rate limit).
 
     ``public_setting`` names a boolean setting (e.g. ``public_read``) that, when true, admits anonymous
-    readers too.
+    readers too (limited per client address).
     """
 
     def dependency(request: Request, settings: SettingsDep, client: RedisDep) -> Principal:
         public = bool(public_setting and getattr(settings, public_setting))
-        principal = _caller(request, settings, client, public=public)
-        if not principal.has(scope):
-            raise Forbidden(f"Authorization: this key lacks the '{scope}' scope", field="Authorization")
-        return principal
+        return _check_scope(_caller(request, settings, client, public=public), scope)
+
+    return dependency
+
+
+KEY_QUERY = Query(
+    description="A source key, for devices that can only put it in the URL (OpenWISP style). Other keys "
+    "are refused here: send them as `Authorization: Bearer <token>`.",
+)
+
+
+def require_source_key_query(scope: str = "write") -> Callable[..., Principal]:
+    """Like ``require(scope)``, for the routes whose reference document passes the key as ``?key=``.
+
+    A bearer token is used when present; otherwise ``?key=`` is accepted, and only if it is a source key
+    (a key in a URL ends up in logs: an admin or general key is refused there with 401). The route must
+    still check the source it writes: ``upstat.auth.ensure_source(caller, source)``. Every other route
+    ignores ``?key=``, and every log line has it redacted (upstat.api.logging).
+    """
+
+    def dependency(
+        request: Request,
+        settings: SettingsDep,
+        client: RedisDep,
+        key: Annotated[str | None, KEY_QUERY] = None,
+    ) -> Principal:
+        if key is None or request.headers.get("authorization"):
+            return _check_scope(_caller(request, settings, client, public=False), scope)
+        principal = getattr(request.state, "principal", None) or _admit(request, settings, client, key, "key")
+        if principal.source is None:
+            raise Unauthorized("key: only a source key may be passed as ?key=", field="key")
+        return _check_scope(principal, scope)
 
     return dependency
 

@@ -21,3 +21,11 @@ class Principal:
 
 
 ANONYMOUS_READER = Principal("anonymous", frozenset({"read"}))
+
+
+def ensure_source(principal: Principal, source: str, *, field: str = "source") -> None:
+    """Forbidden (403) unless ``principal`` may write ``source`` (a source key writes only its own)."""
+    from upstat.errors import Forbidden
+
+    if principal.source is not None and principal.source != source:
+        raise Forbidden(f"{field}: this key may write only source '{principal.source}'", field=field)

@@ -1,13 +1,31 @@
-"""Token checks. The bootstrap admin token comes from UPSTAT_ADMIN_TOKEN or an SSM SecureString."""
+"""Who is calling: bearer tokens checked, callers admitted under the rate limits.
+
+Order of the checks, cheapest first:
+
+1. the token's shape (ASCII, length): garbage is refused with 401, no I/O;
+2. the bootstrap admin token (UPSTAT_ADMIN_TOKEN, or the SSM SecureString named by
+   UPSTAT_ADMIN_TOKEN_SSM_PARAMETER, read once and cached): a constant-time comparison;
+3. the API key's checksum: a typo is refused with 401 without asking Redis;
+4. the key's record, from the in-process cache (upstat.auth.cache: at most ``key_cache_seconds`` old, so a
+   revocation elsewhere takes effect within that time, and at once in the revoking process) or from Redis,
+   pipelined with the rate-limit scripts (upstat.auth.ratelimit) in one round trip.
+"""
 
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
-from upstat.auth import Principal
+from upstat.auth import ANONYMOUS_READER, Principal, cache
+from upstat.auth import ratelimit as rl
+from upstat.auth import tokens as tk
+from upstat.auth.keys import KeyRecord, now_ms
+from upstat.auth.names import AuthKeys
 from upstat.config import Settings
-from upstat.errors import Unauthorized
+from upstat.errors import StoreUnavailable, Unauthorized
+
+log = logging.getLogger("upstat.auth")
 
 ADMIN_ENV = Principal("admin-bootstrap", frozenset({"admin"}))
 
@@ -19,13 +37,129 @@ def bootstrap_admin_token(settings: Settings) -> str | None:
     if settings.admin_token_ssm_parameter:
         from upstat.aws import get_ssm_parameter
 
-        return get_ssm_parameter(settings.admin_token_ssm_parameter)
+        try:
+            return get_ssm_parameter(settings.admin_token_ssm_parameter) or None
+        except Exception as exc:  # botocore raises many types; none of them may become a 500
+            raise StoreUnavailable("the admin token parameter could not be read") from exc
     return None
 
 
-def authenticate(token: str, *, settings: Settings, client: Any) -> Principal:
-    """The principal a bearer token stands for; Unauthorized if it is unknown."""
+def _is_bootstrap(token: str, settings: Settings) -> bool:
     admin = bootstrap_admin_token(settings)
-    if admin and hmac.compare_digest(token.encode(), admin.encode()):
+    return bool(admin) and hmac.compare_digest(token.encode(), str(admin).encode())
+
+
+def _check_shape(token: str, field: str) -> None:
+    if len(token) > tk.MAX_TOKEN_LENGTH or not token.isascii() or not token.isprintable():
+        raise Unauthorized(f"{field}: malformed token", field=field)
+
+
+class _Gate:
+    """One request's admission: which buckets to charge, and the round trip that does it."""
+
+    def __init__(self, settings: Settings, client: Any, address: str | None) -> None:
+        self.settings = settings
+        self.client = client
+        self.address = address  # None: authenticate without charging any bucket
+        self.names = AuthKeys(settings.key_prefix)
+
+    def key_bucket(self, key_id: str, *, touch: bool = True) -> list[rl.Command]:
+        if self.address is None:
+            return []
+        record = self.names.record(key_id) if touch else None
+        s = self.settings
+        bucket = self.names.key_rate(key_id)
+        return [rl.limit_command(bucket, s.rate_limit_per_key, s.rate_limit_window_s, record)]
+
+    def address_bucket(self) -> list[rl.Command]:
+        if self.address is None:
+            return []
+        s = self.settings
+        bucket = self.names.address_rate(self.address)
+        return [rl.limit_command(bucket, s.rate_limit_per_ip, s.rate_limit_window_s)]
+
+    def charge(self, commands: list[rl.Command], what: str) -> None:
+        rl.enforce([rl.verdict(reply) for reply in rl.run(self.client, commands)], what)
+
+    def lookup(self, parsed: tk.ParsedToken) -> tuple[KeyRecord | None, bool]:
+        """The key's record and whether the buckets were already charged (on a cache miss, they are)."""
+        record = cache.get(self.settings.key_prefix, parsed.key_id)
+        if record is not None:
+            return record, False
+        key, address = self.key_bucket(parsed.key_id), self.address_bucket()
+        replies = rl.run(self.client, [("HGETALL", self.names.record(parsed.key_id)), *key, *address])
+        record = KeyRecord.from_hash(replies[0])
+        if record is not None:
+            cache.put(self.settings.key_prefix, record, self.settings.key_cache_seconds)
+        verdicts = [rl.verdict(reply) for reply in replies[1:]]
+        rl.enforce(verdicts[len(key) :], "client address")  # guessing is throttled before it is answered
+        if record is not None and _refusal(record, parsed) is None:
+            rl.enforce(verdicts[: len(key)], "key")
+        return record, True
+
+
+def _refusal(record: KeyRecord, parsed: tk.ParsedToken) -> str | None:
+    """Why a record does not admit this token (None: it does)."""
+    if not tk.digests_match(record.digest, parsed.digest()):
+        return "unknown token"
+    state = record.state(now_ms())
+    if state == "revoked":
+        return f"key {record.key_id} was revoked"
+    if state == "expired":
+        return f"key {record.key_id} has expired"
+    return None
+
+
+def _admit(token: str, gate: _Gate, field: str) -> Principal:
+    _check_shape(token, field)
+    parsed = tk.parse(token)
+    if parsed is None:
+        if _is_bootstrap(token, gate.settings):
+            gate.charge(gate.key_bucket(ADMIN_ENV.key_id, touch=False), "key")
+            return ADMIN_ENV
+        problem = (
+            "malformed token (mistyped? its checksum does not match)"
+            if tk.looks_like_key(token)
+            else ("unknown token")
+        )
+        raise Unauthorized(f"{field}: {problem}", field=field)
+    record, charged = gate.lookup(parsed)
+    reason = "unknown token" if record is None else _refusal(record, parsed)
+    if reason is None and record is not None:
+        if not charged:
+            gate.charge(gate.key_bucket(record.key_id), "key")
+        return record.principal()
+    if _is_bootstrap(token, gate.settings):  # an operator may have chosen an upk_-shaped bootstrap token
         return ADMIN_ENV
-    raise Unauthorized("Authorization: unknown or revoked token", field="Authorization")
+    if not charged:
+        gate.charge(gate.address_bucket(), "client address")
+    raise Unauthorized(f"{field}: {reason}", field=field)
+
+
+def authenticate(token: str, *, settings: Settings, client: Any, field: str = "Authorization") -> Principal:
+    """The principal a bearer token stands for, without charging a rate limit.
+
+    Unauthorized (401) for a malformed, unknown, revoked or expired token. At most one Redis round trip
+    (none for the bootstrap token, a malformed token or a cached key).
+    """
+    return _admit(token, _Gate(settings, client, None), field)
+
+
+def admit(
+    token: str | None,
+    address: str,
+    *,
+    settings: Settings,
+    client: Any,
+    field: str = "Authorization",
+) -> Principal:
+    """Authenticate ``token`` (None: an anonymous reader) and charge the rate limits, in one round trip.
+
+    Raises Unauthorized (401) or RateLimited (429 with ``retry_after``). ``address`` is the client's
+    address, whose bucket anonymous requests and refused tokens are charged to.
+    """
+    gate = _Gate(settings, client, address)
+    if token is None:
+        gate.charge(gate.address_bucket(), "client address")
+        return ANONYMOUS_READER
+    return _admit(token, gate, field)

@@ -1,0 +1,158 @@
+"""API keys (admin): create (the token is shown once), list, show and revoke.
+
+Responses never hold a token's digest, and the token only in the answer to its creation. A revoked key is
+refused at once by the process that revoked it and by every other warm process within
+``UPSTAT_KEY_CACHE_SECONDS`` (default 5 s).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from upstat.api.deps import Admin, RedisDep, SettingsDep
+from upstat.auth import keys
+from upstat.auth.tokens import PREFIX
+from upstat.errors import InvalidInput, NotFound
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+
+Scope = Literal["read", "write", "admin"]
+
+
+class KeyCreate(BaseModel):
+    """A new key. ``source`` makes it a source key: its writes are limited to that source."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "grafana", "scopes": ["read"]},
+                {"name": "router-17", "scopes": ["write"], "source": "router-17", "expires_in_days": 365},
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=keys.MAX_NAME, description="What the key is for")
+    scopes: list[Scope] = Field(min_length=1, description="read, write and/or admin (admin holds all)")
+    source: str | None = Field(None, min_length=1, max_length=200, description="Limit writes to this source")
+    expires_in_days: int | None = Field(None, ge=1, le=3650, description="Expire this many days from now")
+    expires_at: datetime | None = Field(None, description="Expire at this time (ISO 8601; naive = UTC)")
+
+
+class KeyPublic(BaseModel):
+    """A key as listed: never its token nor the token's digest."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key_id": "k3v9x2m4q7za",
+                    "hint": "upk_k3v9x2m4q7za_…",
+                    "name": "router-17",
+                    "scopes": ["write"],
+                    "source": "router-17",
+                    "status": "active",
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "expires_at": "2027-01-01T00:00:00Z",
+                    "revoked_at": None,
+                    "last_used": "2026-03-01T12:00:00Z",
+                    "created_by": "admin-bootstrap",
+                }
+            ]
+        }
+    )
+
+    key_id: str
+    hint: str = Field(description="How the token starts, to recognise it")
+    name: str
+    scopes: list[Scope]
+    source: str | None
+    status: Literal["active", "expired", "revoked"]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used: datetime | None = Field(description="Refreshed at most once a minute")
+    created_by: str | None
+
+
+class KeyCreated(KeyPublic):
+    token: str = Field(description="The bearer token. Shown only in this answer: store it now")
+
+
+class KeyList(BaseModel):
+    count: int
+    keys: list[KeyPublic]
+
+
+def _time(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def public(record: keys.KeyRecord) -> KeyPublic:
+    return KeyPublic(
+        key_id=record.key_id,
+        hint=f"{PREFIX}{record.key_id}_…",
+        name=record.name,
+        scopes=sorted(record.scopes),  # type: ignore[arg-type]
+        source=record.source,
+        status=record.state(keys.now_ms()),
+        created_at=_time(record.created_at),  # type: ignore[arg-type]
+        expires_at=_time(record.expires_at),
+        revoked_at=_time(record.revoked_at),
+        last_used=_time(record.last_used),
+        created_by=record.created_by,
+    )
+
+
+def expiry_ms(body: KeyCreate, now: int) -> int | None:
+    """Epoch ms of the expiry asked for (at most one of the two fields)."""
+    if body.expires_in_days is not None and body.expires_at is not None:
+        raise InvalidInput("expires_at: give expires_at or expires_in_days, not both", field="expires_at")
+    if body.expires_in_days is not None:
+        return now + int(timedelta(days=body.expires_in_days).total_seconds() * 1000)
+    if body.expires_at is not None:
+        at = body.expires_at if body.expires_at.tzinfo else body.expires_at.replace(tzinfo=UTC)
+        return int(at.timestamp() * 1000)
+    return None
+
+
+@router.post("", status_code=201, summary="Create a key: the token is in this answer only")
+def create(
+    body: KeyCreate, response: Response, client: RedisDep, settings: SettingsDep, caller: Admin
+) -> KeyCreated:
+    now = keys.now_ms()
+    record, token = keys.create_key(
+        client,
+        settings,
+        name=body.name,
+        scopes=body.scopes,
+        source=body.source,
+        expires_at=expiry_ms(body, now),
+        created_by=caller.key_id,
+        now=now,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return KeyCreated(**public(record).model_dump(), token=token)
+
+
+@router.get("", summary="List keys (without tokens)")
+def list_all(client: RedisDep, settings: SettingsDep, _: Admin) -> KeyList:
+    found = [public(r) for r in keys.list_keys(client, settings)]
+    return KeyList(count=len(found), keys=found)
+
+
+@router.get("/{key_id}", summary="One key (without its token)")
+def show(key_id: str, client: RedisDep, settings: SettingsDep, _: Admin) -> KeyPublic:
+    record = keys.get_key(client, settings, key_id)
+    if record is None:
+        raise NotFound(f"key_id: no key '{key_id}'", field="key_id")
+    return public(record)
+
+
+@router.delete("/{key_id}", summary="Revoke a key: refused from the next request on")
+def revoke(key_id: str, client: RedisDep, settings: SettingsDep, _: Admin) -> KeyPublic:
+    return public(keys.revoke_key(client, settings, key_id))

@@ -1,0 +1,132 @@
+"""Rate limits in Redis: a GCRA token bucket per key id and per client address, one Lua script.
+
+Why GCRA (the generic cell rate algorithm, as in redis-cell and ``throttled``): it is a token bucket held
+in ONE number per bucket, the theoretical arrival time (TAT) of the next request. A limit of ``rate``
+requests per ``window`` lets an idle caller send ``rate`` at once, then one every ``window / rate``; there is
+no boundary burst as with fixed windows (2 x rate across a window edge) and no per-request list as with
+sliding logs. The answer to a refused request is exact: how long until one more would be admitted, which
+becomes ``Retry-After``. Time comes from the server (``TIME``), so Lambda instances' clocks do not matter.
+
+What is charged, and the Redis cost (one round trip per request):
+
+- a request with a valid key (its record cached in-process): the key's bucket only, one EVALSHA;
+- a request whose key record is not cached: its HGETALL, the key's bucket and the client address's bucket,
+  pipelined in one round trip (on Redis Cluster the key's record and bucket share the slot ``{<key id>}``;
+  the address bucket is another slot, and redis-py's cluster pipeline sends each node its part at once, so
+  it is still one round trip of latency);
+- a refused token that passed the checksum (unknown, revoked, expired): the address's bucket, one EVALSHA;
+- an anonymous request on a public route: the address's bucket, one EVALSHA.
+
+Why authenticated requests are not charged to their address as well: many devices behind one NAT (an
+office, a mobile carrier) each hold their own source key, and one address's limit would throttle all of
+them although each key stays within its own. Keys are limited per key; what has no key (anonymous reads,
+guessing attempts) is limited per address. The two buckets are never in one script, so they never need a
+common hash tag (which would put every address's bucket in one slot, a hot spot on a cluster).
+
+Tokens failing the checksum are refused before Redis is asked, and are not counted anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import NoScriptError
+
+from upstat.errors import RateLimited
+
+LAST_USED_EVERY_MS = 60_000
+"""A key's ``last_used`` is refreshed by the script at most this often (a write per minute, not per call)."""
+
+# KEYS[1]: the bucket (a string holding the TAT in microseconds); KEYS[2] (optional): a key record whose
+# last_used field is refreshed when stale, never created. ARGV: emission interval (µs), burst window (µs),
+# last_used refresh interval (ms). Replies {admitted 0/1, retry after ms, remaining}.
+SCRIPT = """
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - window
+if now < allow_at then
+  return {0, math.ceil((allow_at - now) / 1000), 0}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+if KEYS[2] then
+  local now_ms = math.floor(now / 1000)
+  local last = tonumber(redis.call('HGET', KEYS[2], 'last_used') or 0)
+  if now_ms - last >= tonumber(ARGV[3]) and redis.call('EXISTS', KEYS[2]) == 1 then
+    redis.call('HSET', KEYS[2], 'last_used', string.format('%.0f', now_ms))
+  end
+end
+return {1, 0, math.floor((now - allow_at) / interval)}
+"""
+SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
+
+Command = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    admitted: bool
+    retry_after_ms: int
+    remaining: int
+
+    @property
+    def retry_after_s(self) -> int:
+        """Whole seconds for ``Retry-After`` (at least 1)."""
+        return max(1, math.ceil(self.retry_after_ms / 1000))
+
+
+def limit_command(bucket: str, rate: int, window_s: int, record: str | None = None) -> Command:
+    """The EVALSHA that charges one request to ``bucket`` (``rate`` requests per ``window_s``)."""
+    window_us = window_s * 1_000_000
+    interval_us = max(1, window_us // rate)
+    keys = (bucket, record) if record else (bucket,)
+    return ("EVALSHA", SHA, len(keys), *keys, interval_us, window_us, LAST_USED_EVERY_MS)
+
+
+def verdict(reply: Any) -> Verdict:
+    admitted, retry_ms, remaining = (int(v) for v in reply)
+    return Verdict(bool(admitted), retry_ms, remaining)
+
+
+def enforce(verdicts: Sequence[Verdict], what: str) -> None:
+    """RateLimited (429 with Retry-After) if any bucket refused."""
+    refused = [v for v in verdicts if not v.admitted]
+    if refused:
+        wait = max(v.retry_after_s for v in refused)
+        raise RateLimited(f"rate limit reached for this {what}; retry in {wait} s", retry_after=wait)
+
+
+def run(client: Any, commands: Sequence[Command]) -> list[Any]:
+    """Send ``commands`` in one pipelined round trip; replies in order.
+
+    A NOSCRIPT reply (a server restarted or failed over since the script was last loaded) loads the
+    script and re-sends only the refused commands; any other error is raised. The script is not loaded up
+    front: it normally is already, so a cold process costs no extra round trip either.
+    """
+    if not commands:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for command in commands:
+        pipe.execute_command(*command)
+    replies = list(pipe.execute(raise_on_error=False))
+    missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+    if missing:
+        client.script_load(SCRIPT)
+        pipe = client.pipeline(transaction=False)
+        for i in missing:
+            pipe.execute_command(*commands[i])
+        for i, reply in zip(missing, pipe.execute(raise_on_error=False), strict=True):
+            replies[i] = reply
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
