@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 import time
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -431,51 +432,43 @@ def merge(a: Record, b: Record) -> Record:
     )
 
 
-def _first_at_or_after(data: bytes, size: int, key: int) -> int:
-    """Index of the first packed record whose leading unsigned field (slot or offset) is >= ``key``."""
-    fmt = "<H" if size == TIER_RECORD.size else "<I"
-    lo, hi = 0, len(data) // size
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if struct.unpack_from(fmt, data, mid * size)[0] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+@lru_cache(maxsize=4096)
+def _tier_records(data: bytes) -> tuple[tuple[Record, ...], list[int]]:
+    """A tier chunk decoded, with its slots for bisection. Cached by content: a chunk's bytes decode the
+    same way every time, and a chunk that changes is a new key (so the cache is never stale); charts
+    re-read the same closed chunks again and again."""
+    recs: tuple[Record, ...] = tuple(TIER_RECORD.iter_unpack(data))  # type: ignore[arg-type]
+    return recs, [r[0] for r in recs]
 
 
 def _from_tier(
     grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: list[bytes | None]
 ) -> Buckets:
-    n, ms, step, start, size = grid.n, tier.ms, grid.step, grid.start, TIER_RECORD.size
+    n, ms, step, start = grid.n, tier.ms, grid.step, grid.start
     records: list[Record | None] = [None] * n
     b = Buckets(grid, tier, kind, records)
     for cid, data in zip(chunk_ids, chunks, strict=True):
         if not data:
             continue
+        recs, slots = _tier_records(data)
         base = cid * tier.chunk_ms
         # Skip the records before the grid (keeping the last one: a counter's increase into bucket 0).
-        first = _first_at_or_after(data, size, -(-(start - base) // ms)) if start > base else 0
+        first = bisect_left(slots, -(-(start - base) // ms)) if start > base else 0
         if first:
-            b.prev_last = TIER_RECORD.unpack_from(data, (first - 1) * size)[6]
+            b.prev_last = recs[first - 1][6]
         if step == ms:
             # One stored bucket per grid bucket: place the records straight in (the common chart).
             k0 = (base - start) // ms
-            stop = (
-                _first_at_or_after(data, size, n - k0)
-                if base + len(data) // size * ms > grid.end
-                else len(data) // size
-            )
-            for rec in TIER_RECORD.iter_unpack(memoryview(data)[first * size : stop * size]):
-                records[k0 + rec[0]] = rec  # type: ignore[assignment]
+            for rec in recs[first : bisect_left(slots, n - k0)]:
+                records[k0 + rec[0]] = rec
             continue
-        for rec in TIER_RECORD.iter_unpack(memoryview(data)[first * size :]):
+        for rec in recs[first:]:
             ts = base + rec[0] * ms
             j = (ts - start) // step if step else grid.index(ts)
             if j >= n:
                 break
             old = records[j]
-            records[j] = rec if old is None else merge(old, rec)  # type: ignore[assignment]
+            records[j] = rec if old is None else merge(old, rec)
     return b
 
 
