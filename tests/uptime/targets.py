@@ -1,6 +1,8 @@
 """Real local check targets: HTTP and HTTPS servers on 127.0.0.1, run by aiohttp in a background thread.
 
-Fixtures (registered by tests/uptime/conftest.py; elsewhere ``pytest_plugins = ["tests.uptime.targets"]``):
+Fixtures (registered by tests/uptime/conftest.py; to use them elsewhere, import them all into that
+directory's conftest.py with ``from tests.uptime.targets import *  # noqa: F403`` -- they depend on one
+another, and ``pytest_plugins`` only works in the root conftest):
 
 * ``local_target`` -> :class:`LocalTarget`: ``.base_url`` (``http://127.0.0.1:PORT``), ``.url(path)``,
   ``.hits(path)`` (requests seen for a path since the test started).
@@ -31,6 +33,16 @@ from typing import Any, NamedTuple
 import pytest
 import trustme
 from aiohttp import web
+
+__all__ = [  # the fixtures, for `import *` into a conftest
+    "_http_target",
+    "closed_port",
+    "expired_tls_target",
+    "local_target",
+    "silent_port",
+    "target_thread",
+    "tls_target",
+]
 
 OK_BODY = "hello upstat"
 KEYWORD = "upstat-marker"
