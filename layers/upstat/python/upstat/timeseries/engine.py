@@ -305,28 +305,25 @@ class Engine:
         now = now_ms() if now is None else now
         grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
         tier, chunk_ids, raw_ids, fields = _plan(grid, self.tiers, query.percentiles)
-        keys = [self.keys.series(series_id(source, metric)) for source, metric in series]
-        if len(keys) == 1:
-            replies = [self.redis.hmget(keys[0], fields)]
+        if len(series) == 1:
+            replies = [self.redis.hmget(self.keys.series(series_id(*series[0])), fields)]
         else:
             pipe = self.redis.pipeline(transaction=False)
-            for key in keys:
-                pipe.hmget(key, fields)
+            for source, metric in series:
+                pipe.hmget(self.keys.series(series_id(source, metric)), fields)
             replies = pipe.execute()
         nm, nc = len(READ_FIELDS), len(chunk_ids)
+        decode = _from_raw if tier.ms == 0 else _from_tier
         out: list[Buckets | None] = []
         for (source, metric), reply in zip(series, replies, strict=True):
-            kind, floor, src = reply[0], reply[1], reply[2]
-            info = _info(source, metric, [kind, None, None, None, floor, src])
-            if info is None:
+            if reply[2] is None:  # no 'source' field: the series does not exist
                 out.append(None)
                 continue
-            chunks = reply[nm : nm + nc]
-            if tier.ms == 0:
-                b = _from_raw(grid, tier, info.kind, chunk_ids, chunks)
-            else:
-                b = _from_tier(grid, tier, info.kind, chunk_ids, chunks)
+            kind = reply[0].decode() if reply[0] else "gauge"
+            b = decode(grid, tier, kind, chunk_ids, reply[nm : nm + nc])
             if query.percentiles:
+                info = _info(source, metric, [reply[0], None, None, None, reply[1], reply[2]])
+                assert info is not None
                 self._attach_percentiles(b, info, now, raw_ids, reply[nm + nc :] if raw_ids else None)
             out.append(b)
         return out
