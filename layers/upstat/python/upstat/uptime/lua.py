@@ -35,6 +35,24 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], id) end
 return ids
 """,
+    # Record one check of one service (all keys under its {svc:<id>} tag), once per checked_at:
+    # KEYS: definition, state, check log, incidents.
+    # ARGV: expected last checked_at, checked_at, state JSON, log member, log cutoff ('' = none), log cap,
+    #       incident id ('' = no change), incident JSON.
+    # Returns 1 recorded, -1 already recorded (or older than the last record), 0 the state changed since it
+    # was read (recompute and retry), -2 the service is gone.
+    "record": """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
+local cur = redis.call('HGET', KEYS[2], 't') or '0'
+if tonumber(ARGV[2]) <= tonumber(cur) then return -1 end
+if cur ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], 't', ARGV[2], 's', ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
+if ARGV[5] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[5]) end
+redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[6]) - 1)
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[4], ARGV[7], ARGV[8]) end
+return 1
+""",
 }
 
 

@@ -23,7 +23,7 @@ alert is claimed and sent once per transition.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 Status = Literal["pending", "up", "degraded", "down", "maintenance"]
 Settled = Literal["up", "degraded", "down"]
@@ -38,6 +38,7 @@ class ServiceState:
     settled: Settled | None = None
     since_ms: int | None = None  # when ``settled`` last changed
     fails: int = 0  # consecutive down checks (outside maintenance)
+    fail_start_ms: int | None = None  # the first of those (an incident starts there)
     oks: int = 0  # consecutive non-down checks
     last_checked_ms: int = 0
     last_code: int | None = None
@@ -100,7 +101,7 @@ def next_state(
     in_maintenance: bool = False,
 ) -> tuple[ServiceState, list[Transition]]:
     """The state after ``outcome`` and the transitions it caused (in order: status first, then cert)."""
-    last = {
+    last: dict[str, Any] = {
         "last_checked_ms": outcome.checked_at_ms,
         "last_code": outcome.code,
         "last_ms": outcome.response_ms,
@@ -110,7 +111,7 @@ def next_state(
     }
     if outcome.status == "down" and in_maintenance:
         # Downs inside a window change nothing: counting restarts after it.
-        return replace(prev, status="maintenance", fails=0, oks=0, **last), []  # type: ignore[arg-type]
+        return replace(prev, status="maintenance", fails=0, oks=0, fail_start_ms=None, **last), []
     down = outcome.status == "down"
     settled = _settle(prev, outcome.status, confirm_down, confirm_up)
     transitions: list[Transition] = []
@@ -118,8 +119,9 @@ def next_state(
     state = replace(
         prev,
         fails=prev.fails + 1 if down else 0,
+        fail_start_ms=(prev.fail_start_ms or outcome.checked_at_ms) if down else None,
         oks=0 if down else prev.oks + 1,
-        **last,  # type: ignore[arg-type]
+        **last,
     )
     if settled is None:
         state = replace(state, status="pending")

@@ -1,0 +1,300 @@
+"""Alerts: one per recorded transition, published to SNS and/or POSTed to webhooks, after the state change
+is stored (the recorder runs first) and never twice for the same transition.
+
+Each transition (service id, seq) is claimed with ``SET NX`` before anything is sent, so overlapping ping
+runs (or a retried one) send it once. Delivery outcomes are stored on the claim key and in the service's
+alert list; they are never raised: a failing transport must not fail the ping run.
+
+Webhooks get ``POST`` with a JSON body and, when ``UPSTAT_WEBHOOK_SECRET`` is set, the headers
+``X-Upstat-Timestamp`` (unix seconds) and ``X-Upstat-Signature: sha256=<hex>``, the HMAC-SHA256 of
+``"<timestamp>.<body>"`` with the secret (receivers should refuse a timestamp more than 5 minutes off).
+A webhook is tried up to :data:`WEBHOOK_ATTEMPTS` times with exponential backoff on a connection error,
+a timeout, 408, 429 or 5xx, within the run's deadline. Webhook URLs go through the SSRF guard like checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import aiohttp
+
+from upstat.config import Settings, get_settings
+from upstat.uptime.keys import UptimeKeys
+from upstat.uptime.recorder import Recorded
+from upstat.uptime.ssrf import AddressPolicy, GuardedResolver, TargetRefused, check_url
+
+log = logging.getLogger("upstat.uptime.alerts")
+
+WEBHOOK_ATTEMPTS = 3
+WEBHOOK_TIMEOUT_S = 5.0
+BACKOFF_BASE_S = 0.25
+#: Claims (and their stored outcomes) are kept this long: far beyond any overlap between runs.
+CLAIM_TTL_S = 30 * 86400
+#: Outcomes kept per service.
+OUTCOMES_KEPT = 100
+_RETRY_STATUS = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One state change of one service, as sent."""
+
+    service_id: str
+    service_name: str
+    url: str
+    transition: str  # down | up | degraded | cert_expiring
+    previous: str | None
+    current: str
+    at_ms: int
+    seq: int
+    error_kind: str | None = None
+    error: str | None = None
+    cert_days: float | None = None
+    webhooks: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def claim_id(self) -> str:
+        return f"{self.seq}"
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON body of webhooks and the SNS message."""
+        data = asdict(self)
+        data.pop("webhooks")
+        return {
+            "event": f"service.{self.transition}",
+            "service": {"id": self.service_id, "name": self.service_name, "url": self.url},
+            "transition": self.transition,
+            "previous": self.previous,
+            "current": self.current,
+            "at": self.at_ms,
+            "seq": self.seq,
+            "errorKind": self.error_kind,
+            "error": self.error,
+            "certDays": self.cert_days,
+        }
+
+    def subject(self) -> str:
+        words = {
+            "down": "is DOWN",
+            "up": "is UP again",
+            "degraded": "is DEGRADED",
+            "cert_expiring": "certificate expires soon",
+        }
+        text = f"[upstat] {self.service_name} {words.get(self.transition, self.transition)}"
+        return text.encode("ascii", "replace").decode()[:100]
+
+
+def alerts_of(recorded: Sequence[Recorded]) -> list[Alert]:
+    """The alerts of the transitions these results recorded (not of duplicates: they have none)."""
+    out = []
+    for rec in recorded:
+        for t in rec.transitions:
+            out.append(
+                Alert(
+                    rec.service.id,
+                    rec.service.name,
+                    rec.service.url,
+                    t.kind,
+                    t.previous,
+                    t.current,
+                    t.at_ms,
+                    t.seq,
+                    t.error_kind,
+                    t.error,
+                    t.cert_days,
+                    tuple(rec.service.webhooks),
+                )
+            )
+    return out
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 of ``"<timestamp>.<body>"``."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str, *, now_s: float | None = None) -> bool:
+    """What a receiver does: a fresh timestamp (5 minutes) and a matching signature."""
+    now = time.time() if now_s is None else now_s
+    try:
+        fresh = abs(now - int(timestamp)) <= 300
+    except ValueError:
+        return False
+    return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def global_webhooks(settings: Settings) -> list[str]:
+    return [u.strip() for u in settings.alert_webhooks.split(",") if u.strip()]
+
+
+def send_alerts(
+    client: Any,
+    alerts: Sequence[Alert],
+    *,
+    deadline: float | None = None,
+    settings: Settings | None = None,
+    ssl_context: Any = None,
+) -> list[dict[str, Any]]:
+    """Claim and deliver each alert; returns the outcomes of those this call sent (claimed elsewhere: none).
+
+    ``deadline`` is a ``time.monotonic()`` value bounding the webhook retries. Synchronous (runs its own
+    event loop for the webhooks): call it from a thread, not from inside a running event loop.
+    """
+    if not alerts:
+        return []
+    settings = settings or get_settings()
+    keys = UptimeKeys(settings.key_prefix)
+    mine = [
+        a
+        for a in alerts
+        if client.set(keys.alert_claim(a.service_id, a.claim_id), "sending", nx=True, ex=CLAIM_TTL_S)
+    ]
+    if not mine:
+        return []
+    deadline = deadline if deadline is not None else time.monotonic() + 20.0
+    outcomes: list[dict[str, Any]] = [
+        {"alert": a.payload(), "sns": _publish_sns(a, settings), "webhooks": []} for a in mine
+    ]
+    hooks = global_webhooks(settings)
+    targets = [(i, url) for i, a in enumerate(mine) for url in dict.fromkeys([*hooks, *a.webhooks])]
+    if targets:
+        policy = AddressPolicy.from_text(settings.allowed_targets)
+        results = asyncio.run(
+            _post_all(mine, targets, settings.webhook_secret, policy, deadline, ssl_context)
+        )
+        for (i, _), outcome in zip(targets, results, strict=True):
+            outcomes[i]["webhooks"].append(outcome)
+    _store_outcomes(client, keys, mine, outcomes)
+    return outcomes
+
+
+def _publish_sns(alert: Alert, settings: Settings) -> dict[str, Any] | None:
+    if not settings.alerts_topic_arn:
+        return None
+    from upstat.aws import client as aws_client
+
+    try:
+        reply = aws_client("sns").publish(
+            TopicArn=settings.alerts_topic_arn,
+            Subject=alert.subject(),
+            Message=json.dumps(alert.payload()),
+            MessageAttributes={
+                "transition": {"DataType": "String", "StringValue": alert.transition},
+                "service": {"DataType": "String", "StringValue": alert.service_id},
+            },
+        )
+        return {"ok": True, "messageId": reply.get("MessageId")}
+    except Exception as exc:  # any transport failure is an outcome, never a failed run
+        log.warning("SNS publish failed for %s/%s: %s", alert.service_id, alert.seq, exc)
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+async def _post_all(
+    alerts: Sequence[Alert],
+    targets: Sequence[tuple[int, str]],
+    secret: str | None,
+    policy: AddressPolicy,
+    deadline: float,
+    ssl_context: Any,
+) -> list[dict[str, Any]]:
+    connector = aiohttp.TCPConnector(resolver=GuardedResolver(policy), limit=50)
+    async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
+        return list(
+            await asyncio.gather(
+                *(
+                    _post(session, url, alerts[i].payload(), secret, policy, deadline, ssl_context)
+                    for i, url in targets
+                )
+            )
+        )
+
+
+async def _post(
+    session: aiohttp.ClientSession,
+    url: str,
+    payload: dict[str, Any],
+    secret: str | None,
+    policy: AddressPolicy,
+    deadline: float,
+    ssl_context: Any,
+) -> dict[str, Any]:
+    try:
+        check_url(url, policy)
+    except TargetRefused as exc:
+        return {"url": url, "ok": False, "attempts": 0, "error": exc.message}
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    error: str | None = "no attempt made before the deadline"
+    for attempt in range(1, WEBHOOK_ATTEMPTS + 1):
+        left = deadline - time.monotonic()
+        if left <= 0.1:
+            return {"url": url, "ok": False, "attempts": attempt - 1, "error": error}
+        status, error, retry = await _post_once(
+            session, url, body, secret, min(WEBHOOK_TIMEOUT_S, left), ssl_context
+        )
+        if status is not None and 200 <= status < 300:
+            return {"url": url, "ok": True, "attempts": attempt, "status": status}
+        if not retry or attempt == WEBHOOK_ATTEMPTS:
+            return {"url": url, "ok": False, "attempts": attempt, "status": status, "error": error}
+        pause = BACKOFF_BASE_S * 2 ** (attempt - 1)
+        if time.monotonic() + pause >= deadline:
+            return {"url": url, "ok": False, "attempts": attempt, "status": status, "error": error}
+        await asyncio.sleep(pause)
+    return {"url": url, "ok": False, "attempts": WEBHOOK_ATTEMPTS, "error": error}
+
+
+async def _post_once(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    secret: str | None,
+    timeout: float,
+    ssl_context: Any,
+) -> tuple[int | None, str | None, bool]:
+    """(status or None, error text, whether to retry)."""
+    headers = {"Content-Type": "application/json", "User-Agent": "upstat-alerts/1.0"}
+    if secret:
+        stamp = str(int(time.time()))
+        headers["X-Upstat-Timestamp"] = stamp
+        headers["X-Upstat-Signature"] = sign(secret, stamp, body)
+    try:
+        async with session.post(
+            url,
+            data=body,
+            headers=headers,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            ssl=ssl_context if ssl_context is not None else True,
+        ) as resp:
+            status = resp.status
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:300], True
+    if 200 <= status < 300:
+        return status, None, False
+    return status, f"HTTP {status}", status >= 500 or status in _RETRY_STATUS
+
+
+def _store_outcomes(
+    client: Any, keys: UptimeKeys, alerts: Sequence[Alert], outcomes: Sequence[dict[str, Any]]
+) -> None:
+    pipe = client.pipeline(transaction=False)
+    for alert, outcome in zip(alerts, outcomes, strict=True):
+        text = json.dumps(outcome, separators=(",", ":"))
+        pipe.set(keys.alert_claim(alert.service_id, alert.claim_id), text, xx=True, keepttl=True)
+        pipe.lpush(keys.alerts(alert.service_id), text)
+        pipe.ltrim(keys.alerts(alert.service_id), 0, OUTCOMES_KEPT - 1)
+    pipe.execute()
+
+
+def recent_outcomes(client: Any, service_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest alert outcomes of a service, newest first."""
+    keys = UptimeKeys(get_settings().key_prefix)
+    return [json.loads(x) for x in client.lrange(keys.alerts(service_id), 0, max(0, limit - 1))]

@@ -1,0 +1,275 @@
+"""The uptime ticks: the scheduled ping (with SQS fan-out past a threshold), its worker, the on-demand ping of
+GET /api/ping, and check-log trimming for the retention job.
+
+A tick claims the due services (moving them a lease ahead in one script, so an overlapping run skips them),
+probes them concurrently with the prober, records the results (once per service and check time, see
+recorder.py) and then sends the alerts of the recorded transitions (claimed once each, see alerts.py).
+Running a tick twice, or two at once, records each check and sends each alert once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from upstat.config import Settings, get_settings
+from upstat.uptime import alerts as alerting
+from upstat.uptime.checks import CheckResult, CheckStatus
+from upstat.uptime.models import Service
+from upstat.uptime.push import overdue_result
+from upstat.uptime.recorder import Recorded, record_results
+from upstat.uptime.services import ServiceStore
+from upstat.uptime.state import ServiceState
+
+log = logging.getLogger("upstat.uptime.jobs")
+
+#: Services claimed at most per tick (the rest stay due for the next one).
+MAX_DUE_PER_TICK = 20_000
+#: Seconds kept free at the end of the budget for recording and alerting after the probes.
+RECORD_MARGIN_S = 3.0
+SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _store(client: Any = None) -> ServiceStore:
+    if client is None:
+        from upstat.store.client import get_redis
+
+        client = get_redis()
+    return ServiceStore(client)
+
+
+def _probe(
+    services: Sequence[Service], now_ms: int, deadline: float, settings: Settings, **kw: Any
+) -> list[CheckResult]:
+    """Probe the services (each within its own timeout, capped by what the budget has left)."""
+    if not services:
+        return []
+    from upstat.uptime.probe import policy_from_settings, run_probes
+
+    left_ms = int((deadline - time.monotonic() - RECORD_MARGIN_S) * 1000)
+    cap = max(100, left_ms)
+    specs = [s.spec(timeout_cap_ms=cap) for s in services]
+    return run_probes(
+        specs,
+        policy=policy_from_settings(settings),
+        concurrency=settings.ping_concurrency,
+        now_ms=now_ms,
+        **kw,
+    )
+
+
+def check_services(
+    client: Any,
+    services: Sequence[Service],
+    *,
+    now_ms: int,
+    deadline: float,
+    settings: Settings | None = None,
+    ssl_context: Any = None,
+) -> list[Recorded]:
+    """Check these (claimed) services at ``now_ms``, record the results and send the alerts.
+
+    Push monitors are not probed: being due means their beat is late, so they get a down check. Every result
+    is stamped ``now_ms``, so checking the same services again for the same tick records nothing new.
+    """
+    settings = settings or get_settings()
+    active = [s for s in services if not s.paused]
+    probed = [s for s in active if s.kind != "push"]
+    extra = {} if ssl_context is None else {"ssl_context": ssl_context}
+    results = _probe(probed, now_ms, deadline, settings, **extra)
+    pairs = list(zip(probed, results, strict=True))
+    pairs += [(s, overdue_result(s, now_ms, None)) for s in active if s.kind == "push"]
+    recorded = record_results(client, pairs)
+    alerting.send_alerts(client, alerting.alerts_of(recorded), deadline=deadline, settings=settings)
+    return recorded
+
+
+def _summary(recorded: Sequence[Recorded]) -> dict[str, Any]:
+    return {
+        "checked": len(recorded),
+        "recorded": sum(r.applied for r in recorded),
+        "down": sum(r.result.status == "down" for r in recorded),
+        "transitions": sum(len(r.transitions) for r in recorded),
+    }
+
+
+def run_ping_tick(
+    client: Any,
+    *,
+    now_ms: int,
+    deadline: float,
+    settings: Settings | None = None,
+    ssl_context: Any = None,
+) -> dict[str, Any]:
+    """One scheduled tick: claim the due services, then fan them out to SQS (past the threshold, when a
+    queue is configured) or check them here. Returns a summary."""
+    settings = settings or get_settings()
+    store = ServiceStore(client)
+    lease_ms = int(max(deadline - time.monotonic(), 1.0) * 1000) + 60_000
+    ids = store.claim_due(now_ms, MAX_DUE_PER_TICK, lease_ms)
+    if not ids:
+        return {"due": 0, "checked": 0}
+    if len(ids) > settings.ping_fanout_threshold and settings.ping_queue_url:
+        sent = fan_out(ids, now_ms=now_ms, settings=settings)
+        return {"due": len(ids), "fanned_out": sent}
+    services = store.get_many(ids)
+    recorded = check_services(
+        client, services, now_ms=now_ms, deadline=deadline, settings=settings, ssl_context=ssl_context
+    )
+    return {"due": len(ids), **_summary(recorded)}
+
+
+def fan_out(ids: Sequence[str], *, now_ms: int, settings: Settings | None = None) -> int:
+    """Send the ids to the ping queue in messages of ``ping_batch_size`` ids; returns the message count.
+
+    A message body is ``{"ids": [...], "at": <tick ms>}``; the worker stamps its checks with ``at`` so a
+    redelivered message records nothing twice.
+    """
+    settings = settings or get_settings()
+    if not settings.ping_queue_url:
+        raise RuntimeError("UPSTAT_PING_QUEUE_URL is not set")
+    from upstat.aws import client as aws_client
+
+    sqs = aws_client("sqs")
+    size = settings.ping_batch_size
+    bodies = [json.dumps({"ids": list(ids[i : i + size]), "at": now_ms}) for i in range(0, len(ids), size)]
+    for start in range(0, len(bodies), SQS_BATCH):
+        chunk = bodies[start : start + SQS_BATCH]
+        reply = sqs.send_message_batch(
+            QueueUrl=settings.ping_queue_url,
+            Entries=[{"Id": str(j), "MessageBody": body} for j, body in enumerate(chunk)],
+        )
+        if reply.get("Failed"):
+            raise RuntimeError(f"SQS refused {len(reply['Failed'])} ping batches: {reply['Failed'][0]}")
+    return len(bodies)
+
+
+def run_ping_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The scheduled ping function's body: one tick under the "ping" job lock and time budget."""
+    from upstat.jobs.runner import JobContext, run_job
+    from upstat.store.client import get_redis
+
+    def body(ctx: JobContext) -> dict[str, Any]:
+        return run_ping_tick(get_redis(), now_ms=ctx.now_ms, deadline=ctx.deadline)
+
+    return run_job("ping", context, body)
+
+
+def run_ping_worker(event: dict[str, Any], context: Any, *, ssl_context: Any = None) -> dict[str, Any]:
+    """The SQS worker: check the services of each message; answers ``{"batchItemFailures": [...]}`` naming
+    the messages to retry (SQS ReportBatchItemFailures)."""
+    from upstat.jobs.runner import budget_seconds
+    from upstat.store.client import get_redis
+
+    client = get_redis()
+    settings = get_settings()
+    deadline = time.monotonic() + budget_seconds(context)
+    store = ServiceStore(client)
+    failures: list[dict[str, str]] = []
+    checked = 0
+    for record in event.get("Records", []):
+        message_id = str(record.get("messageId", ""))
+        try:
+            body = json.loads(record["body"])
+            ids = [str(x) for x in body["ids"]]
+            at = int(body.get("at") or _now_ms())
+            recorded = check_services(
+                client,
+                store.get_many(ids),
+                now_ms=at,
+                deadline=deadline,
+                settings=settings,
+                ssl_context=ssl_context,
+            )
+            checked += len(recorded)
+        except Exception:
+            log.exception("ping batch %s failed", message_id)
+            failures.append({"itemIdentifier": message_id})
+    log.info("ping worker checked %d services, %d batches failed", checked, len(failures))
+    return {"batchItemFailures": failures}
+
+
+def run_ping_now(
+    client: Any,
+    names: Sequence[str] | None = None,
+    now: int | None = None,
+    *,
+    budget_s: float = 25.0,
+    ssl_context: Any = None,
+) -> list[tuple[Service, CheckResult, ServiceState]]:
+    """Check services now (GET /api/ping): all unpaused ones, or those named (paused included).
+
+    Results are recorded and alerted like the scheduled ones, and each service's next scheduled check moves
+    one interval on. Push monitors are not probed: a late one is recorded down, the others report their
+    current state. Unknown names are skipped. Returns (service, result, state after it) in listing order.
+    Synchronous (runs an event loop): call it from a worker thread.
+    """
+    settings = get_settings()
+    now_ms = _now_ms() if now is None else now
+    store = ServiceStore(client)
+    services = store.list()
+    if names is not None:
+        wanted = set(names)
+        services = [s for s in services if s.name in wanted]
+    else:
+        services = [s for s in services if not s.paused]
+    deadline = time.monotonic() + budget_s
+    probed = [s for s in services if s.kind != "push"]
+    extra = {} if ssl_context is None else {"ssl_context": ssl_context}
+    results = dict(
+        zip((s.id for s in probed), _probe(probed, now_ms, deadline, settings, **extra), strict=True)
+    )
+    pushes = [s for s in services if s.kind == "push"]
+    late = set(store.due(now_ms)) if pushes else set()
+    pairs = [(s, results[s.id]) for s in probed]
+    pairs += [(s, overdue_result(s, now_ms, None)) for s in pushes if s.id in late]
+    recorded = {r.service.id: r for r in record_results(client, pairs)}
+    alerting.send_alerts(
+        client, alerting.alerts_of(list(recorded.values())), deadline=deadline, settings=settings
+    )
+    out: list[tuple[Service, CheckResult, ServiceState]] = []
+    from upstat.uptime.checklog import read_states
+
+    others = read_states(client, [s.id for s in services if s.id not in recorded])
+    for s in services:
+        rec = recorded.get(s.id)
+        if rec is not None:
+            out.append((s, rec.result, rec.state))
+        else:
+            state = others[s.id]
+            out.append((s, _from_state(s, state, now_ms), state))
+    return out
+
+
+def _from_state(service: Service, state: ServiceState, now_ms: int) -> CheckResult:
+    """A push monitor's latest check as a result (nothing probed)."""
+    status: CheckStatus = "down" if state.status == "down" else "up"
+    return CheckResult(
+        service.id,
+        status,
+        state.last_code,
+        state.last_ms,
+        None,
+        state.last_error,
+        state.cert_days,
+        state.last_checked_ms or now_ms,
+    )
+
+
+def trim_check_logs(*, now_ms: int, deadline: float) -> dict[str, Any]:
+    """The retention job's uptime part: re-index services a crash left out, then trim every check log to
+    the history TTL. Returns a summary."""
+    from upstat.store.client import get_redis
+    from upstat.uptime.checklog import trim_all
+
+    client = get_redis()
+    repaired = ServiceStore(client).repair(now_ms=now_ms)
+    report = trim_all(client, now_ms=now_ms, deadline=deadline)
+    return {"check_logs": report, "reindexed": repaired}
