@@ -4,9 +4,11 @@ Each figure is the median over RUNS fresh interpreters of a timer around ``impor
 (interpreter start-up excluded; a discarded first round writes the .pyc files, which the deployed layers
 ship too: infra/build-layers.sh). ``import_floor_fastapi_mangum_pydantic_ms`` times
 ``import fastapi, mangum, pydantic`` the same way: no FastAPI function can import faster, so
-``ratio_import_api_to_floor`` says how much upstat adds. ``import_api_over_floor_ms`` bounds what splitting
-the API into several functions could save: each part would still pay the floor (and redis, settings,
-errors), so at most this difference.
+``ratio_import_api_to_floor`` says how much upstat adds; ``import_floor_minimal_app_ms`` is the same floor
+with one route built and wrapped. ``import_api_over_floor_ms`` bounds what splitting the API into several
+functions could save: each part would still pay the floor (and redis, settings, errors), so at most this
+difference; ``api_build_app_ms`` (importing the routers and registering every route, libraries loaded) is
+the part a split would divide.
 """
 
 from __future__ import annotations
@@ -20,14 +22,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
 FUNCTIONS = ("api", "ping", "rollup", "retention", "ping_worker")
-FLOOR = "fastapi, mangum, pydantic"
+FLOOR = "import fastapi, mangum, pydantic"
+# The smallest real API function: one route, built and wrapped (building routes pulls in pydantic.v1
+# through FastAPI's compatibility layer, and validation models, which the bare imports do not).
+MINIMAL_APP = (
+    "import fastapi, mangum\n"
+    "app = fastapi.FastAPI()\n"
+    "app.get('/')(lambda: {})\n"
+    "handler = mangum.Mangum(app, lifespan='off')"
+)
+# Building upstat's app alone: its routers' imports and route registration, libraries already loaded.
+BUILD_APP = "from upstat.api.app import create_app\nimport fastapi, mangum, redis, upstat.api.deps"
 
-_TIMER = "import time\nt = time.perf_counter()\nimport {target}\nprint((time.perf_counter() - t) * 1000)\n"
+_TIMER = "import time\n{setup}\nt = time.perf_counter()\n{code}\nprint((time.perf_counter() - t) * 1000)\n"
 
 
-def _once(target: str, env: dict[str, str]) -> float:
+def _once(target: str | tuple[str, str], env: dict[str, str]) -> float:
+    setup, code = target if isinstance(target, tuple) else ("", target)
     out = subprocess.run(
-        [sys.executable, "-c", _TIMER.format(target=target)],
+        [sys.executable, "-c", _TIMER.format(setup=setup, code=code)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -38,8 +51,8 @@ def _once(target: str, env: dict[str, str]) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def import_ms(targets: dict[str, str], runs: int = RUNS) -> dict[str, float]:
-    """Median milliseconds to import each target (a module, or modules separated by commas).
+def import_ms(targets: dict[str, str | tuple[str, str]], runs: int = RUNS) -> dict[str, float]:
+    """Median milliseconds to run each target: code, or (untimed setup, timed code).
 
     Rounds go through every target in turn, so a slow spell of a shared machine hits all of them alike.
     """
@@ -54,13 +67,17 @@ def import_ms(targets: dict[str, str], runs: int = RUNS) -> dict[str, float]:
 
 
 def main() -> None:
-    targets = {name: f"functions.{name}.handler" for name in FUNCTIONS}
-    targets["floor"] = FLOOR
+    targets: dict[str, str | tuple[str, str]] = {
+        name: f"import functions.{name}.handler" for name in FUNCTIONS
+    }
+    targets.update(floor=FLOOR, minimal=MINIMAL_APP, build=(BUILD_APP, "create_app()"))
     figures = import_ms(targets)
-    floor = figures.pop("floor")
+    floor, minimal, build = figures.pop("floor"), figures.pop("minimal"), figures.pop("build")
     for name, ms in figures.items():
         print(f"import_{name}_ms: {ms:.1f} ms", flush=True)
     print(f"import_floor_fastapi_mangum_pydantic_ms: {floor:.1f} ms")
+    print(f"import_floor_minimal_app_ms: {minimal:.1f} ms")
+    print(f"api_build_app_ms: {build:.1f} ms")
     print(f"import_api_over_floor_ms: {figures['api'] - floor:.1f} ms")
     print(f"ratio_import_api_to_floor: {figures['api'] / floor:.2f} x", flush=True)
 
