@@ -24,6 +24,8 @@ ROUTERS: tuple[str, ...] = (
     "upstat.api.routes.meta",
     "upstat.api.routes.series",
     "upstat.api.routes.keys",
+    "upstat.dialects.openuptimes",
+    "upstat.web.pages",
 )
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -1,0 +1,248 @@
+"""What the uptime routes show: status rows of many services, uptime percentages, daily bars and response-time
+statistics, read from the store and the engine in a fixed number of round trips whatever the fleet size.
+
+Status rows read the service index once, then every definition and every state in one pipelined round trip.
+Definitions are decoded as plain JSON here (only the fields a status shows), not as validated models: a
+status page of 1,000 services must answer in milliseconds.
+
+Uptime is the average of the ``up`` series (1 for up or degraded, 0 for down; nothing is written inside a
+maintenance window) over a range, computed from the stored buckets' sums and counts, so it is exact at any
+tier. "The last 24 hours" is the engine's grid of 24 hourly buckets whose last bucket holds now (the period
+starts at the top of an hour); likewise 7 d in hours, 30 d in 6-hour buckets and 90 d in days. A range with
+no check has no uptime (``None``), never 100 %.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from upstat.config import get_settings
+from upstat.timeseries import timemath as tm
+from upstat.timeseries.engine import Buckets, Engine, Query
+from upstat.timeseries.render import statistics
+from upstat.uptime.checklog import decode_state
+from upstat.uptime.keys import UptimeKeys, service_source
+from upstat.uptime.state import ServiceState, overall_status
+
+#: The uptime windows of every status, with the bucket each is read in (the coarsest that keeps the window's
+#: start within one bucket of the nominal start, read from a tier kept at least that long).
+UPTIME_WINDOWS: dict[str, tuple[int, tm.Interval]] = {
+    "24h": (tm.DAY, tm.Interval(1, "h")),
+    "7d": (7 * tm.DAY, tm.Interval(1, "h")),
+    "30d": (30 * tm.DAY, tm.Interval(6, "h")),
+    "90d": (90 * tm.DAY, tm.Interval(1, "d")),
+}
+MAX_DAILY_DAYS = 400
+#: Engine metrics of a service (written by the recorder).
+METRICS = ("response_ms", "up", "degraded", "cert_days")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    """One service as a status shows it: the definition's display fields and the current state."""
+
+    id: str
+    name: str
+    description: str
+    url: str
+    kind: str
+    group: str | None
+    tags: tuple[str, ...]
+    visible: bool
+    paused: bool
+    state: ServiceState
+
+    @property
+    def status(self) -> str:
+        """pending, up, degraded, down, maintenance, or paused for a paused service."""
+        return "paused" if self.paused else self.state.status
+
+    @property
+    def response_time(self) -> int | None:
+        ms = self.state.last_ms
+        return None if ms is None else round(ms)
+
+    @property
+    def last_checked(self) -> int | None:
+        return self.state.last_checked_ms or None
+
+
+def status_rows(client: Any, *, visible_only: bool = False) -> list[StatusRow]:
+    """Every service (oldest first) with its state: two round trips whatever the number of services."""
+    keys = UptimeKeys(get_settings().key_prefix)
+    ids = [_text(x) for x in client.zrange(keys.index(), 0, -1)]
+    if not ids:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for service_id in ids:
+        pipe.hget(keys.service(service_id), "doc")
+        pipe.hget(keys.state(service_id), "s")
+    replies = pipe.execute()
+    rows = []
+    for i, service_id in enumerate(ids):
+        doc, state = replies[2 * i], replies[2 * i + 1]
+        if doc is None:
+            continue  # deleted between the two reads
+        d = json.loads(doc)
+        if visible_only and not d.get("visible", True):
+            continue
+        rows.append(
+            StatusRow(
+                service_id,
+                d["name"],
+                d.get("description") or "",
+                d.get("url") or "",
+                d.get("kind", "http"),
+                d.get("group"),
+                tuple(d.get("tags") or ()),
+                bool(d.get("visible", True)),
+                bool(d.get("paused", False)),
+                decode_state(state),
+            )
+        )
+    return rows
+
+
+def overall(rows: Sequence[StatusRow]) -> str:
+    """The overall status of these services (paused ones do not count): see ``state.overall_status``."""
+    return overall_status([r.state.status for r in rows if not r.paused])  # type: ignore[misc]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Uptime
+
+
+def ratio(b: Buckets | None) -> tuple[float | None, int, int]:
+    """(uptime 0..1 or None without checks, checks, down checks) over the buckets of an ``up`` series."""
+    if b is None:
+        return None, 0, 0
+    count = 0
+    ups = 0.0
+    for rec in b.records:
+        if rec is not None:
+            count += rec[1]
+            ups += rec[2]
+    if not count:
+        return None, 0, 0
+    return min(1.0, max(0.0, ups / count)), count, count - round(ups)
+
+
+def percent(value: float | None) -> float | None:
+    """A ratio as a percentage with 4 decimals (99.9861), None stays None."""
+    return None if value is None else round(value * 100, 4)
+
+
+def uptime_windows(
+    engine: Engine, service_ids: Sequence[str], *, now: int, windows: Sequence[str] = tuple(UPTIME_WINDOWS)
+) -> dict[str, dict[str, float | None]]:
+    """Uptime percentage of each service over each window: one pipelined engine read per window.
+
+    Returns ``{service id: {"24h": 99.95, "7d": ..., ...}}`` (None where the window holds no check).
+    """
+    out: dict[str, dict[str, float | None]] = {sid: {} for sid in service_ids}
+    if not service_ids:
+        return out
+    series = [(service_source(sid), "up") for sid in service_ids]
+    for label in windows:
+        span, step = UPTIME_WINDOWS[label]
+        found = engine.read_many(series, Query(tm.RangeSpec(last_ms=span, label=label), step), now=now)
+        for sid, b in zip(service_ids, found, strict=True):
+            out[sid][label] = percent(ratio(b)[0])
+    return out
+
+
+def uptime_over(engine: Engine, service_id: str, query: Query, *, now: int) -> dict[str, Any]:
+    """Uptime over any range, overall and per bucket of the query's resolution."""
+    if query.resolution == "raw":  # uptime is per bucket: raw points are bucketed automatically
+        query = Query(query.range, "auto", query.tz)
+    b = engine.read_many([(service_source(service_id), "up")], query, now=now)[0]
+    grid = b.grid if b is not None else tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
+    value, checks, downs = ratio(b)
+    buckets = []
+    if b is not None:
+        for start, rec in zip(grid.starts(), b.records, strict=True):
+            if rec is not None:
+                buckets.append({"start": start, "uptime": percent(rec[2] / rec[1]), "checks": rec[1]})
+    return {
+        "start": grid.start,
+        "end": grid.end,
+        "resolution": grid.resolution,
+        "uptime": percent(value),
+        "checks": checks,
+        "downChecks": downs,
+        "buckets": buckets,
+    }
+
+
+def daily(engine: Engine, service_id: str, *, days: int, tz: str, now: int) -> list[dict[str, Any]]:
+    """One bar per calendar day in ``tz`` for the last ``days`` days (today last): date, start, uptime %
+    (None for a day without checks), checks and down checks."""
+    tm.zone(tz)
+    query = Query(tm.RangeSpec(last_ms=days * tm.DAY, label=f"{days}d"), tm.Interval(1, "d"), tz)
+    b = engine.read_many([(service_source(service_id), "up")], query, now=now)[0]
+    grid = b.grid if b is not None else tm.make_grid(query.range, query.resolution, now=now, tz=tz)
+    zone = tm.zone(tz)
+    bars = []
+    records = b.records if b is not None else [None] * grid.n
+    for start, rec in zip(grid.starts(), records, strict=True):
+        date = datetime.fromtimestamp(start / 1000, UTC).astimezone(zone).date().isoformat()
+        if rec is None:
+            bars.append({"date": date, "start": start, "uptime": None, "checks": 0, "downChecks": 0})
+            continue
+        count, ups = rec[1], rec[2]
+        bars.append(
+            {
+                "date": date,
+                "start": start,
+                "uptime": percent(ups / count),
+                "checks": count,
+                "downChecks": count - round(ups),
+            }
+        )
+    return bars
+
+
+def response_times(engine: Engine, service_id: str, query: Query, *, now: int) -> dict[str, Any]:
+    """avg, min, max, p50, p95, p99 of response times over the query's range.
+
+    avg, min, max and count are exact at every tier (buckets keep count, sum, min and max). Percentiles are
+    exact when the raw tier still covers the range (``exact: true``); beyond it they are computed from the
+    bucket averages weighted by their counts (``exact: false``: an approximation that smooths out spikes).
+    """
+    q = Query(query.range, query.resolution, query.tz, percentiles=True)
+    b = engine.read_many([(service_source(service_id), "response_ms")], q, now=now)[0]
+    grid = b.grid if b is not None else tm.make_grid(q.range, q.resolution, now=now, tz=q.tz)
+    body: dict[str, Any] = {"start": grid.start, "end": grid.end, "resolution": grid.resolution}
+    if b is None:
+        return {
+            **body,
+            "tier": None,
+            "count": 0,
+            **dict.fromkeys(("avg", "min", "max", "p50", "p95", "p99")),
+            "exact": True,
+        }
+    stats = statistics(b)
+    return {
+        **body,
+        "tier": b.tier.name,
+        "count": stats["count"],
+        "avg": _round(stats["avg"]),
+        "min": _round(stats["min"]),
+        "max": _round(stats["max"]),
+        "p50": _round(stats.get("p50")),
+        "p95": _round(stats.get("p95")),
+        "p99": _round(stats.get("p99")),
+        "exact": bool(stats.get("percentiles_exact", False)) or not stats["count"],
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
