@@ -116,3 +116,14 @@ def test_the_ping_function_takes_the_scheduler_event(r: Any, context: LambdaCont
     summary = function_module("ping").handler(load_event("scheduler_input"), context)
     assert isinstance(summary, dict)
     json.dumps(summary)
+
+
+def test_the_ping_worker_takes_an_sqs_batch_and_names_only_the_bad_message(
+    r: Any, context: LambdaContext
+) -> None:
+    pytest.importorskip("upstat.uptime.jobs")
+    event = load_event("sqs_ping_batch")
+    assert function_module("ping_worker").handler(event, context) == {"batchItemFailures": []}
+    event["Records"][1]["body"] = "not json"
+    answer = function_module("ping_worker").handler(event, context)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
