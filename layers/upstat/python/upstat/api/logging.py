@@ -50,35 +50,39 @@ def _redact_arg(value: Any) -> Any:
 
 
 class RedactSecrets(logging.Filter):
-    """Rewrites a record's message, arguments and traceback text; never drops a record."""
+    """Rewrites a record's message and traceback text when they hold a secret; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if isinstance(record.args, tuple):
-            # Redacted one by one, so formatters that unpack the arguments (uvicorn's access log) still can.
-            record.args = tuple(_redact_arg(a) for a in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {k: _redact_arg(v) for k, v in record.args.items()}
-        self._whole_message(record)
+        _redact_message(record)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True
 
-    @staticmethod
-    def _whole_message(record: logging.LogRecord) -> None:
-        """A secret split between the format and an argument (``"?key=%s"``), or inside an object's text."""
-        if not record.args or record.name == "uvicorn.access":
-            return
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is the logging module's to report, not ours
-            return
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
+
+def _redact_message(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record is the logging module's to report, not ours
+        return
+    clean = redact(message)
+    if clean == message:
+        return
+    # Keep the format and its arguments when redacting them one by one gives the same text: formatters that
+    # unpack the arguments (uvicorn's access log) still can. Otherwise (a secret split between the format
+    # and an argument, as in "?key=%s"), the record carries the redacted text alone.
+    msg = redact(record.msg) if isinstance(record.msg, str) else record.msg
+    args: Any = record.args
+    if isinstance(args, tuple):
+        args = tuple(_redact_arg(a) for a in args)
+    elif isinstance(args, dict):
+        args = {k: _redact_arg(v) for k, v in args.items()}
+    try:
+        same = (str(msg) % args if args else str(msg)) == clean
+    except (TypeError, ValueError, KeyError):
+        same = False
+    record.msg, record.args = (msg, args) if same else (clean, None)
 
 
 _FILTER = RedactSecrets()

@@ -7,21 +7,24 @@ no boundary burst as with fixed windows (2 x rate across a window edge) and no p
 sliding logs. The answer to a refused request is exact: how long until one more would be admitted, which
 becomes ``Retry-After``. Time comes from the server (``TIME``), so Lambda instances' clocks do not matter.
 
-What is charged, and the Redis cost (one round trip per request):
+What is charged, and the Redis cost (one round trip per admitted request):
 
-- a request with a valid key (its record cached in-process): the key's bucket only, one EVALSHA;
-- a request whose key record is not cached: its HGETALL, the key's bucket and the client address's bucket,
-  pipelined in one round trip (on Redis Cluster the key's record and bucket share the slot ``{<key id>}``;
-  the address bucket is another slot, and redis-py's cluster pipeline sends each node its part at once, so
-  it is still one round trip of latency);
-- a refused token that passed the checksum (unknown, revoked, expired): the address's bucket, one EVALSHA;
+- a request with a valid key whose record is cached in-process: the key's bucket, one EVALSHA;
+- a request whose key record is not cached: its HGETALL, the key's bucket (charged only if the record
+  exists: the script checks, so guessed key ids leave nothing behind) and a *look* at the client address's
+  bucket, pipelined in one round trip. On Redis Cluster the key's record and bucket share the slot
+  ``{<key id>}``; the address bucket is another slot, and redis-py's cluster pipeline sends each node its
+  part at once, so it is still one round trip of latency. If the key turns out unknown, revoked or expired,
+  the address is then charged: a second round trip, paid only by refused tokens (and not even by them once
+  the look says the address is over its limit: they get 429 at once);
+- a refused token found in the cache: the address's bucket, one EVALSHA;
 - an anonymous request on a public route: the address's bucket, one EVALSHA.
 
 Why authenticated requests are not charged to their address as well: many devices behind one NAT (an
 office, a mobile carrier) each hold their own source key, and one address's limit would throttle all of
-them although each key stays within its own. Keys are limited per key; what has no key (anonymous reads,
-guessing attempts) is limited per address. The two buckets are never in one script, so they never need a
-common hash tag (which would put every address's bucket in one slot, a hot spot on a cluster).
+them although each key stays within its own. Keys are limited per key; what has no valid key (anonymous
+reads, guessing) is limited per address. The two buckets are never in one script, so they never need a
+common hash tag (which would put every address's bucket in one slot: a hot spot on a cluster).
 
 Tokens failing the checksum are refused before Redis is asked, and are not counted anywhere.
 """
@@ -41,11 +44,14 @@ from upstat.errors import RateLimited
 LAST_USED_EVERY_MS = 60_000
 """A key's ``last_used`` is refreshed by the script at most this often (a write per minute, not per call)."""
 
-# KEYS[1]: the bucket (a string holding the TAT in microseconds); KEYS[2] (optional): a key record whose
-# last_used field is refreshed when stale, never created. ARGV: emission interval (µs), burst window (µs),
-# last_used refresh interval (ms). Replies {admitted 0/1, retry after ms, remaining}.
+# KEYS[1]: the bucket (a string holding the TAT in microseconds); KEYS[2] (optional): the key record the
+# bucket belongs to: when it does not exist nothing is charged (a guessed key id leaves no bucket behind),
+# and its last_used field is refreshed when stale. ARGV: emission interval (µs), burst window (µs),
+# last_used refresh interval (ms), mode ("charge" or "look": answer without charging).
+# Replies {admitted 0/1, retry after ms, remaining}.
 SCRIPT = """
 if redis.replicate_commands then pcall(redis.replicate_commands) end
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 0 then return {1, 0, -1} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
@@ -57,11 +63,12 @@ local allow_at = new_tat - window
 if now < allow_at then
   return {0, math.ceil((allow_at - now) / 1000), 0}
 end
+if ARGV[4] == 'look' then return {1, 0, math.floor((now - allow_at) / interval)} end
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
 if KEYS[2] then
   local now_ms = math.floor(now / 1000)
   local last = tonumber(redis.call('HGET', KEYS[2], 'last_used') or 0)
-  if now_ms - last >= tonumber(ARGV[3]) and redis.call('EXISTS', KEYS[2]) == 1 then
+  if now_ms - last >= tonumber(ARGV[3]) then
     redis.call('HSET', KEYS[2], 'last_used', string.format('%.0f', now_ms))
   end
 end
@@ -84,12 +91,19 @@ class Verdict:
         return max(1, math.ceil(self.retry_after_ms / 1000))
 
 
-def limit_command(bucket: str, rate: int, window_s: int, record: str | None = None) -> Command:
-    """The EVALSHA that charges one request to ``bucket`` (``rate`` requests per ``window_s``)."""
+def limit_command(
+    bucket: str, rate: int, window_s: int, record: str | None = None, *, look: bool = False
+) -> Command:
+    """The EVALSHA that charges one request to ``bucket`` (``rate`` requests per ``window_s``).
+
+    ``record``: the key record the bucket belongs to (nothing is charged if it does not exist). ``look``:
+    answer whether a request would be admitted, without charging it.
+    """
     window_us = window_s * 1_000_000
     interval_us = max(1, window_us // rate)
     keys = (bucket, record) if record else (bucket,)
-    return ("EVALSHA", SHA, len(keys), *keys, interval_us, window_us, LAST_USED_EVERY_MS)
+    mode = "look" if look else "charge"
+    return ("EVALSHA", SHA, len(keys), *keys, interval_us, window_us, LAST_USED_EVERY_MS, mode)
 
 
 def verdict(reply: Any) -> Verdict:

@@ -2,19 +2,19 @@
 
 Order of the checks, cheapest first:
 
-1. the token's shape (ASCII, length): garbage is refused with 401, no I/O;
-2. the bootstrap admin token (UPSTAT_ADMIN_TOKEN, or the SSM SecureString named by
-   UPSTAT_ADMIN_TOKEN_SSM_PARAMETER, read once and cached): a constant-time comparison;
-3. the API key's checksum: a typo is refused with 401 without asking Redis;
-4. the key's record, from the in-process cache (upstat.auth.cache: at most ``key_cache_seconds`` old, so a
+1. the token's shape (ASCII, printable, at most 512 characters): garbage is refused with 401, no I/O;
+2. a token that is not a well-formed API key is compared (in constant time) with the bootstrap admin token
+   (UPSTAT_ADMIN_TOKEN, or the SSM SecureString named by UPSTAT_ADMIN_TOKEN_SSM_PARAMETER, read once and
+   cached); an ``upk_`` token whose checksum fails is refused with 401 without asking Redis;
+3. the key's record, from the in-process cache (upstat.auth.cache: at most ``key_cache_seconds`` old, so a
    revocation elsewhere takes effect within that time, and at once in the revoking process) or from Redis,
-   pipelined with the rate-limit scripts (upstat.auth.ratelimit) in one round trip.
+   pipelined with the rate-limit scripts (upstat.auth.ratelimit) in one round trip; its digest is compared
+   in constant time, then its revocation and expiry.
 """
 
 from __future__ import annotations
 
 import hmac
-import logging
 from typing import Any
 
 from upstat.auth import ANONYMOUS_READER, Principal, cache
@@ -24,8 +24,6 @@ from upstat.auth.keys import KeyRecord, now_ms
 from upstat.auth.names import AuthKeys
 from upstat.config import Settings
 from upstat.errors import StoreUnavailable, Unauthorized
-
-log = logging.getLogger("upstat.auth")
 
 ADMIN_ENV = Principal("admin-bootstrap", frozenset({"admin"}))
 
@@ -71,31 +69,33 @@ class _Gate:
         bucket = self.names.key_rate(key_id)
         return [rl.limit_command(bucket, s.rate_limit_per_key, s.rate_limit_window_s, record)]
 
-    def address_bucket(self) -> list[rl.Command]:
+    def address_bucket(self, *, look: bool = False) -> list[rl.Command]:
         if self.address is None:
             return []
         s = self.settings
         bucket = self.names.address_rate(self.address)
-        return [rl.limit_command(bucket, s.rate_limit_per_ip, s.rate_limit_window_s)]
+        return [rl.limit_command(bucket, s.rate_limit_per_ip, s.rate_limit_window_s, look=look)]
 
     def charge(self, commands: list[rl.Command], what: str) -> None:
         rl.enforce([rl.verdict(reply) for reply in rl.run(self.client, commands)], what)
 
-    def lookup(self, parsed: tk.ParsedToken) -> tuple[KeyRecord | None, bool]:
-        """The key's record and whether the buckets were already charged (on a cache miss, they are)."""
+    def lookup(self, parsed: tk.ParsedToken) -> tuple[KeyRecord | None, bool, rl.Verdict | None]:
+        """The key's record, whether it came from Redis, and then a look at the address's bucket.
+
+        On a cache miss the key's bucket is charged in the same round trip (the script charges nothing if
+        the record does not exist) and enforced here if the token is good.
+        """
         record = cache.get(self.settings.key_prefix, parsed.key_id)
         if record is not None:
-            return record, False
-        key, address = self.key_bucket(parsed.key_id), self.address_bucket()
-        replies = rl.run(self.client, [("HGETALL", self.names.record(parsed.key_id)), *key, *address])
+            return record, False, None
+        key, look = self.key_bucket(parsed.key_id), self.address_bucket(look=True)
+        replies = rl.run(self.client, [("HGETALL", self.names.record(parsed.key_id)), *key, *look])
         record = KeyRecord.from_hash(replies[0])
         if record is not None:
             cache.put(self.settings.key_prefix, record, self.settings.key_cache_seconds)
-        verdicts = [rl.verdict(reply) for reply in replies[1:]]
-        rl.enforce(verdicts[len(key) :], "client address")  # guessing is throttled before it is answered
-        if record is not None and _refusal(record, parsed) is None:
-            rl.enforce(verdicts[: len(key)], "key")
-        return record, True
+            if _refusal(record, parsed) is None:
+                rl.enforce([rl.verdict(reply) for reply in replies[1 : 1 + len(key)]], "key")
+        return record, True, rl.verdict(replies[-1]) if look else None
 
 
 def _refusal(record: KeyRecord, parsed: tk.ParsedToken) -> str | None:
@@ -123,16 +123,17 @@ def _admit(token: str, gate: _Gate, field: str) -> Principal:
             else ("unknown token")
         )
         raise Unauthorized(f"{field}: {problem}", field=field)
-    record, charged = gate.lookup(parsed)
+    record, fetched, look = gate.lookup(parsed)
     reason = "unknown token" if record is None else _refusal(record, parsed)
     if reason is None and record is not None:
-        if not charged:
+        if not fetched:
             gate.charge(gate.key_bucket(record.key_id), "key")
         return record.principal()
     if _is_bootstrap(token, gate.settings):  # an operator may have chosen an upk_-shaped bootstrap token
         return ADMIN_ENV
-    if not charged:
-        gate.charge(gate.address_bucket(), "client address")
+    if look is not None:
+        rl.enforce([look], "client address")  # already over the limit: 429 without charging again
+    gate.charge(gate.address_bucket(), "client address")
     raise Unauthorized(f"{field}: {reason}", field=field)
 
 

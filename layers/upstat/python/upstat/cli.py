@@ -1,0 +1,152 @@
+"""The ``upstat`` command (installed with the project): manage API keys straight in Redis.
+
+    upstat keys create --scope admin [--scope write] [--name N] [--source S] [--expires-days D]
+    upstat keys list [--json]
+    upstat keys show KEY_ID
+    upstat keys revoke KEY_ID
+
+It reads the same settings as the API (REDIS_URL, UPSTAT_KEY_PREFIX, ...) and calls the same library
+functions as the /v1/keys routes. ``create`` prints the token alone on stdout, once; everything else it
+says goes to stderr, so ``TOKEN=$(upstat keys create --scope write)`` works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from upstat.auth import SCOPES
+from upstat.auth import keys as api_keys
+from upstat.config import get_settings
+from upstat.errors import InvalidInput, UpstatError
+
+DAY_MS = 86_400_000
+
+
+def _scopes(values: list[str]) -> list[str]:
+    out = [s.strip() for v in values for s in v.split(",") if s.strip()]
+    unknown = [s for s in out if s not in SCOPES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown scope {unknown[0]!r} (choose from {', '.join(SCOPES)})")
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="upstat", description="upstat administration")
+    areas = parser.add_subparsers(dest="area", required=True)
+    keys = areas.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
+
+    create = keys.add_parser("create", help="create a key and print its token (shown only once)")
+    create.add_argument(
+        "--scope", action="append", required=True, help="read, write or admin (repeat or a,b)"
+    )
+    create.add_argument("--name", default="created with the upstat CLI", help="what the key is for")
+    create.add_argument("--source", help="make it a source key: it may write only this source")
+    create.add_argument("--expires-days", type=int, help="expire after this many days")
+
+    listing = keys.add_parser("list", help="list keys (never their tokens)")
+    listing.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+
+    show = keys.add_parser("show", help="show one key")
+    show.add_argument("key_id")
+
+    revoke = keys.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id")
+    return parser
+
+
+def _when(ms: int | None) -> str | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+def _view(record: api_keys.KeyRecord) -> dict[str, Any]:
+    return {
+        "key_id": record.key_id,
+        "name": record.name,
+        "scopes": sorted(record.scopes),
+        "source": record.source,
+        "status": record.state(api_keys.now_ms()),
+        "created_at": _when(record.created_at),
+        "expires_at": _when(record.expires_at),
+        "revoked_at": _when(record.revoked_at),
+        "last_used": _when(record.last_used),
+        "created_by": record.created_by,
+    }
+
+
+def _create(args: argparse.Namespace, client: Any) -> int:
+    if args.expires_days is not None and args.expires_days < 1:
+        raise InvalidInput("--expires-days: at least 1", field="expires_days")
+    now = api_keys.now_ms()
+    record, token = api_keys.create_key(
+        client,
+        get_settings(),
+        name=args.name,
+        scopes=_scopes(args.scope),
+        source=args.source,
+        expires_at=now + args.expires_days * DAY_MS if args.expires_days else None,
+        created_by="cli",
+        now=now,
+    )
+    print(token)
+    scopes = ",".join(sorted(record.scopes))
+    print(f"created key {record.key_id} ({scopes}); the token above is shown only now", file=sys.stderr)
+    return 0
+
+
+def _list(args: argparse.Namespace, client: Any) -> int:
+    found = [_view(r) for r in api_keys.list_keys(client, get_settings())]
+    if args.json:
+        print(json.dumps({"count": len(found), "keys": found}, indent=2))
+        return 0
+    print(f"{'KEY ID':<14}{'STATUS':<9}{'SCOPES':<18}{'SOURCE':<20}{'CREATED':<27}NAME")
+    for k in found:
+        scopes, source = ",".join(k["scopes"]), k["source"] or "-"
+        print(f"{k['key_id']:<14}{k['status']:<9}{scopes:<18}{source:<20}{k['created_at']:<27}{k['name']}")
+    return 0
+
+
+def _show(args: argparse.Namespace, client: Any) -> int:
+    record = api_keys.get_key(client, get_settings(), args.key_id)
+    if record is None:
+        print(f"error: no key '{args.key_id}'", file=sys.stderr)
+        return 1
+    print(json.dumps(_view(record), indent=2))
+    return 0
+
+
+def _revoke(args: argparse.Namespace, client: Any) -> int:
+    settings = get_settings()
+    record = api_keys.revoke_key(client, settings, args.key_id)
+    print(
+        f"revoked key {record.key_id}; running API processes refuse it within "
+        f"{settings.key_cache_seconds:g} s (UPSTAT_KEY_CACHE_SECONDS)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+ACTIONS = {"create": _create, "list": _list, "show": _show, "revoke": _revoke}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: the process's); returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from redis.exceptions import RedisError
+
+    from upstat.store.client import get_redis
+
+    try:
+        return ACTIONS[args.action](args, get_redis())
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
+    except UpstatError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+    except (RedisError, RuntimeError) as exc:
+        print(f"error: Redis: {exc}", file=sys.stderr)
+    return 1
