@@ -35,7 +35,7 @@ typecheck: install
 pytest: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+test: lint typecheck pytest package
 
 bench: install
 	$(PY) -m bench
