@@ -8,12 +8,13 @@ refused at once by the process that revoked it and by every other warm process w
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from upstat.api.deps import Admin, RedisDep, SettingsDep
+from upstat.api.errors import ErrorBody
 from upstat.auth import keys
 from upstat.auth.tokens import PREFIX
 from upstat.errors import InvalidInput, NotFound
@@ -145,7 +146,10 @@ def list_all(client: RedisDep, settings: SettingsDep, _: Admin) -> KeyList:
     return KeyList(count=len(found), keys=found)
 
 
-@router.get("/{key_id}", summary="One key (without its token)")
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No key with this id"}}
+
+
+@router.get("/{key_id}", summary="One key (without its token)", responses=NOT_FOUND)
 def show(key_id: str, client: RedisDep, settings: SettingsDep, _: Admin) -> KeyPublic:
     record = keys.get_key(client, settings, key_id)
     if record is None:
@@ -153,6 +157,6 @@ def show(key_id: str, client: RedisDep, settings: SettingsDep, _: Admin) -> KeyP
     return public(record)
 
 
-@router.delete("/{key_id}", summary="Revoke a key: refused from the next request on")
+@router.delete("/{key_id}", summary="Revoke a key: refused from the next request on", responses=NOT_FOUND)
 def revoke(key_id: str, client: RedisDep, settings: SettingsDep, _: Admin) -> KeyPublic:
     return public(keys.revoke_key(client, settings, key_id))
