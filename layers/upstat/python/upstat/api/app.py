@@ -24,6 +24,7 @@ ROUTERS: tuple[str, ...] = (
     "upstat.api.routes.meta",
     "upstat.api.routes.series",
     "upstat.api.routes.keys",
+    "upstat.uptime.routes",
     "upstat.dialects.openuptimes",
     "upstat.web.pages",
 )

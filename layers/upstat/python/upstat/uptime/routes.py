@@ -1,0 +1,663 @@
+"""upstat's own uptime routes (/v1): services with every field, status with uptime percentages, daily bars,
+response-time statistics, check history and charts, incidents, maintenance windows and push monitors.
+
+Request validation failures answer 400 naming the field (the issue's "clear 400 errors"), in upstat's error
+envelope. Services are addressed by name (URL-encoded); a rename keeps history, which is kept by the
+service's stable id.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from upstat.api.deps import EngineDep, Reader, RedisDep, Writer
+from upstat.api.routes.series import Params
+from upstat.dialects import BadRequestRoute
+from upstat.errors import NotFound
+from upstat.timeseries.engine import Query as EngineQuery
+from upstat.timeseries.engine import now_ms
+from upstat.timeseries.shapes import ChartParams, chart
+from upstat.uptime import checklog, incidents, maintenance, push, reports
+from upstat.uptime.keys import service_source
+from upstat.uptime.maintenance import MaintenanceIn, Window
+from upstat.uptime.models import Service, ServiceFields, ServiceIn, ServiceUpdate
+from upstat.uptime.services import ServiceStore
+
+router = APIRouter(prefix="/v1", tags=["uptime"], route_class=BadRequestRoute)
+
+_CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+T0 = 1767225600000
+
+SERVICE_EXAMPLE: dict[str, Any] = {
+    "name": "api",
+    "url": "https://api.example.com/health",
+    "description": "Public API",
+    "expectedStatus": "200-299",
+    "method": "GET",
+    "timeout": 5000,
+    "interval": 60,
+    "keyword": "ok",
+    "degradedMs": 1500,
+    "confirmations": {"down": 3, "up": 1},
+    "group": "backend",
+    "tags": ["prod"],
+}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Models
+
+
+class ServiceView(ServiceFields):
+    """A service with every field. ``pushToken`` (push monitors) appears only when created or rotated: it
+    is the credential of the monitor's push URL ``/v1/push/<pushToken>``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{**SERVICE_EXAMPLE, "id": "9f2c4e1a0b3d5c7e"}]})
+
+    id: str
+    created_at: int
+    updated_at: int
+    version: int
+    push_token: str | None = None
+
+
+def view(service: Service, *, secret: bool = False) -> ServiceView:
+    return ServiceView.model_validate(service.public(include_secret=secret))
+
+
+class ServiceList(BaseModel):
+    services: list[ServiceView]
+
+
+class Deleted(BaseModel):
+    deleted: str
+
+
+class Uptimes(BaseModel):
+    """Uptime % per window (null where the window holds no check)."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={"examples": [{"24h": 100.0, "7d": 99.9504, "30d": 99.98, "90d": None}]},
+    )
+    h24: float | None = Field(None, alias="24h")
+    d7: float | None = Field(None, alias="7d")
+    d30: float | None = Field(None, alias="30d")
+    d90: float | None = Field(None, alias="90d")
+
+
+class ServiceStatus(BaseModel):
+    model_config = _CAMEL
+    name: str
+    description: str
+    url: str
+    kind: str
+    group: str | None
+    tags: list[str]
+    visible: bool
+    paused: bool
+    status: str = Field(description="pending, up, degraded, down, maintenance or paused")
+    since: int | None = Field(description="epoch ms the settled status began")
+    last_checked: int | None
+    response_time: float | None
+    last_code: int | None
+    last_error: str | None
+    last_error_kind: str | None
+    cert_days: float | None
+    open_incident: int | None = Field(description="start (epoch ms) of the open incident, if any")
+    uptime: Uptimes
+
+
+class StatusOverview(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"overall": "up", "updated": T0, "services": []}]}
+    )
+    overall: str = Field(description="down if any is down, else degraded if any is degraded, else up")
+    updated: int
+    services: list[ServiceStatus]
+
+
+class UptimeBucket(BaseModel):
+    start: int
+    uptime: float | None
+    checks: int
+
+
+class UptimeOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "api",
+                    "start": T0,
+                    "end": T0 + 86_400_000,
+                    "resolution": "30m",
+                    "uptime": 99.65,
+                    "checks": 1440,
+                    "downChecks": 5,
+                    "buckets": [{"start": T0, "uptime": 100.0, "checks": 30}],
+                }
+            ]
+        }
+    )
+    name: str
+    start: int
+    end: int
+    resolution: str
+    uptime: float | None = Field(description="% of checks up (degraded counts as up); null without checks")
+    checks: int
+    downChecks: int
+    buckets: list[UptimeBucket]
+
+
+class DailyBar(BaseModel):
+    date: str = Field(description="YYYY-MM-DD in the requested time zone")
+    start: int
+    uptime: float | None
+    checks: int
+    downChecks: int
+
+
+class DailyOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "api",
+                    "tz": "UTC",
+                    "days": [
+                        {"date": "2026-01-01", "start": T0, "uptime": 99.93, "checks": 1440, "downChecks": 1}
+                    ],
+                }
+            ]
+        }
+    )
+    name: str
+    tz: str
+    days: list[DailyBar]
+
+
+class ResponseTimes(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "api",
+                    "start": T0,
+                    "end": T0 + 86_400_000,
+                    "resolution": "30m",
+                    "tier": "5m",
+                    "count": 1440,
+                    "avg": 84.2,
+                    "min": 41.0,
+                    "max": 950.5,
+                    "p50": 80.1,
+                    "p95": 120.4,
+                    "p99": 310.0,
+                    "exact": True,
+                }
+            ]
+        }
+    )
+    name: str
+    start: int
+    end: int
+    resolution: str
+    tier: str | None
+    count: int
+    avg: float | None
+    min: float | None
+    max: float | None
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    exact: bool = Field(
+        description="true when the percentiles come from the raw points covering the whole range; false when "
+        "from bucket averages (beyond the raw tier's retention): avg, min, max and count are exact either way"
+    )
+
+
+class CheckItem(BaseModel):
+    timestamp: int
+    status: str
+    code: int | None
+    responseTime: float | None
+    error: str | None
+    maintenance: bool
+
+
+class HistoryOut(BaseModel):
+    name: str
+    ttl: int = Field(description="history TTL in seconds (0 = unlimited)")
+    checks: list[CheckItem]
+
+
+class IncidentOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": str(T0),
+                    "service": "api",
+                    "serviceId": "9f2c4e1a0b3d5c7e",
+                    "start": T0,
+                    "end": T0 + 300_000,
+                    "durationMs": 300_000,
+                    "cause": "HTTP 503",
+                    "errorKind": "status",
+                    "open": False,
+                }
+            ]
+        }
+    )
+    id: str
+    service: str | None = Field(description="the service's current name (null if it was deleted)")
+    serviceId: str
+    start: int
+    end: int | None
+    durationMs: int | None
+    cause: str | None
+    errorKind: str | None
+    open: bool
+
+
+class IncidentList(BaseModel):
+    incidents: list[IncidentOut]
+
+
+class WindowOut(Window):
+    active: bool = Field(description="the window is in force now")
+
+
+class WindowList(BaseModel):
+    windows: list[WindowOut]
+
+
+class CheckNow(BaseModel):
+    name: str
+    status: str
+    code: int | None
+    responseTime: float | None
+    errorKind: str | None
+    error: str | None
+    timestamp: int
+
+
+class Beat(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ok": True, "recorded": True, "status": "up"}]}
+    )
+    ok: bool = True
+    recorded: bool = Field(description="false for a paused monitor or a repeated beat")
+    status: str
+
+
+# ----------------------------------------------------------------------------------------------------
+# Parameters
+
+
+def range_query(
+    request: Request,
+    range: Annotated[
+        str | None, Query(description="24h (default), 7d, 90d or any interval (45m, 2w)")
+    ] = None,
+    start: Annotated[str | None, Query(description="ISO 8601 (instead of range)")] = None,
+    end: Annotated[str | None, Query(description="ISO 8601; default now")] = None,
+    resolution: Annotated[str | None, Query(description="auto (default), 5m, 1h, 1d ...")] = None,
+    tz: Annotated[str, Query(description="IANA zone for daily buckets")] = "UTC",
+) -> EngineQuery:
+    return ChartParams(range, start, end, resolution, None, None, tz).query(now_ms())
+
+
+RangeQuery = Annotated[EngineQuery, Depends(range_query)]
+
+
+def _store(client: Any) -> ServiceStore:
+    return ServiceStore(client)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Services
+
+
+@router.get("/services", summary="List services with every field", response_model=ServiceList)
+def list_services(client: RedisDep, _: Reader) -> ServiceList:
+    return ServiceList(services=[view(s) for s in _store(client).list()])
+
+
+@router.post("/services", status_code=201, summary="Create a service (409 if the name is taken)")
+def create_service(
+    body: Annotated[ServiceIn, Body(examples=[SERVICE_EXAMPLE])], client: RedisDep, _: Writer
+) -> ServiceView:
+    return view(_store(client).create(body), secret=True)
+
+
+@router.get("/services/{name}", summary="One service with every field")
+def get_service(name: str, client: RedisDep, _: Reader) -> ServiceView:
+    return view(_store(client).require(name))
+
+
+@router.patch("/services/{name}", summary="Change some fields (a new name renames; history is kept)")
+def update_service(
+    name: str,
+    body: Annotated[ServiceUpdate, Body(examples=[{"timeout": 3000, "paused": False}])],
+    client: RedisDep,
+    _: Writer,
+) -> ServiceView:
+    return view(_store(client).update(name, body))
+
+
+@router.delete("/services/{name}", summary="Delete a service with its check log, state and incidents")
+def delete_service(name: str, client: RedisDep, _: Writer) -> Deleted:
+    return Deleted(deleted=_store(client).delete(name).name)
+
+
+@router.post("/services/{name}/push-token", summary="Rotate a push monitor's token (the old URL stops)")
+def rotate_push_token(name: str, client: RedisDep, _: Writer) -> ServiceView:
+    return view(push.rotate_token(_store(client), name), secret=True)
+
+
+@router.post("/services/{name}/check", summary="Check one service now (recorded like a scheduled check)")
+def check_now(name: str, client: RedisDep, _: Writer) -> CheckNow:
+    from upstat.uptime.jobs import run_ping_now
+
+    _store(client).require(name)
+    found = run_ping_now(client, names=[name])
+    if not found:
+        raise NotFound(f"service {name!r} not found", field="name")
+    service, result, state = found[0]
+    return CheckNow(
+        name=service.name,
+        status=state.status,
+        code=result.code,
+        responseTime=result.response_ms,
+        errorKind=result.error_kind,
+        error=result.error,
+        timestamp=result.checked_at_ms,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Status and uptime
+
+
+def _status_of(row: reports.StatusRow, uptime: dict[str, float | None]) -> ServiceStatus:
+    s = row.state
+    return ServiceStatus(
+        name=row.name,
+        description=row.description,
+        url=row.url,
+        kind=row.kind,
+        group=row.group,
+        tags=list(row.tags),
+        visible=row.visible,
+        paused=row.paused,
+        status=row.status,
+        since=s.since_ms,
+        last_checked=row.last_checked,
+        response_time=s.last_ms,
+        last_code=s.last_code,
+        last_error=s.last_error,
+        last_error_kind=s.last_error_kind,
+        cert_days=s.cert_days,
+        open_incident=s.incident_start_ms if s.incident_id else None,
+        uptime=Uptimes.model_validate(uptime),
+    )
+
+
+@router.get(
+    "/status",
+    summary="Every service's status with uptime over 24 h, 7 d, 30 d and 90 d",
+    response_model=StatusOverview,
+    response_model_by_alias=True,
+)
+def status(
+    client: RedisDep,
+    engine: EngineDep,
+    _: Reader,
+    group: Annotated[str | None, Query(description="Only this group")] = None,
+    tag: Annotated[str | None, Query(description="Only services with this tag")] = None,
+) -> StatusOverview:
+    """Hidden services are listed too (``visible`` false). Two round trips for the states, then one engine
+    read per uptime window for all services at once."""
+    rows = reports.status_rows(client)
+    if group is not None:
+        rows = [r for r in rows if r.group == group]
+    if tag is not None:
+        rows = [r for r in rows if tag in r.tags]
+    now = now_ms()
+    uptime = reports.uptime_windows(engine, [r.id for r in rows], now=now)
+    return StatusOverview(
+        overall=reports.overall(rows),
+        updated=now,
+        services=[_status_of(r, uptime[r.id]) for r in rows],
+    )
+
+
+@router.get(
+    "/services/{name}/status",
+    summary="One service's status with uptime over 24 h, 7 d, 30 d and 90 d",
+    response_model=ServiceStatus,
+    response_model_by_alias=True,
+)
+def service_status(name: str, client: RedisDep, engine: EngineDep, _: Reader) -> ServiceStatus:
+    service = _store(client).require(name)
+    row = next((r for r in reports.status_rows(client) if r.id == service.id), None)
+    if row is None:
+        raise NotFound(f"service {name!r} not found", field="name")
+    return _status_of(row, reports.uptime_windows(engine, [service.id], now=now_ms())[service.id])
+
+
+@router.get("/services/{name}/uptime", summary="Uptime % over any range, overall and per bucket")
+def uptime(name: str, query: RangeQuery, client: RedisDep, engine: EngineDep, _: Reader) -> UptimeOut:
+    service = _store(client).require(name)
+    return UptimeOut(name=service.name, **reports.uptime_over(engine, service.id, query, now=now_ms()))
+
+
+@router.get("/services/{name}/uptime/daily", summary="Daily uptime bars (the last 90 days by default)")
+def uptime_daily(
+    name: str,
+    client: RedisDep,
+    engine: EngineDep,
+    _: Reader,
+    days: Annotated[int, Query(ge=1, le=reports.MAX_DAILY_DAYS)] = 90,
+    tz: Annotated[str, Query(description="IANA zone the days are counted in")] = "UTC",
+) -> DailyOut:
+    """One bar per calendar day, today last; ``uptime`` null for a day without checks. Maintenance windows
+    do not count (no ``up`` point is written inside one)."""
+    service = _store(client).require(name)
+    bars = reports.daily(engine, service.id, days=days, tz=tz, now=now_ms())
+    return DailyOut(name=service.name, tz=tz, days=[DailyBar(**b) for b in bars])
+
+
+@router.get("/services/{name}/response-times", summary="Response-time statistics over a range")
+def response_times(
+    name: str, query: RangeQuery, client: RedisDep, engine: EngineDep, _: Reader
+) -> ResponseTimes:
+    """avg, min, max and count are exact at every tier; p50/p95/p99 are exact while the raw tier covers
+    the range (48 h by default) and approximate beyond it (``exact`` false)."""
+    service = _store(client).require(name)
+    return ResponseTimes(name=service.name, **reports.response_times(engine, service.id, query, now=now_ms()))
+
+
+@router.get("/services/{name}/history", summary="The check log (within the history TTL), oldest first")
+def history(
+    name: str,
+    client: RedisDep,
+    _: Reader,
+    since: Annotated[int | None, Query(ge=0, description="epoch ms")] = None,
+    until: Annotated[int | None, Query(ge=0, description="epoch ms")] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000, description="the newest checks at most")] = 1440,
+) -> HistoryOut:
+    service = _store(client).require(name)
+    entries = checklog.history(client, service.id, since_ms=since, until_ms=until, limit=limit)
+    return HistoryOut(
+        name=service.name,
+        ttl=checklog.get_ttl(client),
+        checks=[
+            CheckItem(
+                timestamp=e.timestamp,
+                status=e.status,
+                code=e.code,
+                responseTime=e.response_ms,
+                error=e.error,
+                maintenance=e.maintenance,
+            )
+            for e in entries
+        ],
+    )
+
+
+@router.get(
+    "/services/{name}/chart",
+    summary="A service's series through the engine: response_ms, up, degraded or cert_days",
+    responses={200: {"description": "The engine chart body (see /v1/chart)"}},
+)
+def service_chart(
+    name: str,
+    params: Params,
+    client: RedisDep,
+    engine: EngineDep,
+    _: Reader,
+    metric: Annotated[Literal["response_ms", "up", "degraded", "cert_days"], Query()] = "response_ms",
+) -> dict[str, Any]:
+    service = _store(client).require(name)
+    now = now_ms()
+    query = params.query(now)
+    found = engine.read_many([(service_source(service.id), metric)], query, now=now)[0]
+    if found is None:
+        raise NotFound(f"metric: service {name!r} has no {metric} data yet", field="metric")
+    return chart(found, params, service.name, metric)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Incidents
+
+
+def _incident_views(client: Any, found: list[incidents.Incident]) -> IncidentList:
+    ids = list(dict.fromkeys(i.service_id for i in found))
+    names = {s.id: s.name for s in _store(client).get_many(ids)}
+    return IncidentList(
+        incidents=[IncidentOut(service=names.get(i.service_id), **i.as_dict()) for i in found]
+    )
+
+
+@router.get("/incidents", summary="Incidents across services, newest first")
+def list_incidents(
+    client: RedisDep,
+    _: Reader,
+    since: Annotated[int | None, Query(ge=0, description="started at or after (epoch ms)")] = None,
+    until: Annotated[int | None, Query(ge=0, description="started at or before (epoch ms)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> IncidentList:
+    return _incident_views(
+        client, incidents.across_services(client, since_ms=since, until_ms=until, limit=limit)
+    )
+
+
+@router.get("/services/{name}/incidents", summary="A service's incidents, newest first")
+def service_incidents(
+    name: str, client: RedisDep, _: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> IncidentList:
+    service = _store(client).require(name)
+    return _incident_views(client, incidents.for_service(client, service.id, limit=limit))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Maintenance windows
+
+WINDOW_EXAMPLES = [
+    {"title": "Database upgrade", "start": T0, "end": T0 + 3_600_000},
+    {
+        "title": "Nightly backup",
+        "recurring": {"days": [0, 1, 2, 3, 4], "start": "02:00", "durationMinutes": 30},
+    },
+]
+
+
+def _windows(found: list[Window]) -> WindowList:
+    now = now_ms()
+    return WindowList(
+        windows=[WindowOut(**w.model_dump(), active=maintenance.is_active(w, now)) for w in found]
+    )
+
+
+def _window(w: Window) -> WindowOut:
+    return WindowOut(**w.model_dump(), active=maintenance.is_active(w, now_ms()))
+
+
+@router.get("/maintenance", summary="Maintenance windows that apply to every service", tags=["maintenance"])
+def list_global_windows(client: RedisDep, _: Reader) -> WindowList:
+    return _windows(maintenance.list_windows(client))
+
+
+@router.post("/maintenance", status_code=201, summary="Add a window for every service", tags=["maintenance"])
+def add_global_window(
+    body: Annotated[MaintenanceIn, Body(examples=WINDOW_EXAMPLES)], client: RedisDep, _: Writer
+) -> WindowOut:
+    return _window(maintenance.add_window(client, body))
+
+
+@router.delete("/maintenance/{window_id}", summary="Remove a window of every service", tags=["maintenance"])
+def delete_global_window(window_id: str, client: RedisDep, _: Writer) -> Deleted:
+    if not maintenance.delete_window(client, window_id):
+        raise NotFound(f"window_id: no window {window_id!r}", field="window_id")
+    return Deleted(deleted=window_id)
+
+
+@router.get("/services/{name}/maintenance", summary="A service's own windows", tags=["maintenance"])
+def list_service_windows(name: str, client: RedisDep, _: Reader) -> WindowList:
+    service = _store(client).require(name)
+    return _windows(maintenance.list_windows(client, service_id=service.id))
+
+
+@router.post(
+    "/services/{name}/maintenance",
+    status_code=201,
+    summary="Add a window for one service",
+    tags=["maintenance"],
+)
+def add_service_window(
+    name: str, body: Annotated[MaintenanceIn, Body(examples=WINDOW_EXAMPLES)], client: RedisDep, _: Writer
+) -> WindowOut:
+    service = _store(client).require(name)
+    return _window(maintenance.add_window(client, body, service_id=service.id))
+
+
+@router.delete(
+    "/services/{name}/maintenance/{window_id}", summary="Remove a service's window", tags=["maintenance"]
+)
+def delete_service_window(name: str, window_id: str, client: RedisDep, _: Writer) -> Deleted:
+    service = _store(client).require(name)
+    if not maintenance.delete_window(client, window_id, service_id=service.id):
+        raise NotFound(f"window_id: no window {window_id!r}", field="window_id")
+    return Deleted(deleted=window_id)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Push monitors
+
+
+PUSH_SUMMARY = "A push monitor's heartbeat (the token is the credential: no bearer key)"
+
+
+@router.get("/push/{token}", summary=PUSH_SUMMARY, tags=["push"], operation_id="push_beat_get")
+@router.post("/push/{token}", summary=PUSH_SUMMARY, tags=["push"], operation_id="push_beat_post")
+def push_beat(
+    token: str,
+    client: RedisDep,
+    status: Annotated[Literal["up", "down"], Query(description="down reports a failure")] = "up",
+    msg: Annotated[str | None, Query(max_length=500, description="kept in the check log when down")] = None,
+    ping: Annotated[float | None, Query(ge=0, lt=86_400_000, description="duration to record (ms)")] = None,
+) -> Beat:
+    """Call it from the job being watched (``curl -fsS https://.../v1/push/<token>``). No beat within the
+    monitor's interval + grace records it down."""
+    try:
+        rec = push.record_beat(_store(client), token, status=status, message=msg, response_ms=ping)
+    except NotFound:
+        raise NotFound("token: unknown push token", field="token") from None
+    return Beat(recorded=rec.applied, status=rec.state.status)
