@@ -67,6 +67,8 @@ def test_a_key_works_for_its_scope_and_gets_403_outside_it(http: TestClient) -> 
     assert http.get("/v1/series", headers=bearer(writer)).status_code == 403  # write does not imply read
     assert http.get("/v1/keys", headers=bearer(writer)).status_code == 403
     assert http.get("/v1/keys", headers=bearer(admin)).status_code == 200
+    used = {k["key_id"]: k["last_used"] for k in http.get("/v1/keys", headers=ADMIN).json()["keys"]}
+    assert all(used.values())  # refreshed by the rate-limit script, no extra round trip
 
 
 def test_a_revoked_key_is_refused_on_the_next_request(http: TestClient) -> None:
