@@ -137,8 +137,11 @@ def read_states(client: Any, service_ids: Sequence[str]) -> dict[str, ServiceSta
     return {sid: decode_state(raw) for sid, raw in zip(service_ids, pipe.execute(), strict=True)}
 
 
+_STATE_FIELDS = tuple(ServiceState.__dataclass_fields__)
+
+
 def encode_state(state: ServiceState) -> str:
-    return json.dumps(asdict(state), separators=(",", ":"))
+    return json.dumps({f: getattr(state, f) for f in _STATE_FIELDS}, separators=(",", ":"))
 
 
 def decode_state(raw: bytes | str | None) -> ServiceState:

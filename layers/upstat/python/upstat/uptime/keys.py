@@ -65,8 +65,12 @@ class UptimeKeys:
         return f"{self.prefix}uptime:names"
 
     def index(self) -> str:
-        """Sorted set: service id scored by creation time (the listing order)."""
+        """Sorted set: service id scored by creation ms * 1000 + a counter (the listing order)."""
         return f"{self.prefix}uptime:services"
+
+    def index_seq(self) -> str:
+        """Counter ordering services created in the same millisecond."""
+        return f"{self.prefix}uptime:seq"
 
     def due(self) -> str:
         """Sorted set: service id scored by its next check time (ms); paused services are absent."""

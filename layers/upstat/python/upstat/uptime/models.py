@@ -352,7 +352,10 @@ class ServiceUpdate(BaseModel):
 
 
 class Service(ServiceFields):
-    """A stored service. ``id`` is stable (history is keyed by it, so a rename keeps history)."""
+    """A stored service. ``id`` is stable (history is keyed by it, so a rename keeps history). Frozen: use
+    ``model_copy(update=...)`` or the store's update."""
+
+    model_config = ConfigDict(**_CONFIG, frozen=True)
 
     id: SStr
     created_at: SInt

@@ -22,6 +22,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -132,7 +133,7 @@ class ServiceStore:
             self.redis.delete(key)
             raise
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zadd(self.keys.index(), {service.id: now_ms})
+        pipe.zadd(self.keys.index(), {service.id: self._index_score(now_ms)})
         if not service.paused:
             pipe.zadd(self.keys.due(), {service.id: first_check_ms(service, now_ms)})
         if service.push_token:
@@ -285,10 +286,14 @@ class ServiceStore:
         live = [s for s in self.get_many(list(names.values())) if names.get(s.name) == s.id]
         pipe = self.redis.pipeline(transaction=False)
         for service in live:
-            pipe.zadd(self.keys.index(), {service.id: service.created_at}, nx=True)
+            pipe.zadd(self.keys.index(), {service.id: service.created_at * 1000 + 999}, nx=True)
             if not service.paused:
                 pipe.zadd(self.keys.due(), {service.id: first_check_ms(service, now)}, nx=True)
         return sum(int(x) for x in pipe.execute())
+
+    def _index_score(self, created_ms: int) -> int:
+        """Creation order, also within one millisecond: ms * 1000 + a counter (exact in a double)."""
+        return created_ms * 1000 + int(self.redis.incr(self.keys.index_seq())) % 1000
 
     # ------------------------------------------------------------------------------------------------
     # Names
@@ -321,12 +326,17 @@ class ServiceStore:
 
     @staticmethod
     def _decode(raw: bytes | str | None) -> Service | None:
-        if raw is None:
-            return None
-        try:
-            return Service.model_validate_json(raw)
-        except (ValidationError, InvalidInput):
-            return None  # a definition older rules no longer accept: hidden rather than failing a listing
+        return None if raw is None else _decode_doc(raw)
+
+
+@lru_cache(maxsize=20_000)
+def _decode_doc(raw: bytes | str) -> Service | None:
+    """Parsed definitions, cached by their exact stored text (any change is a new text; Service is frozen),
+    so listing 1,000 services on a warm process costs no validation."""
+    try:
+        return Service.model_validate_json(raw)
+    except (ValidationError, InvalidInput):
+        return None  # a definition older rules no longer accept: hidden rather than failing a listing
 
 
 def _encode(service: Service) -> str:
