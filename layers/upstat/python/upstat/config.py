@@ -1,14 +1,23 @@
 """One typed settings object, read from the environment once per process.
 
 Every setting is listed in README.md with its default. No other module reads ``os.environ``.
+
+The environment is read by a dozen lines here into a plain pydantic model rather than through
+pydantic-settings: that package's import (its dotenv, CLI and cloud-secret sources) cost about 0.3 s of
+every cold start, scheduled functions included, for features we do not use.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "UPSTAT_"
+# Settings read from an unprefixed variable first (the names platforms and tools already use).
+ENV_NAMES = {"port": ("PORT", "UPSTAT_PORT"), "redis_url": ("REDIS_URL", "UPSTAT_REDIS_URL")}
 
 # Default tiers and their retention, coarsest last. Why these numbers:
 # - raw 48 h: enough to backfill a device that was offline over a weekend night, and to give exact
@@ -20,13 +29,14 @@ DEFAULT_TIERS = "5m,15m,1h,6h,1d"
 DEFAULT_RETENTION = "raw=48h,5m=14d,15m=35d,1h=90d,6h=400d,1d=0"
 
 
-class Settings(BaseSettings):
-    """Process settings. Environment variables are named in each field's alias."""
+class Settings(BaseModel):
+    """Process settings: field ``x`` is read from ``UPSTAT_X`` (``port`` and ``redis_url`` from ``PORT`` and
+    ``REDIS_URL`` first)."""
 
-    model_config = SettingsConfigDict(env_prefix="UPSTAT_", extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore")
 
-    port: int = Field(8000, validation_alias=AliasChoices("PORT", "UPSTAT_PORT"), ge=1, le=65535)
-    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "UPSTAT_REDIS_URL"))
+    port: int = Field(8000, ge=1, le=65535)
+    redis_url: str | None = None
     redis_url_ssm_parameter: str | None = None
     redis_cluster: bool = False
     key_prefix: str = "upstat:"
@@ -72,7 +82,30 @@ class Settings(BaseSettings):
         return value
 
 
+def env_names(field: str) -> tuple[str, ...]:
+    """The environment variables a setting is read from, first found wins."""
+    return ENV_NAMES.get(field, (ENV_PREFIX + field.upper(),))
+
+
+def from_env(environ: Mapping[str, str]) -> Settings:
+    """Settings from environment variables (an empty value counts as unset); a bad value is a ValueError
+    naming the variable."""
+    values: dict[str, str] = {}
+    for field in Settings.model_fields:
+        for name in env_names(field):
+            if environ.get(name):
+                values[field] = environ[name]
+                break
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{env_names(str(e['loc'][0]))[0] if e['loc'] else 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValueError(f"invalid configuration: {problems}") from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests call ``get_settings.cache_clear()``)."""
-    return Settings()
+    return from_env(os.environ)
