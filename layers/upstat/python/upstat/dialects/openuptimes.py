@@ -14,11 +14,12 @@ ping, admin scope for the history TTL, clearing history and completing setup). `
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from upstat.api.deps import Admin, EngineDep, RedisDep, Writer, require
@@ -299,14 +300,14 @@ def ping(client: RedisDep, _: Writer) -> PingOut:
     summary="Service status: overall and per service (public while the status page is)",
     response_model=StatusOut,
 )
-def status(client: RedisDep, _: StatusReader) -> JSONResponse:
+def status(client: RedisDep, _: StatusReader) -> Response:
     """Services shown on the status page (``visible``), with the latest check of each. Two round trips to
-    Redis whatever the number of services."""
-    rows = reports.status_rows(client, visible_only=True)
-    body = {
-        "overall": reports.overall(rows),
-        "updated": now_ms(),
-        "services": [
+    Redis whatever the number of services; the list is re-encoded only when a service or a state changed."""
+    global _status_cache
+    snap = reports.status_snapshot(client, visible_only=True)
+    cached = _status_cache
+    if cached is None or cached[0] != snap.version:
+        items = [
             {
                 "name": r.name,
                 "description": r.description,
@@ -314,14 +315,24 @@ def status(client: RedisDep, _: StatusReader) -> JSONResponse:
                 "lastChecked": r.last_checked,
                 "responseTime": r.response_time,
             }
-            for r in rows
-        ],
-    }
-    return _json(body)
+            for r in snap.rows
+        ]
+        cached = (
+            snap.version,
+            json.dumps(reports.overall(snap.rows)),
+            json.dumps(items, separators=(",", ":")),
+        )
+        _status_cache = cached
+    body = f'{{"overall":{cached[1]},"updated":{now_ms()},"services":{cached[2]}}}'
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+# The last /api/status list as encoded, with the snapshot version it was encoded from.
+_status_cache: tuple[tuple[Any, ...], str, str] | None = None
 
 
 def _json(body: dict[str, Any]) -> JSONResponse:
-    """A pre-encoded response (the body is built from trusted values: no model validation on the hot path)."""
+    """A response built from trusted values (no response-model validation on large lists)."""
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 

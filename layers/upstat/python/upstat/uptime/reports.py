@@ -46,10 +46,9 @@ def _text(value: bytes | str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class StatusRow:
-    """One service as a status shows it: the definition's display fields and the current state."""
+class Display:
+    """The fields of a definition a status shows."""
 
-    id: str
     name: str
     description: str
     url: str
@@ -58,12 +57,36 @@ class StatusRow:
     tags: tuple[str, ...]
     visible: bool
     paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    """One service as a status shows it: the definition's display fields and the current state."""
+
+    id: str
+    display: Display
     state: ServiceState
+
+    @property
+    def name(self) -> str:
+        return self.display.name
+
+    @property
+    def description(self) -> str:
+        return self.display.description
+
+    @property
+    def visible(self) -> bool:
+        return self.display.visible
+
+    @property
+    def paused(self) -> bool:
+        return self.display.paused
 
     @property
     def status(self) -> str:
         """pending, up, degraded, down, maintenance, or paused for a paused service."""
-        return "paused" if self.paused else self.state.status
+        return "paused" if self.display.paused else self.state.status
 
     @property
     def response_time(self) -> int | None:
@@ -75,40 +98,112 @@ class StatusRow:
         return self.state.last_checked_ms or None
 
 
-def status_rows(client: Any, *, visible_only: bool = False) -> list[StatusRow]:
-    """Every service (oldest first) with its state: two round trips whatever the number of services."""
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Status rows and what they were built from: an equal ``version`` means equal rows (a cache key for
+    whatever is rendered from them)."""
+
+    rows: list[StatusRow]
+    version: tuple[Any, ...]
+
+
+# Per process: definitions by service id with the version they were read at, and decoded states by their
+# stored bytes. A status page is read far more often than services change or are checked, so most reads
+# decode nothing. Both are bounded (cleared when they outgrow any plausible fleet).
+_displays: dict[str, tuple[bytes, Display]] = {}
+_states: dict[bytes, ServiceState] = {}
+CACHE_LIMIT = 200_000
+
+# One script call reads every service's definition version and state on a single Redis: 2n keys in one
+# command instead of 2n pipelined commands (the client's per-command cost dominates at 1,000 services).
+# On Redis Cluster the keys span slots, so the same reads are pipelined instead.
+_READ_SCRIPT = """
+local out = {}
+for i = 1, #KEYS, 2 do
+  out[#out + 1] = redis.call('HGET', KEYS[i], 'version') or false
+  out[#out + 1] = redis.call('HGET', KEYS[i + 1], 's') or false
+end
+return out
+"""
+
+
+def _versions_and_states(client: Any, keys: UptimeKeys, ids: Sequence[str]) -> list[Any]:
+    names = [k for sid in ids for k in (keys.service(sid), keys.state(sid))]
+    if get_settings().redis_cluster:
+        pipe = client.pipeline(transaction=False)
+        for i in range(0, len(names), 2):
+            pipe.hget(names[i], "version")
+            pipe.hget(names[i + 1], "s")
+        return list(pipe.execute())
+    return list(client.register_script(_READ_SCRIPT)(keys=names))
+
+
+def _display(doc: bytes | str) -> Display:
+    d = json.loads(doc)
+    return Display(
+        d["name"],
+        d.get("description") or "",
+        d.get("url") or "",
+        d.get("kind", "http"),
+        d.get("group"),
+        tuple(d.get("tags") or ()),
+        bool(d.get("visible", True)),
+        bool(d.get("paused", False)),
+    )
+
+
+def _refresh_displays(client: Any, keys: UptimeKeys, stale: Sequence[str]) -> None:
+    """Read the definitions whose version changed (one pipelined round trip)."""
+    if len(_displays) > CACHE_LIMIT:
+        _displays.clear()
+    pipe = client.pipeline(transaction=False)
+    for sid in stale:
+        pipe.hmget(keys.service(sid), "doc", "version")
+    for sid, (doc, version) in zip(stale, pipe.execute(), strict=True):
+        if doc is not None and version is not None:
+            _displays[sid] = (version, _display(doc))
+
+
+def _state(raw: bytes | None) -> ServiceState:
+    if raw is None:
+        return ServiceState()
+    found = _states.get(raw)
+    if found is None:
+        if len(_states) > CACHE_LIMIT:
+            _states.clear()
+        found = _states[raw] = decode_state(raw)
+    return found
+
+
+def status_snapshot(client: Any, *, visible_only: bool = False) -> Snapshot:
+    """Every service (oldest first) with its state, in two round trips (three when definitions changed)."""
     keys = UptimeKeys(get_settings().key_prefix)
     ids = [_text(x) for x in client.zrange(keys.index(), 0, -1)]
     if not ids:
-        return []
-    pipe = client.pipeline(transaction=False)
-    for service_id in ids:
-        pipe.hget(keys.service(service_id), "doc")
-        pipe.hget(keys.state(service_id), "s")
-    replies = pipe.execute()
+        return Snapshot([], (visible_only,))
+    replies = _versions_and_states(client, keys, ids)
+    versions, states = replies[0::2], replies[1::2]
+    stale = [
+        sid
+        for sid, v in zip(ids, versions, strict=True)
+        if v is not None and (sid not in _displays or _displays[sid][0] != v)
+    ]
+    if stale:
+        _refresh_displays(client, keys, stale)
     rows = []
-    for i, service_id in enumerate(ids):
-        doc, state = replies[2 * i], replies[2 * i + 1]
-        if doc is None:
-            continue  # deleted between the two reads
-        d = json.loads(doc)
-        if visible_only and not d.get("visible", True):
+    for sid, version, raw in zip(ids, versions, states, strict=True):
+        cached = _displays.get(sid)
+        if version is None or cached is None:
+            continue  # deleted meanwhile
+        if visible_only and not cached[1].visible:
             continue
-        rows.append(
-            StatusRow(
-                service_id,
-                d["name"],
-                d.get("description") or "",
-                d.get("url") or "",
-                d.get("kind", "http"),
-                d.get("group"),
-                tuple(d.get("tags") or ()),
-                bool(d.get("visible", True)),
-                bool(d.get("paused", False)),
-                decode_state(state),
-            )
-        )
-    return rows
+        rows.append(StatusRow(sid, cached[1], _state(raw)))
+    return Snapshot(rows, (visible_only, tuple(ids), tuple(versions), tuple(states)))
+
+
+def status_rows(client: Any, *, visible_only: bool = False) -> list[StatusRow]:
+    """Every service (oldest first) with its state (see :func:`status_snapshot`)."""
+    return status_snapshot(client, visible_only=visible_only).rows
 
 
 def overall(rows: Sequence[StatusRow]) -> str:

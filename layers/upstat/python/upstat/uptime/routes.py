@@ -390,10 +390,10 @@ def _status_of(row: reports.StatusRow, uptime: dict[str, float | None]) -> Servi
     return ServiceStatus(
         name=row.name,
         description=row.description,
-        url=row.url,
-        kind=row.kind,
-        group=row.group,
-        tags=list(row.tags),
+        url=row.display.url,
+        kind=row.display.kind,
+        group=row.display.group,
+        tags=list(row.display.tags),
         visible=row.visible,
         paused=row.paused,
         status=row.status,
@@ -426,9 +426,9 @@ def status(
     read per uptime window for all services at once."""
     rows = reports.status_rows(client)
     if group is not None:
-        rows = [r for r in rows if r.group == group]
+        rows = [r for r in rows if r.display.group == group]
     if tag is not None:
-        rows = [r for r in rows if tag in r.tags]
+        rows = [r for r in rows if tag in r.display.tags]
     now = now_ms()
     uptime = reports.uptime_windows(engine, [r.id for r in rows], now=now)
     return StatusOverview(
