@@ -87,7 +87,7 @@ def test_counters_give_increase_and_rate_with_resets(http: TestClient) -> None:
         params={
             "source": "alice",
             "metric": "bytes",
-            "range": "1h",
+            "range": "2h",  # two hourly buckets: the points may straddle an hour boundary
             "resolution": "1h",
             "aggregate": "increase",
         },
