@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +32,34 @@ def app(env: dict[str, str], r: Any) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as http:
         yield http
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def record(r: Any, name: str, *checks: tuple[int, str, float | None]) -> None:
+    """Record checks of the service ``name`` through the recorder, one at a time: (time ms, status, ms).
+
+    Down checks get code 500 and error "HTTP 500"; the others code 200."""
+    from upstat.uptime.checks import CheckResult
+    from upstat.uptime.recorder import record_results
+    from upstat.uptime.services import ServiceStore
+
+    service = ServiceStore(r).require(name)
+    for t, status, ms in checks:
+        down = status == "down"
+        result = CheckResult(
+            service.id,
+            status,  # type: ignore[arg-type]
+            500 if down else 200,
+            ms,
+            "status" if down else None,
+            "HTTP 500" if down else None,
+            None,
+            t,
+        )
+        record_results(r, [(service, result)], schedule=False)
 
 
 @pytest.fixture

@@ -3,17 +3,14 @@ and its error shape, against the real Valkey and real local HTTP targets."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import AUTH
+from tests.api.conftest import AUTH, now_ms, record
 from tests.uptime.targets import LocalTarget
 from upstat.uptime import checklog
-from upstat.uptime.checks import CheckResult
-from upstat.uptime.recorder import record_results
 from upstat.uptime.services import ServiceStore
 
 SIX = ("name", "url", "description", "expectedStatus", "method", "timeout")
@@ -45,18 +42,6 @@ def assert_error(res: Any, status: int, *words: str) -> dict[str, Any]:
     for word in words:
         assert word in body["message"]
     return body
-
-
-def record(r: Any, name: str, *checks: tuple[int, str, float | None]) -> None:
-    """Record checks of a service through the core's recorder (t ms, status, response ms)."""
-    service = ServiceStore(r).require(name)
-    for t, status, ms in checks:
-        result = CheckResult(service.id, status, 200 if status != "down" else 500, ms, None, None, None, t)  # type: ignore[arg-type]
-        record_results(r, [(service, result)], schedule=False)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -305,7 +290,7 @@ def test_history_engine_variant_buckets_checks(client: TestClient, r: Any) -> No
     add(client, "api")
     t = now_ms() - 3 * 60_000
     record(r, "api", (t, "up", 10.0), (t + 60_000, "down", None), (t + 120_000, "up", 30.0))
-    res = client.get("/api/history/api", params={"range": "1h", "resolution": "1h"})
+    res = client.get("/api/history/api", params={"range": "2h", "resolution": "1h"})
     assert res.status_code == 200, res.text
     body = res.json()
     assert body["resolution"] == "1h"
