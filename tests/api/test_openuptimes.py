@@ -407,3 +407,18 @@ def test_openapi_lists_every_route_of_the_document(client: TestClient) -> None:
         assert method in paths[path], path
         assert "400" in paths[path][method]["responses"] or path.startswith("/api/setup/status")
     assert {"get", "post", "put", "delete"} <= set(paths["/api/services"])
+
+
+def test_status_reflects_service_changes_at_once(client: TestClient, r: Any) -> None:
+    add(client, "api", description="first")
+    assert client.get("/api/status").json()["services"][0]["description"] == "first"
+    client.put("/api/services", params={"name": "api"}, json={"description": "second"}, headers=AUTH)
+    assert client.get("/api/status").json()["services"][0]["description"] == "second"
+    record(r, "api", (now_ms() - 1000, "down", None))
+    assert client.get("/api/status").json()["services"][0]["status"] == "down"
+    client.patch("/v1/services/api", json={"visible": False}, headers=AUTH)
+    assert client.get("/api/status").json()["services"] == []
+    client.patch("/v1/services/api", json={"visible": True, "paused": True}, headers=AUTH)
+    body = client.get("/api/status").json()
+    assert body["services"][0]["status"] == "paused"
+    assert body["overall"] == "unknown"  # paused services do not count: nothing is being watched

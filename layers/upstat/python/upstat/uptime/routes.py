@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from upstat.api.deps import EngineDep, Reader, RedisDep, Writer
+from upstat.api.errors import ErrorBody
 from upstat.api.routes.series import Params
 from upstat.dialects import BadRequestRoute
 from upstat.errors import NotFound
@@ -27,7 +28,15 @@ from upstat.uptime.maintenance import MaintenanceIn, Window
 from upstat.uptime.models import Service, ServiceFields, ServiceIn, ServiceUpdate
 from upstat.uptime.services import ServiceStore
 
-router = APIRouter(prefix="/v1", tags=["uptime"], route_class=BadRequestRoute)
+router = APIRouter(
+    prefix="/v1",
+    tags=["uptime"],
+    route_class=BadRequestRoute,
+    responses={
+        404: {"model": ErrorBody, "description": "No such service (or window, incident, push token)"},
+        409: {"model": ErrorBody, "description": "The name is taken, or the service changed meanwhile"},
+    },
+)
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 T0 = 1767225600000
