@@ -19,6 +19,7 @@ from upstat.timeseries.render import series_values, statistics
 
 MIN = 60_000
 HOUR = 3_600_000
+DAY = 24 * HOUR
 
 
 def q(range_text: str, resolution: str = "auto", **kw) -> Query:
@@ -384,3 +385,16 @@ def test_any_batches_in_any_order_give_the_figures_of_the_final_points(r, raw_po
         engine.write("p", "m", pts[i : i + size], now=NOW)
     for res in ("5m", "1h", "1d"):
         assert_tier_matches(engine, "p", "m", final, res, "48h")
+
+
+def test_a_long_chart_still_sees_a_backfill_older_than_the_series_first_point(r):
+    # A 1-year chart of a young series reads only the chunks after its first point; a later backfill
+    # of older points (a device sending data it kept offline) must still appear in the next chart.
+    engine = make_engine(r, retention="raw=400d,5m=401d,15m=402d,1h=403d,6h=404d,1d=0")
+    engine.write("dev", "m", [(NOW - HOUR, 1.0)], now=NOW)
+    year = Query(tm.parse_range("1y", now=NOW), "auto")
+    assert sum(engine.read("dev", "m", year, now=NOW).count) == 1
+    engine.write("dev", "m", [(NOW - 200 * DAY, 5.0), (NOW - 90 * DAY, 7.0)], now=NOW)
+    again = engine.read("dev", "m", year, now=NOW)
+    assert sum(again.count) == 3 and max(v for v in again.max if v is not None) == 7.0
+    assert statistics(again)["total"] == 13.0

@@ -305,28 +305,43 @@ class Engine:
         now = now_ms() if now is None else now
         grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
         tier, chunk_ids, raw_ids, fields = _plan(grid, self.tiers, query.percentiles)
-        if len(series) == 1:
-            replies = [self.redis.hmget(self.keys.series(series_id(*series[0])), fields)]
-        else:
-            pipe = self.redis.pipeline(transaction=False)
-            for source, metric in series:
-                pipe.hmget(self.keys.series(series_id(source, metric)), fields)
-            replies = pipe.execute()
+        keys = [self.keys.series(series_id(source, metric)) for source, metric in series]
+        # Chunks wholly before a series' first point hold nothing: skip them (a 1-year chart of a week-old
+        # series reads one chunk, not thirteen). The first time is remembered from earlier reads and checked
+        # in this one; a backfill older than it is caught below and that series read again in full.
+        skips = [_skip(chunk_ids, tier, _FIRST_TS.get(key)) for key in keys]
+        replies = self._fetch(keys, [_fields_from(fields, skip) for skip in skips])
         nm, nc = len(READ_FIELDS), len(chunk_ids)
         decode = _from_raw if tier.ms == 0 else _from_tier
         out: list[Buckets | None] = []
-        for (source, metric), reply in zip(series, replies, strict=True):
+        for i, ((source, metric), reply) in enumerate(zip(series, replies, strict=True)):
             if reply[2] is None:  # no 'source' field: the series does not exist
                 out.append(None)
                 continue
+            skip = skips[i]
+            first = int(float(reply[3])) if reply[3] else None
+            if first is not None:
+                _remember_first(keys[i], first)
+                if skip and _skip(chunk_ids, tier, first) < skip:  # backfilled since: read it all
+                    skip, reply = 0, self.redis.hmget(keys[i], fields)
             kind = reply[0].decode() if reply[0] else "gauge"
-            b = decode(grid, tier, kind, chunk_ids, reply[nm : nm + nc])
+            b = decode(grid, tier, kind, chunk_ids[skip:], reply[nm : nm + nc - skip])
             if query.percentiles:
                 info = _info(source, metric, [reply[0], None, None, None, reply[1], reply[2]])
                 assert info is not None
-                self._attach_percentiles(b, info, now, raw_ids, reply[nm + nc :] if raw_ids else None)
+                raw = reply[nm + nc - skip :] if raw_ids else None
+                self._attach_percentiles(b, info, now, raw_ids, raw)
             out.append(b)
         return out
+
+    def _fetch(self, keys: list[str], fields: list[tuple[str, ...]]) -> list[list[bytes | None]]:
+        """HMGET of each key's fields, in one round trip."""
+        if len(keys) == 1:
+            return [self.redis.hmget(keys[0], fields[0])]
+        pipe = self.redis.pipeline(transaction=False)
+        for key, f in zip(keys, fields, strict=True):
+            pipe.hmget(key, f)
+        return list(pipe.execute())
 
     def _attach_percentiles(
         self,
@@ -383,7 +398,7 @@ def _info(source: str, metric: str, raw: list[bytes | None]) -> SeriesInfo | Non
 
 
 META_FIELDS = ("kind", "first_ts", "last_ts", "last_v", "floor", "source")
-READ_FIELDS = ("kind", "floor", "source")  # what a chart needs from the meta fields
+READ_FIELDS = ("kind", "floor", "source", "first_ts")  # what a chart needs from the meta fields
 
 
 def _prefix(tier: Tier) -> str:
@@ -394,7 +409,7 @@ def _prefix(tier: Tier) -> str:
 @lru_cache(maxsize=512)
 def _plan(
     grid: Grid, tiers: tuple[Tier, ...], percentiles: bool
-) -> tuple[Tier, list[int], list[int], list[str]]:
+) -> tuple[Tier, list[int], list[int], tuple[str, ...]]:
     """What a read of ``grid`` fetches: the tier, its chunk ids, raw chunk ids (for exact percentiles) and
     the hash fields. Pure, so cached: a dashboard asks for the same grid again and again.
 
@@ -403,8 +418,33 @@ def _plan(
     chunk_ids = _chunk_ids(tier, grid.start - max(tier.ms, 1), grid.end)
     raw_ids = _chunk_ids(tiers[0], grid.start, grid.end) if percentiles and tier.ms else []
     tp, rp = _prefix(tier), _prefix(tiers[0])
-    fields = [*READ_FIELDS, *(f"{tp}{c}" for c in chunk_ids), *(f"{rp}{c}" for c in raw_ids)]
+    fields = (*READ_FIELDS, *(f"{tp}{c}" for c in chunk_ids), *(f"{rp}{c}" for c in raw_ids))
     return tier, chunk_ids, raw_ids, fields
+
+
+# Series key -> time of its first point, as last read (bounded; a stale entry is detected and corrected).
+_FIRST_TS: dict[str, int] = {}
+_FIRST_TS_MAX = 100_000
+
+
+def _remember_first(key: str, first: int) -> None:
+    if len(_FIRST_TS) >= _FIRST_TS_MAX and key not in _FIRST_TS:
+        _FIRST_TS.clear()
+    _FIRST_TS[key] = first
+
+
+def _skip(chunk_ids: list[int], tier: Tier, first: int | None) -> int:
+    """How many leading chunks end before ``first`` (and so hold no data)."""
+    if first is None or not chunk_ids:
+        return 0
+    return max(0, min(len(chunk_ids), first // tier.chunk_ms - chunk_ids[0]))
+
+
+@lru_cache(maxsize=1024)
+def _fields_from(fields: tuple[str, ...], skip: int) -> tuple[str, ...]:
+    """The plan's fields without its first ``skip`` tier chunks."""
+    n = len(READ_FIELDS)
+    return fields if not skip else (*fields[:n], *fields[n + skip :])
 
 
 def _chunk_ids(tier: Tier, start: int, end: int) -> list[int]:
