@@ -55,7 +55,6 @@ HTTP_ERROR_TYPES = {
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
-    422: "validation_error",
     429: "rate_limited",
 }
 
@@ -105,19 +104,6 @@ def field_path(loc: Sequence[Any]) -> str:
     return out or "body"
 
 
-def _validation_message(exc: RequestValidationError) -> tuple[int, str, str, str]:
-    errors = exc.errors()
-    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": "value_error"}
-    field = field_path(first.get("loc", ()))
-    if first.get("type") == "json_invalid":
-        return 400, "invalid_json", f"body: not valid JSON ({first.get('msg', '')})", "body"
-    msg = str(first.get("msg", "invalid value"))
-    if first.get("type") == "finite_number":
-        msg = "value must be finite (NaN and Infinity are refused)"
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    return 422, "validation_error", f"{field}: {msg}{more}", field
-
-
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a JSON error (never an HTML page or a bare 500)."""
 
@@ -130,9 +116,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # Never echo the input: a NaN in it would make the default handler's JSON encoding fail (a 500).
-        status, error, message, field = _validation_message(exc)
-        return error_response(request.url.path, status, error, message, field)
+        # One answer for every bad request, whichever layer caught it: 400 naming the field. The input is
+        # never echoed: a NaN in it would make the default handler's JSON encoding fail (a 500).
+        from upstat.dialects import validation_problem
+
+        problem = validation_problem(exc)
+        return error_response(request.url.path, 400, problem.error_type, problem.message, problem.field)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
