@@ -125,6 +125,7 @@ def test_confirmations_keep_a_flapping_service_pending_then_down_then_up(
     [incident] = incidents.for_service(r, sid)
     assert (incident.start, incident.end) == (now + 3 * MIN, now + 9 * MIN)
     assert incident.duration_ms == 6 * MIN and not incident.open
+    assert incident.error_kind == "status"  # the cause's class survives the close
     assert len(checklog.history(r, sid, now_ms=now + 9 * MIN)) == len(plan)
 
 

@@ -89,14 +89,20 @@ def plan_one(service: Service, result: CheckResult, prev: ServiceState, maint: b
         start = prev.fail_start_ms or result.checked_at_ms
         incident = inc.open_incident(service.id, start, result.error, result.error_kind)
         state = replace(
-            state, incident_id=incident.id, incident_start_ms=incident.start, incident_cause=result.error
+            state,
+            incident_id=incident.id,
+            incident_start_ms=incident.start,
+            incident_cause=result.error,
+            incident_kind=result.error_kind,
         )
     elif change == "close" and prev.incident_id is not None:
         opened = inc.Incident(
-            prev.incident_id, service.id, prev.incident_start_ms or 0, prev.incident_cause, None
+            prev.incident_id, service.id, prev.incident_start_ms or 0, prev.incident_cause, prev.incident_kind
         )
         incident = inc.close_incident(opened, result.checked_at_ms)
-        state = replace(state, incident_id=None, incident_start_ms=None, incident_cause=None)
+        state = replace(
+            state, incident_id=None, incident_start_ms=None, incident_cause=None, incident_kind=None
+        )
     return _Plan(service, result, "0", state, transitions, maint, incident)
 
 

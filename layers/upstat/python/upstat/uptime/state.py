@@ -51,6 +51,7 @@ class ServiceState:
     incident_id: str | None = None  # the open incident, if any
     incident_start_ms: int | None = None
     incident_cause: str | None = None
+    incident_kind: str | None = None  # the error class that opened it (kept for the closed incident)
 
 
 @dataclass(frozen=True, slots=True)
