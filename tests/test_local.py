@@ -46,3 +46,52 @@ def _slow_job(event: dict[str, object], context: object) -> dict[str, object]:
         return {}
 
     return run_job("slow", context, body)  # type: ignore[arg-type]
+
+
+def test_the_local_entry_point_serves_the_api_and_fires_the_jobs(redis_url: str, tmp_path: object) -> None:
+    """`make run`'s process end to end: the API answers on PORT and the scheduled jobs run at start."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import redis
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = redis.Redis.from_url(redis_url)
+    client.flushall()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPSTAT_")}
+    env.update(REDIS_URL=redis_url, PORT=str(port), UPSTAT_ADMIN_TOKEN="local-e2e-token")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "upstat.local"],
+        env=env,
+        cwd=str(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        body = b""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as res:
+                    body = res.read()
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert b'"status":"ok"' in body
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/retention", headers={"Authorization": "Bearer local-e2e-token"}
+        )
+        with urllib.request.urlopen(req, timeout=5) as res:
+            assert res.status == 200
+        while time.monotonic() < deadline and not client.exists("upstat:jobstate:{job}:rollup"):
+            time.sleep(0.2)
+        assert client.exists("upstat:jobstate:{job}:rollup"), "the rollup job did not run"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
