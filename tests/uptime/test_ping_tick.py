@@ -60,7 +60,7 @@ def test_verdicts_of_a_tick_go_to_state_log_and_engine(
     [entry] = checklog.history(r, ok.id, now_ms=now)
     assert (entry.timestamp, entry.status, entry.code) == (now, "up", 200) and entry.response_ms
     engine = current_engine(r)
-    q = Query(tm.parse_range("1h", now=now + MIN), tm.parse_resolution("1h"))
+    q = Query(tm.parse_range("2h", now=now + MIN), tm.parse_resolution("1h"))  # 2 buckets: an hour may turn
     [up, rt] = engine.read_many(
         [(service_source(ok.id), "up"), (service_source(ok.id), "response_ms")], q, now=now + MIN
     )
@@ -141,7 +141,7 @@ def test_downs_in_a_maintenance_window_open_no_incident_and_count_no_downtime(
     [entry] = checklog.history(r, svc.id, now_ms=now)
     assert entry.maintenance and entry.status == "down"
     engine = current_engine(r)
-    q = Query(tm.parse_range("1h", now=now + MIN), tm.parse_resolution("1h"))
+    q = Query(tm.parse_range("2h", now=now + MIN), tm.parse_resolution("1h"))  # 2 buckets: an hour may turn
     [up] = engine.read_many([(service_source(svc.id), "up")], q, now=now + MIN)
     assert up is None  # no up point at all: the window does not count against uptime
     # after the window the down counts
