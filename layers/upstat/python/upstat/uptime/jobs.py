@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from upstat.config import Settings, get_settings
-from upstat.uptime import alerts as alerting
 from upstat.uptime.checks import CheckResult, CheckStatus
 from upstat.uptime.models import Service
 from upstat.uptime.push import overdue_result
@@ -87,8 +86,19 @@ def check_services(
     pairs = list(zip(probed, results, strict=True))
     pairs += [(s, overdue_result(s, now_ms, None)) for s in active if s.kind == "push"]
     recorded = record_results(client, pairs)
-    alerting.send_alerts(client, alerting.alerts_of(recorded), deadline=deadline, settings=settings)
+    _alert(client, recorded, deadline, settings)
     return recorded
+
+
+def _alert(client: Any, recorded: Sequence[Recorded], deadline: float, settings: Settings) -> None:
+    """Send the alerts of the recorded transitions, if any."""
+    if not any(rec.transitions for rec in recorded):
+        return
+    # Imported here: alerts load aiohttp, which a tick without state changes (most of them) and the
+    # retention job's trim_check_logs never need.
+    from upstat.uptime import alerts as alerting
+
+    alerting.send_alerts(client, alerting.alerts_of(recorded), deadline=deadline, settings=settings)
 
 
 def _summary(recorded: Sequence[Recorded]) -> dict[str, Any]:
@@ -231,9 +241,7 @@ def run_ping_now(
     pairs = [(s, results[s.id]) for s in probed]
     pairs += [(s, overdue_result(s, now_ms, None)) for s in pushes if s.id in late]
     recorded = {r.service.id: r for r in record_results(client, pairs)}
-    alerting.send_alerts(
-        client, alerting.alerts_of(list(recorded.values())), deadline=deadline, settings=settings
-    )
+    _alert(client, list(recorded.values()), deadline, settings)
     out: list[tuple[Service, CheckResult, ServiceState]] = []
     from upstat.uptime.checklog import read_states
 
