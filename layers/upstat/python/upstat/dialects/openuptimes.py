@@ -31,7 +31,7 @@ from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Query as EngineQuery
 from upstat.timeseries.engine import now_ms
 from upstat.uptime import checklog, reports
-from upstat.uptime.keys import UptimeKeys, service_source
+from upstat.uptime.keys import UptimeKeys
 from upstat.uptime.models import ServiceIn, ServiceUpdate
 from upstat.uptime.services import ServiceStore
 
@@ -370,6 +370,8 @@ def history(
 def _engine_history(
     engine: Any, service_id: str, name: str, rng: str | None, res: str | None
 ) -> BucketHistoryOut:
+    """The engine variant of the history, bucketed by ``reports.bucket_history``. A raw resolution is
+    refused: the check log is this route's unbucketed variant."""
     now = now_ms()
     resolution = tm.parse_resolution(res)
     if resolution == "raw":
@@ -378,28 +380,10 @@ def _engine_history(
             field="resolution",
         )
     query = EngineQuery(tm.parse_range(rng, now=now), resolution)
-    source = service_source(service_id)
-    up, ms = engine.read_many([(source, "up"), (source, "response_ms")], query, now=now)
-    items = []
-    if up is not None:
-        times = ms.records if ms is not None else [None] * len(up.records)
-        for start, rec, rt in zip(up.grid.starts(), up.records, times, strict=True):
-            if rec is None:
-                continue
-            share = rec[2] / rec[1]
-            state = "up" if share >= 1 else "down" if share <= 0 else "degraded"
-            avg = None if rt is None else round(rt[2] / rt[1], 3)
-            items.append(
-                BucketItem(
-                    timestamp=start,
-                    status=state,
-                    responseTime=avg,
-                    uptime=reports.percent(share),
-                    checks=rec[1],
-                )
-            )
-    grid = up.grid if up is not None else tm.make_grid(query.range, resolution, now=now)
-    return BucketHistoryOut(name=name, history=items, resolution=grid.resolution)
+    grid_resolution, items = reports.bucket_history(engine, service_id, query, now=now)
+    return BucketHistoryOut(
+        name=name, history=[BucketItem(**item) for item in items], resolution=grid_resolution
+    )
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -85,6 +85,17 @@ def normalize_expected_status(value: Any) -> int | str:
     return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ranges)
 
 
+def _upper_choice(value: Any, allowed: frozenset[str], field: str) -> Any:
+    """A text value upper-cased and checked against ``allowed``; anything else is left to the field's type
+    (so a non-string gets pydantic's own error naming the field)."""
+    if not isinstance(value, str):
+        return value
+    upper = value.strip().upper()
+    if upper not in allowed:
+        raise ValueError(f"{field} must be one of {', '.join(sorted(allowed))}")
+    return upper
+
+
 def _check_text(value: str | None, what: str, max_len: int) -> str | None:
     if value is None:
         return None
@@ -195,12 +206,7 @@ class ServiceFields(BaseModel):
     @field_validator("method", mode="before")
     @classmethod
     def _method(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            upper = value.strip().upper()
-            if upper not in STANDARD_METHODS:
-                raise ValueError(f"method must be one of {', '.join(sorted(STANDARD_METHODS))}")
-            return upper
-        return value
+        return _upper_choice(value, STANDARD_METHODS, "method")
 
     @field_validator("name")
     @classmethod
@@ -228,12 +234,7 @@ class ServiceFields(BaseModel):
     @field_validator("dns_record_type", mode="before")
     @classmethod
     def _record_type(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            upper = value.strip().upper()
-            if upper not in DNS_RECORD_TYPES:
-                raise ValueError(f"dnsRecordType must be one of {', '.join(sorted(DNS_RECORD_TYPES))}")
-            return upper
-        return value
+        return _upper_choice(value, DNS_RECORD_TYPES, "dnsRecordType")
 
     @field_validator("webhooks")
     @classmethod

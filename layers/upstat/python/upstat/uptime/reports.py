@@ -15,7 +15,7 @@ no check has no uptime (``None``), never 100 %.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -235,6 +235,24 @@ def percent(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 4)
 
 
+def read_series(engine: Engine, service_id: str, metric: str, query: Query, *, now: int) -> Buckets | None:
+    """One of a service's engine series (``METRICS``) over the query; None before its first point."""
+    return engine.read_many([(service_source(service_id), metric)], query, now=now)[0]
+
+
+def _grid(b: Buckets | None, query: Query, now: int) -> tm.Grid:
+    """The grid a read was answered on, or for a series without data the grid it would have had (so an
+    empty answer still names its range and resolution)."""
+    return b.grid if b is not None else tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
+
+
+def _up_buckets(b: Buckets) -> Iterator[tuple[int, int, float, int]]:
+    """(index, start, share of checks up, checks) of each bucket of an ``up`` read that holds checks."""
+    for i, (start, rec) in enumerate(zip(b.grid.starts(), b.records, strict=True)):
+        if rec is not None:
+            yield i, start, rec[2] / rec[1], rec[1]
+
+
 def uptime_windows(
     engine: Engine, service_ids: Sequence[str], *, now: int, windows: Sequence[str] = tuple(UPTIME_WINDOWS)
 ) -> dict[str, dict[str, float | None]]:
@@ -258,14 +276,11 @@ def uptime_over(engine: Engine, service_id: str, query: Query, *, now: int) -> d
     """Uptime over any range, overall and per bucket of the query's resolution."""
     if query.resolution == "raw":  # uptime is per bucket: raw points are bucketed automatically
         query = Query(query.range, "auto", query.tz)
-    b = engine.read_many([(service_source(service_id), "up")], query, now=now)[0]
-    grid = b.grid if b is not None else tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
+    b = read_series(engine, service_id, "up", query, now=now)
+    grid = _grid(b, query, now)
     value, checks, downs = ratio(b)
-    buckets = []
-    if b is not None:
-        for start, rec in zip(grid.starts(), b.records, strict=True):
-            if rec is not None:
-                buckets.append({"start": start, "uptime": percent(rec[2] / rec[1]), "checks": rec[1]})
+    filled = _up_buckets(b) if b is not None else ()
+    buckets = [{"start": start, "uptime": percent(share), "checks": n} for _, start, share, n in filled]
     return {
         "start": grid.start,
         "end": grid.end,
@@ -277,13 +292,38 @@ def uptime_over(engine: Engine, service_id: str, query: Query, *, now: int) -> d
     }
 
 
+def bucket_history(
+    engine: Engine, service_id: str, query: Query, *, now: int
+) -> tuple[str, list[dict[str, Any]]]:
+    """The resolution, and one item per bucket holding checks: ``timestamp`` (the bucket's start),
+    ``status`` (up when every check was up, down when none was, degraded between), ``responseTime`` (the
+    bucket's average), ``uptime`` % and ``checks``. Both series in one engine read."""
+    source = service_source(service_id)
+    up, ms = engine.read_many([(source, "up"), (source, "response_ms")], query, now=now)
+    items = []
+    if up is not None:
+        times = ms.records if ms is not None else [None] * len(up.records)
+        for i, start, share, checks in _up_buckets(up):
+            rt = times[i]
+            items.append(
+                {
+                    "timestamp": start,
+                    "status": "up" if share >= 1 else "down" if share <= 0 else "degraded",
+                    "responseTime": None if rt is None else _round(rt[2] / rt[1]),
+                    "uptime": percent(share),
+                    "checks": checks,
+                }
+            )
+    return _grid(up, query, now).resolution, items
+
+
 def daily(engine: Engine, service_id: str, *, days: int, tz: str, now: int) -> list[dict[str, Any]]:
     """One bar per calendar day in ``tz`` for the last ``days`` days (today last): date, start, uptime %
     (None for a day without checks), checks and down checks."""
     tm.zone(tz)
     query = Query(tm.RangeSpec(last_ms=days * tm.DAY, label=f"{days}d"), tm.Interval(1, "d"), tz)
-    b = engine.read_many([(service_source(service_id), "up")], query, now=now)[0]
-    grid = b.grid if b is not None else tm.make_grid(query.range, query.resolution, now=now, tz=tz)
+    b = read_series(engine, service_id, "up", query, now=now)
+    grid = _grid(b, query, now)
     zone = tm.zone(tz)
     bars = []
     records = b.records if b is not None else [None] * grid.n
@@ -313,8 +353,8 @@ def response_times(engine: Engine, service_id: str, query: Query, *, now: int) -
     bucket averages weighted by their counts (``exact: false``: an approximation that smooths out spikes).
     """
     q = Query(query.range, query.resolution, query.tz, percentiles=True)
-    b = engine.read_many([(service_source(service_id), "response_ms")], q, now=now)[0]
-    grid = b.grid if b is not None else tm.make_grid(q.range, q.resolution, now=now, tz=q.tz)
+    b = read_series(engine, service_id, "response_ms", q, now=now)
+    grid = _grid(b, q, now)
     body: dict[str, Any] = {"start": grid.start, "end": grid.end, "resolution": grid.resolution}
     if b is None:
         return {

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field
 
 from upstat.api.deps import EngineDep, Reader, RedisDep, Writer
 from upstat.api.errors import ErrorBody
@@ -23,9 +22,28 @@ from upstat.timeseries.engine import Query as EngineQuery
 from upstat.timeseries.engine import now_ms
 from upstat.timeseries.shapes import ChartParams, chart
 from upstat.uptime import checklog, incidents, maintenance, push, reports
-from upstat.uptime.keys import service_source
 from upstat.uptime.maintenance import MaintenanceIn, Window
-from upstat.uptime.models import Service, ServiceFields, ServiceIn, ServiceUpdate
+from upstat.uptime.models import ServiceIn, ServiceUpdate
+from upstat.uptime.schemas import (
+    SERVICE_EXAMPLE,
+    WINDOW_EXAMPLES,
+    Beat,
+    CheckItem,
+    CheckNow,
+    DailyBar,
+    DailyOut,
+    Deleted,
+    IncidentList,
+    IncidentOut,
+    ResponseTimes,
+    ServiceList,
+    ServiceStatus,
+    ServiceView,
+    StatusOverview,
+    UptimeOut,
+    WindowList,
+    WindowOut,
+)
 from upstat.uptime.services import ServiceStore
 
 router = APIRouter(
@@ -38,271 +56,14 @@ router = APIRouter(
     },
 )
 
-_CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-T0 = 1767225600000
 
-SERVICE_EXAMPLE: dict[str, Any] = {
-    "name": "api",
-    "url": "https://api.example.com/health",
-    "description": "Public API",
-    "expectedStatus": "200-299",
-    "method": "GET",
-    "timeout": 5000,
-    "interval": 60,
-    "keyword": "ok",
-    "degradedMs": 1500,
-    "confirmations": {"down": 3, "up": 1},
-    "group": "backend",
-    "tags": ["prod"],
-}
-
-
-# ----------------------------------------------------------------------------------------------------
-# Models
-
-
-class ServiceView(ServiceFields):
-    """A service with every field. ``pushToken`` (push monitors) appears only when created or rotated: it
-    is the credential of the monitor's push URL ``/v1/push/<pushToken>``."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{**SERVICE_EXAMPLE, "id": "9f2c4e1a0b3d5c7e"}]})
-
-    id: str
-    created_at: int
-    updated_at: int
-    version: int
-    push_token: str | None = None
-
-
-def view(service: Service, *, secret: bool = False) -> ServiceView:
-    return ServiceView.model_validate(service.public(include_secret=secret))
-
-
-class ServiceList(BaseModel):
-    services: list[ServiceView]
-
-
-class Deleted(BaseModel):
-    deleted: str
-
-
-class Uptimes(BaseModel):
-    """Uptime % per window (null where the window holds no check)."""
-
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={"examples": [{"24h": 100.0, "7d": 99.9504, "30d": 99.98, "90d": None}]},
-    )
-    h24: float | None = Field(None, alias="24h")
-    d7: float | None = Field(None, alias="7d")
-    d30: float | None = Field(None, alias="30d")
-    d90: float | None = Field(None, alias="90d")
-
-
-class ServiceStatus(BaseModel):
-    model_config = _CAMEL
-    name: str
-    description: str
-    url: str
-    kind: str
-    group: str | None
-    tags: list[str]
-    visible: bool
-    paused: bool
-    status: str = Field(description="pending, up, degraded, down, maintenance or paused")
-    since: int | None = Field(description="epoch ms the settled status began")
-    last_checked: int | None
-    response_time: float | None
-    last_code: int | None
-    last_error: str | None
-    last_error_kind: str | None
-    cert_days: float | None
-    open_incident: int | None = Field(description="start (epoch ms) of the open incident, if any")
-    uptime: Uptimes
-
-
-class StatusOverview(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"overall": "up", "updated": T0, "services": []}]}
-    )
-    overall: str = Field(description="down if any is down, else degraded if any is degraded, else up")
-    updated: int
-    services: list[ServiceStatus]
-
-
-class UptimeBucket(BaseModel):
-    start: int
-    uptime: float | None
-    checks: int
-
-
-class UptimeOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "api",
-                    "start": T0,
-                    "end": T0 + 86_400_000,
-                    "resolution": "30m",
-                    "uptime": 99.65,
-                    "checks": 1440,
-                    "downChecks": 5,
-                    "buckets": [{"start": T0, "uptime": 100.0, "checks": 30}],
-                }
-            ]
-        }
-    )
-    name: str
-    start: int
-    end: int
-    resolution: str
-    uptime: float | None = Field(description="% of checks up (degraded counts as up); null without checks")
-    checks: int
-    downChecks: int
-    buckets: list[UptimeBucket]
-
-
-class DailyBar(BaseModel):
-    date: str = Field(description="YYYY-MM-DD in the requested time zone")
-    start: int
-    uptime: float | None
-    checks: int
-    downChecks: int
-
-
-class DailyOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "api",
-                    "tz": "UTC",
-                    "days": [
-                        {"date": "2026-01-01", "start": T0, "uptime": 99.93, "checks": 1440, "downChecks": 1}
-                    ],
-                }
-            ]
-        }
-    )
-    name: str
-    tz: str
-    days: list[DailyBar]
-
-
-class ResponseTimes(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "api",
-                    "start": T0,
-                    "end": T0 + 86_400_000,
-                    "resolution": "30m",
-                    "tier": "5m",
-                    "count": 1440,
-                    "avg": 84.2,
-                    "min": 41.0,
-                    "max": 950.5,
-                    "p50": 80.1,
-                    "p95": 120.4,
-                    "p99": 310.0,
-                    "exact": True,
-                }
-            ]
-        }
-    )
-    name: str
-    start: int
-    end: int
-    resolution: str
-    tier: str | None
-    count: int
-    avg: float | None
-    min: float | None
-    max: float | None
-    p50: float | None
-    p95: float | None
-    p99: float | None
-    exact: bool = Field(
-        description="true when the percentiles come from the raw points covering the whole range; false when "
-        "from bucket averages (beyond the raw tier's retention): avg, min, max and count are exact either way"
-    )
-
-
-class CheckItem(BaseModel):
-    timestamp: int
-    status: str
-    code: int | None
-    responseTime: float | None
-    error: str | None
-    maintenance: bool
-
-
+# Defined here rather than in schemas.py: it shares its class name with the OpenUptimes HistoryOut, so the
+# OpenAPI document names it by module path (upstat__uptime__routes__HistoryOut), and clients generated from
+# the document know it by that name. (A docstring would become its schema description.)
 class HistoryOut(BaseModel):
     name: str
     ttl: int = Field(description="history TTL in seconds (0 = unlimited)")
     checks: list[CheckItem]
-
-
-class IncidentOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": str(T0),
-                    "service": "api",
-                    "serviceId": "9f2c4e1a0b3d5c7e",
-                    "start": T0,
-                    "end": T0 + 300_000,
-                    "durationMs": 300_000,
-                    "cause": "HTTP 503",
-                    "errorKind": "status",
-                    "open": False,
-                }
-            ]
-        }
-    )
-    id: str
-    service: str | None = Field(description="the service's current name (null if it was deleted)")
-    serviceId: str
-    start: int
-    end: int | None
-    durationMs: int | None
-    cause: str | None
-    errorKind: str | None
-    open: bool
-
-
-class IncidentList(BaseModel):
-    incidents: list[IncidentOut]
-
-
-class WindowOut(Window):
-    active: bool = Field(description="the window is in force now")
-
-
-class WindowList(BaseModel):
-    windows: list[WindowOut]
-
-
-class CheckNow(BaseModel):
-    name: str
-    status: str
-    code: int | None
-    responseTime: float | None
-    errorKind: str | None
-    error: str | None
-    timestamp: int
-
-
-class Beat(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"ok": True, "recorded": True, "status": "up"}]}
-    )
-    ok: bool = True
-    recorded: bool = Field(description="false for a paused monitor or a repeated beat")
-    status: str
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -319,6 +80,7 @@ def range_query(
     resolution: Annotated[str | None, Query(description="auto (default), 5m, 1h, 1d ...")] = None,
     tz: Annotated[str, Query(description="IANA zone for daily buckets")] = "UTC",
 ) -> EngineQuery:
+    """The engine query of a route's range parameters (the same rules as /v1/chart's), as of now."""
     return ChartParams(range, start, end, resolution, None, None, tz).query(now_ms())
 
 
@@ -335,19 +97,19 @@ def _store(client: Any) -> ServiceStore:
 
 @router.get("/services", summary="List services with every field", response_model=ServiceList)
 def list_services(client: RedisDep, _: Reader) -> ServiceList:
-    return ServiceList(services=[view(s) for s in _store(client).list()])
+    return ServiceList(services=[ServiceView.of(s) for s in _store(client).list()])
 
 
 @router.post("/services", status_code=201, summary="Create a service (409 if the name is taken)")
 def create_service(
     body: Annotated[ServiceIn, Body(examples=[SERVICE_EXAMPLE])], client: RedisDep, _: Writer
 ) -> ServiceView:
-    return view(_store(client).create(body), secret=True)
+    return ServiceView.of(_store(client).create(body), secret=True)
 
 
 @router.get("/services/{name}", summary="One service with every field")
 def get_service(name: str, client: RedisDep, _: Reader) -> ServiceView:
-    return view(_store(client).require(name))
+    return ServiceView.of(_store(client).require(name))
 
 
 @router.patch("/services/{name}", summary="Change some fields (a new name renames; history is kept)")
@@ -357,7 +119,7 @@ def update_service(
     client: RedisDep,
     _: Writer,
 ) -> ServiceView:
-    return view(_store(client).update(name, body))
+    return ServiceView.of(_store(client).update(name, body))
 
 
 @router.delete("/services/{name}", summary="Delete a service with its check log, state and incidents")
@@ -367,7 +129,7 @@ def delete_service(name: str, client: RedisDep, _: Writer) -> Deleted:
 
 @router.post("/services/{name}/push-token", summary="Rotate a push monitor's token (the old URL stops)")
 def rotate_push_token(name: str, client: RedisDep, _: Writer) -> ServiceView:
-    return view(push.rotate_token(_store(client), name), secret=True)
+    return ServiceView.of(push.rotate_token(_store(client), name), secret=True)
 
 
 @router.post("/services/{name}/check", summary="Check one service now (recorded like a scheduled check)")
@@ -378,44 +140,11 @@ def check_now(name: str, client: RedisDep, _: Writer) -> CheckNow:
     found = run_ping_now(client, names=[name])
     if not found:
         raise NotFound(f"service {name!r} not found", field="name")
-    service, result, state = found[0]
-    return CheckNow(
-        name=service.name,
-        status=state.status,
-        code=result.code,
-        responseTime=result.response_ms,
-        errorKind=result.error_kind,
-        error=result.error,
-        timestamp=result.checked_at_ms,
-    )
+    return CheckNow.of(*found[0])
 
 
 # ----------------------------------------------------------------------------------------------------
 # Status and uptime
-
-
-def _status_of(row: reports.StatusRow, uptime: dict[str, float | None]) -> ServiceStatus:
-    s = row.state
-    return ServiceStatus(
-        name=row.name,
-        description=row.description,
-        url=row.display.url,
-        kind=row.display.kind,
-        group=row.display.group,
-        tags=list(row.display.tags),
-        visible=row.visible,
-        paused=row.paused,
-        status=row.status,
-        since=s.since_ms,
-        last_checked=row.last_checked,
-        response_time=s.last_ms,
-        last_code=s.last_code,
-        last_error=s.last_error,
-        last_error_kind=s.last_error_kind,
-        cert_days=s.cert_days,
-        open_incident=s.incident_start_ms if s.incident_id else None,
-        uptime=Uptimes.model_validate(uptime),
-    )
 
 
 @router.get(
@@ -443,7 +172,7 @@ def status(
     return StatusOverview(
         overall=reports.overall(rows),
         updated=now,
-        services=[_status_of(r, uptime[r.id]) for r in rows],
+        services=[ServiceStatus.of(r, uptime[r.id]) for r in rows],
     )
 
 
@@ -458,7 +187,7 @@ def service_status(name: str, client: RedisDep, engine: EngineDep, _: Reader) ->
     row = next((r for r in reports.status_rows(client) if r.id == service.id), None)
     if row is None:
         raise NotFound(f"service {name!r} not found", field="name")
-    return _status_of(row, reports.uptime_windows(engine, [service.id], now=now_ms())[service.id])
+    return ServiceStatus.of(row, reports.uptime_windows(engine, [service.id], now=now_ms())[service.id])
 
 
 @router.get("/services/{name}/uptime", summary="Uptime % over any range, overall and per bucket")
@@ -507,17 +236,7 @@ def history(
     return HistoryOut(
         name=service.name,
         ttl=checklog.get_ttl(client),
-        checks=[
-            CheckItem(
-                timestamp=e.timestamp,
-                status=e.status,
-                code=e.code,
-                responseTime=e.response_ms,
-                error=e.error,
-                maintenance=e.maintenance,
-            )
-            for e in entries
-        ],
+        checks=[CheckItem.of(e) for e in entries],
     )
 
 
@@ -537,7 +256,7 @@ def service_chart(
     service = _store(client).require(name)
     now = now_ms()
     query = params.query(now)
-    found = engine.read_many([(service_source(service.id), metric)], query, now=now)[0]
+    found = reports.read_series(engine, service.id, metric, query, now=now)
     if found is None:
         raise NotFound(f"metric: service {name!r} has no {metric} data yet", field="metric")
     return chart(found, params, service.name, metric)
@@ -579,24 +298,10 @@ def service_incidents(
 # ----------------------------------------------------------------------------------------------------
 # Maintenance windows
 
-WINDOW_EXAMPLES = [
-    {"title": "Database upgrade", "start": T0, "end": T0 + 3_600_000},
-    {
-        "title": "Nightly backup",
-        "recurring": {"days": [0, 1, 2, 3, 4], "start": "02:00", "durationMinutes": 30},
-    },
-]
-
 
 def _windows(found: list[Window]) -> WindowList:
-    now = now_ms()
-    return WindowList(
-        windows=[WindowOut(**w.model_dump(), active=maintenance.is_active(w, now)) for w in found]
-    )
-
-
-def _window(w: Window) -> WindowOut:
-    return WindowOut(**w.model_dump(), active=maintenance.is_active(w, now_ms()))
+    now = now_ms()  # one instant for the whole list, so no two windows disagree about "now"
+    return WindowList(windows=[WindowOut.of(w, now) for w in found])
 
 
 @router.get("/maintenance", summary="Maintenance windows that apply to every service", tags=["maintenance"])
@@ -608,7 +313,7 @@ def list_global_windows(client: RedisDep, _: Reader) -> WindowList:
 def add_global_window(
     body: Annotated[MaintenanceIn, Body(examples=WINDOW_EXAMPLES)], client: RedisDep, _: Writer
 ) -> WindowOut:
-    return _window(maintenance.add_window(client, body))
+    return WindowOut.of(maintenance.add_window(client, body), now_ms())
 
 
 @router.delete("/maintenance/{window_id}", summary="Remove a window of every service", tags=["maintenance"])
@@ -634,7 +339,7 @@ def add_service_window(
     name: str, body: Annotated[MaintenanceIn, Body(examples=WINDOW_EXAMPLES)], client: RedisDep, _: Writer
 ) -> WindowOut:
     service = _store(client).require(name)
-    return _window(maintenance.add_window(client, body, service_id=service.id))
+    return WindowOut.of(maintenance.add_window(client, body, service_id=service.id), now_ms())
 
 
 @router.delete(
