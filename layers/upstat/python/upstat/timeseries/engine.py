@@ -79,6 +79,9 @@ class Buckets:
     raw_values: list[float] = field(default_factory=list)
     percentile_values: list[float] | None = None
     percentiles_exact: bool = False
+    # Indices of the non-empty buckets, ascending, when the reader tracked them (sparse charts: a year of
+    # a week-old series is 8 of 365 buckets) so columns need not scan every bucket.
+    present: list[int] | None = None
 
     def _col(self, i: int) -> list[Any]:
         return [None if r is None else r[i] for r in self.records]
@@ -132,6 +135,8 @@ class Engine:
         self.tiers = tiers
         self.scripts = Scripts(client)
         self._tier_arg = ";".join(f"{t.ms},{t.chunk_ms},{t.retention_ms}" for t in tiers[1:])
+        # Read plans per (grid, percentiles): hashing the grid alone is cheaper than hashing the tiers too.
+        self._plans: dict[tuple[Grid, bool], tuple[Tier, list[int], list[int], tuple[str, ...]]] = {}
 
     @classmethod
     def from_settings(
@@ -304,7 +309,12 @@ class Engine:
         """The same grid for many series, in one pipelined round trip; ``None`` for unknown series."""
         now = now_ms() if now is None else now
         grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
-        tier, chunk_ids, raw_ids, fields = _plan(grid, self.tiers, query.percentiles)
+        plan = self._plans.get((grid, query.percentiles))
+        if plan is None:
+            if len(self._plans) > 1024:
+                self._plans.clear()
+            plan = self._plans[(grid, query.percentiles)] = _plan(grid, self.tiers, query.percentiles)
+        tier, chunk_ids, raw_ids, fields = plan
         keys = [self.keys.series(series_id(source, metric)) for source, metric in series]
         # Chunks wholly before a series' first point hold nothing: skip them (a 1-year chart of a week-old
         # series reads one chunk, not thirteen). The first time is remembered from earlier reads and checked
@@ -483,7 +493,8 @@ def _from_tier(
 ) -> Buckets:
     n, ms, step, start = grid.n, tier.ms, grid.step, grid.start
     records: list[Record | None] = [None] * n
-    b = Buckets(grid, tier, kind, records)
+    present: list[int] = []
+    b = Buckets(grid, tier, kind, records, present=present)
     for cid, data in zip(chunk_ids, chunks, strict=True):
         if not data:
             continue
@@ -498,6 +509,7 @@ def _from_tier(
             k0 = (base - start) // ms
             for rec in recs[first : bisect_left(slots, n - k0)]:
                 records[k0 + rec[0]] = rec
+                present.append(k0 + rec[0])
             continue
         for rec in recs[first:]:
             ts = base + rec[0] * ms
@@ -505,7 +517,11 @@ def _from_tier(
             if j >= n:
                 break
             old = records[j]
-            records[j] = rec if old is None else merge(old, rec)
+            if old is None:
+                records[j] = rec
+                present.append(j)
+            else:
+                records[j] = merge(old, rec)
     return b
 
 

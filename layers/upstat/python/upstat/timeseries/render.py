@@ -8,7 +8,20 @@ from __future__ import annotations
 from typing import Any
 
 from upstat.errors import InvalidInput
-from upstat.timeseries.engine import ADDITIVE, AGGREGATES, FILLS, FIRST, INC, LAST, MAX, MIN, Buckets, C, S
+from upstat.timeseries.engine import (
+    ADDITIVE,
+    AGGREGATES,
+    FILLS,
+    FIRST,
+    INC,
+    LAST,
+    MAX,
+    MIN,
+    Buckets,
+    C,
+    Record,
+    S,
+)
 from upstat.timeseries.timemath import percentile, trend
 
 
@@ -57,6 +70,8 @@ _FIELD = {"sum": S, "min": MIN, "max": MAX, "first": FIRST, "last": LAST}
 def column(b: Buckets, aggregate: str) -> list[float | None]:
     """One value per bucket, ``None`` for empty buckets."""
     recs = b.records
+    if b.present is not None and len(b.present) * 4 < len(recs) and aggregate in _SPARSE:
+        return _sparse_column(recs, b.present, aggregate)
     if aggregate == "avg":
         return [None if r is None else r[S] / r[C] for r in recs]
     if aggregate == "count":
@@ -68,6 +83,26 @@ def column(b: Buckets, aggregate: str) -> list[float | None]:
     if aggregate == "increase":
         return incs
     return [None if v is None else v / (b.grid.length(j) / 1000) for j, v in enumerate(incs)]
+
+
+_SPARSE = frozenset({"avg", "count", "sum", "min", "max", "first", "last"})
+
+
+def _sparse_column(recs: list[Record | None], present: list[int], aggregate: str) -> list[float | None]:
+    """``column`` for mostly empty grids: touch only the buckets that hold data."""
+    out: list[float | None] = [None] * len(recs)
+    if aggregate == "avg":
+        for j in present:
+            r = recs[j]
+            out[j] = r[S] / r[C]  # type: ignore[index]
+    elif aggregate == "count":
+        for j in present:
+            out[j] = float(recs[j][C])  # type: ignore[index]
+    else:
+        i = _FIELD[aggregate]
+        for j in present:
+            out[j] = recs[j][i]  # type: ignore[index]
+    return out
 
 
 def fill_gaps(values: list[float | None], fill: str) -> list[float | None]:

@@ -167,10 +167,17 @@ class Grid:
             return list(range(self.start, self.start + (self.n + 1) * self.step, self.step))
         return list(self.bounds)
 
-    def starts(self) -> list[int]:
-        if self.step:
-            return list(range(self.start, self.start + self.n * self.step, self.step))
-        return list(self.bounds[:-1])
+    def starts(self) -> tuple[int, ...]:
+        """Each bucket's start time. Computed once per grid: fixed grids are shared by every request made
+        within one bucket of time (see ``_fixed_grid``)."""
+        cached: tuple[int, ...] | None = self.__dict__.get("_starts")
+        if cached is None:
+            if self.step:
+                cached = tuple(range(self.start, self.start + self.n * self.step, self.step))
+            else:
+                cached = self.bounds[:-1]
+            object.__setattr__(self, "_starts", cached)  # a cache, not a field: eq and hash ignore it
+        return cached
 
     def index(self, ts: int) -> int:
         """Index of the bucket holding ``ts`` (may be outside 0..n-1 for times outside the grid)."""
