@@ -229,7 +229,7 @@ def test_renaming_keeps_history(client: TestClient, r: Any) -> None:
 def test_status_of_never_checked_services_is_pending_with_null_times(client: TestClient) -> None:
     add(client, "api", description="The API")
     body = client.get("/api/status").json()
-    assert body["overall"] == "up"
+    assert body["overall"] == "pending"  # nothing checked yet: not "up"
     assert abs(body["updated"] - now_ms()) < 5_000
     assert body["services"] == [
         {

@@ -152,8 +152,8 @@ class StatusOut(BaseModel):
         }
     )
     overall: str = Field(
-        description="up when no service is down or degraded; down when any is down; else degraded; "
-        "unknown with no service (paused services do not count)"
+        description="down when any service is down; else degraded when any is degraded; else up; pending "
+        "while no service has been checked yet; unknown with no service (paused services do not count)"
     )
     updated: int
     services: list[StatusItem]

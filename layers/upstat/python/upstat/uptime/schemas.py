@@ -174,7 +174,10 @@ class StatusOverview(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"overall": "up", "updated": T0, "services": []}]}
     )
-    overall: str = Field(description="down if any is down, else degraded if any is degraded, else up")
+    overall: str = Field(
+        description="down if any is down, else degraded if any is degraded, else up; pending while no "
+        "service has been checked yet; unknown with no service"
+    )
     updated: int
     services: list[ServiceStatus]
 

@@ -187,9 +187,12 @@ def incident_change(prev: ServiceState, transitions: list[Transition]) -> Litera
 
 def overall_status(statuses: list[Status]) -> str:
     """One word for many services: ``down`` if any is down, else ``degraded`` if any is degraded, else
-    ``up`` (pending and maintenance count as up); ``unknown`` with no service at all."""
+    ``up`` (a pending service among settled ones counts as up); ``pending`` while no service has a settled
+    status yet (just created, never checked); ``unknown`` with no service at all."""
     if not statuses:
         return "unknown"
+    if all(s == "pending" for s in statuses):
+        return "pending"
     if "down" in statuses:
         return "down"
     if "degraded" in statuses:
