@@ -391,12 +391,25 @@ def test_check_now_probes_a_local_target(client: TestClient, local_target: Local
 
 
 def test_status_page_is_served_with_its_assets(client: TestClient) -> None:
+    import re
+    from urllib.parse import urljoin, urlsplit
+
     res = client.get("/status")
     assert res.status_code == 200 and res.headers["content-type"].startswith("text/html")
-    assert "/api/status" in client.get("/status/status.js").text
     assert "script-src 'self'" in res.headers["content-security-policy"]
-    assert '<script src="/status/status.js"' in res.text
-    assert client.get("/status/status.css").headers["content-type"].startswith("text/css")
+    # The page's links resolve as a browser resolves them, also behind a stage prefix (/prod/status).
+    links = re.findall(r'(?:src|href)="([^"]+)"', res.text)
+    assert len(links) == 2
+    for link in links:
+        assert urljoin("https://h.example/prod/status", link).startswith("https://h.example/prod/status/")
+        asset = client.get(urlsplit(urljoin("http://testserver/status", link)).path)
+        assert asset.status_code == 200 and asset.headers["content-type"].startswith(
+            ("text/css", "text/javascript", "application/javascript")
+        )
+    script = client.get("/status/status.js").text
+    [api] = re.findall(r'fetch\("([^"]+)"', script)
+    assert urljoin("http://testserver/status", api) == "http://testserver/api/status"
+    assert urljoin("https://h.example/prod/status", api) == "https://h.example/prod/api/status"
 
 
 def test_status_page_assets_ship_inside_the_package() -> None:

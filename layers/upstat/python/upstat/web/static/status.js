@@ -1,4 +1,5 @@
-// The status page: reads /api/status every 30 s. Text goes in with textContent only (names are user data).
+// The status page: reads api/status (relative, so a stage or base path in front of the API keeps working)
+// every 30 s. Text goes in with textContent only (names are user data).
 "use strict";
 
 const REFRESH_MS = 30000;
@@ -53,7 +54,7 @@ async function load() {
   const key = sessionStorage.getItem(KEY_STORE);
   if (key) headers.Authorization = "Bearer " + key;
   try {
-    const res = await fetch("/api/status", { headers, cache: "no-store" });
+    const res = await fetch("api/status", { headers, cache: "no-store" });
     if (res.status === 401 || res.status === 403) {
       document.getElementById("keyform").hidden = false;
       showError(key ? "That key cannot read the status." : "");
