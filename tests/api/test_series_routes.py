@@ -151,6 +151,16 @@ def test_bad_points_are_refused_naming_the_field_and_nothing_is_stored(
     assert chart["stats"]["count"] == 1 and chart["stats"]["max"] == 42.0
 
 
+def test_a_body_sent_without_a_json_content_type_gets_a_hint(http: TestClient) -> None:
+    # curl -d sends application/x-www-form-urlencoded unless told otherwise
+    res = http.post(
+        "/v1/ingest",
+        content=b'{"source": "s", "metrics": {"x": 1}}',
+        headers={**AUTH, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert res.status_code == 400 and "Content-Type: application/json" in res.json()["message"]
+
+
 def test_one_bad_point_rejects_the_whole_batch(http: TestClient) -> None:
     points = [{"metric": "x", "value": 1}, {"metric": "y", "value": 2}, {"metric": "x", "value": None}]
     res = http.post("/v1/ingest", json={"source": "s", "points": points}, headers=AUTH)

@@ -30,6 +30,11 @@ def validation_problem(exc: RequestValidationError) -> InvalidInput:
     if kind == "json_invalid":
         return InvalidInput("body: not valid JSON", field="body")
     msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if field == "body" and kind in ("model_attributes_type", "model_type", "dict_type"):
+        # Most often curl -d without a JSON content type: the body was not read as JSON at all.
+        return InvalidInput(
+            "body: expected a JSON object, sent with Content-Type: application/json", field="body"
+        )
     if kind == "finite_number":
         msg = "must be a finite number (NaN and Infinity are refused)"
     if field == "body" and ": " in msg and " " not in msg.split(": ", 1)[0]:
