@@ -165,6 +165,26 @@ def test_status_has_uptime_windows_from_the_engine(client: TestClient, r: Any) -
     assert one["uptime"]["24h"] == 75.0 and one["name"] == "api"
 
 
+def test_each_uptime_window_counts_only_its_own_checks(client: TestClient, r: Any) -> None:
+    from upstat.timeseries.config import set_retention
+
+    # Raw points are accepted only within the raw tier's retention: widen it so old checks can be recorded.
+    set_retention(r, {"raw": "100d", "5m": "101d", "15m": "102d", "1h": "103d"})
+    create(client, "api")
+    hour, day = 60 * MIN, 24 * 60 * MIN
+    now = now_ms()
+    record(
+        r,
+        "api",
+        (now - 60 * day, "down", None),  # only in 90 d
+        (now - 20 * day, "down", None),  # in 30 d and 90 d
+        (now - 3 * day, "down", None),  # in 7 d, 30 d and 90 d
+        (now - 2 * hour, "up", 10.0),  # in every window
+    )
+    uptime = client.get("/v1/services/api/status", headers=AUTH).json()["uptime"]
+    assert uptime == {"24h": 100.0, "7d": 50.0, "30d": round(100 / 3, 4), "90d": 25.0}
+
+
 def test_status_filters_by_group_and_tag(client: TestClient) -> None:
     create(client, "a", group="web", tags=["eu"])
     create(client, "b", group="db", tags=["us"])

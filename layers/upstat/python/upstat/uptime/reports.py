@@ -34,7 +34,7 @@ UPTIME_WINDOWS: dict[str, tuple[int, tm.Interval]] = {
     "24h": (tm.DAY, tm.Interval(1, "h")),
     "7d": (7 * tm.DAY, tm.Interval(1, "h")),
     "30d": (30 * tm.DAY, tm.Interval(6, "h")),
-    "90d": (90 * tm.DAY, tm.Interval(1, "d")),
+    "90d": (90 * tm.DAY, tm.Interval(6, "h")),
 }
 MAX_DAILY_DAYS = 400
 #: Engine metrics of a service (written by the recorder).
@@ -217,11 +217,13 @@ def overall(rows: Sequence[StatusRow]) -> str:
 
 def ratio(b: Buckets | None) -> tuple[float | None, int, int]:
     """(uptime 0..1 or None without checks, checks, down checks) over the buckets of an ``up`` series."""
-    if b is None:
-        return None, 0, 0
+    return (None, 0, 0) if b is None else _ratio_of(b.records)
+
+
+def _ratio_of(records: Sequence[Any]) -> tuple[float | None, int, int]:
     count = 0
     ups = 0.0
-    for rec in b.records:
+    for rec in records:
         if rec is not None:
             count += rec[1]
             ups += rec[2]
@@ -256,7 +258,7 @@ def _up_buckets(b: Buckets) -> Iterator[tuple[int, int, float, int]]:
 def uptime_windows(
     engine: Engine, service_ids: Sequence[str], *, now: int, windows: Sequence[str] = tuple(UPTIME_WINDOWS)
 ) -> dict[str, dict[str, float | None]]:
-    """Uptime percentage of each service over each window: one pipelined engine read per window.
+    """Uptime percentage of each service over each window: one pipelined engine read per bucket size.
 
     Returns ``{service id: {"24h": 99.95, "7d": ..., ...}}`` (None where the window holds no check).
     """
@@ -264,11 +266,19 @@ def uptime_windows(
     if not service_ids:
         return out
     series = [(service_source(sid), "up") for sid in service_ids]
+    # Windows read in the same bucket share one read: the longest, whose last buckets are exactly the
+    # shorter window's grid (24 h is the last 24 hourly buckets of 7 d; 30 d the last 120 of 90 d).
+    by_step: dict[tm.Interval, list[str]] = {}
     for label in windows:
-        span, step = UPTIME_WINDOWS[label]
-        found = engine.read_many(series, Query(tm.RangeSpec(last_ms=span, label=label), step), now=now)
-        for sid, b in zip(service_ids, found, strict=True):
-            out[sid][label] = percent(ratio(b)[0])
+        by_step.setdefault(UPTIME_WINDOWS[label][1], []).append(label)
+    for step, labels in by_step.items():
+        longest = max(labels, key=lambda lb: UPTIME_WINDOWS[lb][0])
+        query = Query(tm.RangeSpec(last_ms=UPTIME_WINDOWS[longest][0], label=longest), step)
+        found = engine.read_many(series, query, now=now)
+        for label in labels:
+            n = -(-UPTIME_WINDOWS[label][0] // step.ms)
+            for sid, b in zip(service_ids, found, strict=True):
+                out[sid][label] = None if b is None else percent(_ratio_of(b.records[-n:])[0])
     return out
 
 
