@@ -15,6 +15,7 @@ no check has no uptime (``None``), never 100 %.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -220,6 +221,16 @@ def ratio(b: Buckets | None) -> tuple[float | None, int, int]:
     return (None, 0, 0) if b is None else _ratio_of(b.records)
 
 
+def _tail_ratio(b: Buckets, n: int) -> float | None:
+    """Uptime 0..1 over the last ``n`` buckets, visiting only the buckets that hold checks when the read
+    tracked them (a service checked for a week has 28 of 360 six-hour buckets of 90 days)."""
+    if b.present is None:
+        return _ratio_of(b.records[-n:])[0]
+    recs = b.records
+    first = bisect_left(b.present, len(recs) - n)
+    return _ratio_of([recs[j] for j in b.present[first:]])[0]
+
+
 def _ratio_of(records: Sequence[Any]) -> tuple[float | None, int, int]:
     count = 0
     ups = 0.0
@@ -278,7 +289,7 @@ def uptime_windows(
         for label in labels:
             n = -(-UPTIME_WINDOWS[label][0] // step.ms)
             for sid, b in zip(service_ids, found, strict=True):
-                out[sid][label] = None if b is None else percent(_ratio_of(b.records[-n:])[0])
+                out[sid][label] = None if b is None else percent(_tail_ratio(b, n))
     return out
 
 
