@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.uptime.targets import LocalTarget
+from tests.uptime.targets import LocalTarget, TlsTarget
 from upstat import aws
 from upstat.config import get_settings
 from upstat.uptime import alerts, checklog
@@ -205,3 +205,29 @@ def test_large_ticks_fan_out_to_sqs_and_workers_check_each_batch_once(
         [entry] = checklog.history(r, sid)
         assert entry.timestamp == t0 and entry.status == "up"
     assert run_ping_tick(r, now_ms=t0 + 1000, deadline=time.monotonic() + 20) == {"due": 0, "checked": 0}
+
+
+def test_a_certificate_within_its_warning_days_alerts_once(
+    r: Any, monkeypatch: pytest.MonkeyPatch, receiver: Receiver, tls_target: TlsTarget
+) -> None:
+    # The target's certificate expires in 3 days; the service warns 14 days ahead.
+    configure(monkeypatch, webhook_secret=SECRET)
+    store = ServiceStore(r)
+    t0 = now_ms() - 600_000
+    store.create(
+        {
+            "name": "tls",
+            "url": f"{tls_target.base_url}/ok",
+            "certWarningDays": 14,
+            "webhooks": [receiver.url],
+        },
+        now_ms=t0,
+    )
+    for k in range(3):  # three checks, one alert
+        run_ping_tick(
+            r, now_ms=t0 + k * 60_000, deadline=time.monotonic() + 20, ssl_context=tls_target.ssl_context
+        )
+    payloads = receiver.payloads()
+    cert = [p for p in payloads if p["transition"] == "cert_expiring"]
+    assert len(cert) == 1 and abs(cert[0]["certDays"] - 3) < 0.05
+    assert checklog.read_state(r, store.require("tls").id).status == "up"
