@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from upstat.errors import InvalidInput
@@ -190,3 +190,23 @@ def test_trend_of_a_rising_line_is_increasing_and_of_a_flat_line_stable(n, slope
 def test_a_small_wobble_around_a_level_is_stable():
     # +2% over the range: under the 5% rule, so stable.
     assert tm.trend([(float(i), 100 + i) for i in range(3)]) == "stable"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    last=st.sampled_from(["1h", "3h", "6h", "12h", "24h", "7d", "30d", "90d", "1y", "45m", "2w", "3M"]),
+    res=st.sampled_from(["auto", "1m", "5m", "15m", "1h", "6h", "1d", "1w", "1M"]),
+    tz=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+    now=st.integers(min_value=1_600_000_000_000, max_value=1_900_000_000_000),
+)
+def test_the_cached_last_range_grid_is_the_computed_one(last, res, tz, now):
+    rng = tm.parse_range(last, now=now)
+    resolution = tm.parse_resolution(res)
+    interval = tm.auto_resolution(rng.last_ms) if resolution == "auto" else resolution
+    try:
+        expected = tm.grid_for_last(rng.last_ms, interval, now, tz)
+    except InvalidInput:
+        with pytest.raises(InvalidInput):
+            tm.make_grid(rng, resolution, now=now, tz=tz)
+        return
+    assert tm.make_grid(rng, resolution, now=now, tz=tz) == expected

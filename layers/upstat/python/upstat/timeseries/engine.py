@@ -137,6 +137,7 @@ class Engine:
         self._tier_arg = ";".join(f"{t.ms},{t.chunk_ms},{t.retention_ms}" for t in tiers[1:])
         # Read plans per (grid, percentiles): hashing the grid alone is cheaper than hashing the tiers too.
         self._plans: dict[tuple[Grid, bool], tuple[Tier, list[int], list[int], tuple[str, ...]]] = {}
+        self._plans_by_id: dict[tuple[int, bool], tuple[Grid, Any]] = {}
 
     @classmethod
     def from_settings(
@@ -309,12 +310,7 @@ class Engine:
         """The same grid for many series, in one pipelined round trip; ``None`` for unknown series."""
         now = now_ms() if now is None else now
         grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
-        plan = self._plans.get((grid, query.percentiles))
-        if plan is None:
-            if len(self._plans) > 1024:
-                self._plans.clear()
-            plan = self._plans[(grid, query.percentiles)] = _plan(grid, self.tiers, query.percentiles)
-        tier, chunk_ids, raw_ids, fields = plan
+        tier, chunk_ids, raw_ids, fields = self._plan_for(grid, query.percentiles)
         keys = [self.keys.series(series_id(source, metric)) for source, metric in series]
         # Chunks wholly before a series' first point hold nothing: skip them (a 1-year chart of a week-old
         # series reads one chunk, not thirteen). The first time is remembered from earlier reads and checked
@@ -343,6 +339,23 @@ class Engine:
                 self._attach_percentiles(b, info, now, raw_ids, raw)
             out.append(b)
         return out
+
+    def _plan_for(self, grid: Grid, percentiles: bool) -> tuple[Tier, list[int], list[int], tuple[str, ...]]:
+        """The read plan of ``grid``. Grids of "the last N" are shared objects (cached per bucket of time), so
+        the plan is found by identity first, without hashing the grid's fields."""
+        hit = self._plans_by_id.get((id(grid), percentiles))
+        if hit is not None and hit[0] is grid:
+            return hit[1]
+        plan = self._plans.get((grid, percentiles))
+        if plan is None:
+            if len(self._plans) > 1024:
+                self._plans.clear()
+                self._plans_by_id.clear()
+            plan = self._plans[(grid, percentiles)] = _plan(grid, self.tiers, percentiles)
+        if len(self._plans_by_id) > 1024:  # grids of start/end ranges are new objects each time
+            self._plans_by_id.clear()
+        self._plans_by_id[(id(grid), percentiles)] = (grid, plan)  # holds the grid: its id stays its own
+        return plan
 
     def _fetch(self, keys: list[str], fields: list[tuple[str, ...]]) -> list[list[bytes | None]]:
         """HMGET of each key's fields, in one round trip."""

@@ -267,6 +267,22 @@ def check_points(n: int, *, field: str = "range") -> None:
         )
 
 
+@lru_cache(maxsize=256)
+def _last_shape(last_ms: int, resolution: Interval | str, tz: str) -> tuple[int, int, int, str] | None:
+    """(points, step, offset, label) of a fixed grid for "the last ``last_ms``", or None when the grid is a
+    calendar one (days and longer outside UTC, months, years), which ``grid_for_last`` builds. Raises like
+    ``grid_for_last`` for a bad zone or too many points (errors are not cached)."""
+    zone(tz)
+    res = auto_resolution(last_ms) if resolution == "auto" else resolution
+    assert isinstance(res, Interval)
+    if _uses_calendar(res, tz):
+        return None
+    ratio = last_ms / res.ms
+    n = max(1, round(ratio) if res.calendar else math.ceil(ratio - 1e-9))
+    check_points(n)
+    return n, res.ms, _fixed_offset(res), str(res)
+
+
 def grid_for_last(interval_ms: int, resolution: Interval, now: int, tz: str = "UTC") -> Grid:
     """Grid for "the last ``interval_ms``": the bucket holding ``now`` is the last one.
 
@@ -390,6 +406,11 @@ def parse_range(
 
 def make_grid(rng: RangeSpec, resolution: Interval | str, *, now: int, tz: str = "UTC") -> Grid:
     """The response grid for a range and a resolution (``auto``, ``raw`` or an interval)."""
+    if rng.last_ms is not None and resolution != "raw":
+        shape = _last_shape(rng.last_ms, resolution, tz)
+        if shape is not None:  # "the last N" on fixed buckets: the common chart, two cached lookups
+            n, step, offset, label = shape
+            return _fixed_grid(n, step, floor_to(now - offset, step) + offset, label)
     zone(tz)  # validate early
     span = rng.last_ms if rng.last_ms is not None else (rng.end or 0) - (rng.start or 0)
     if resolution == "raw":
