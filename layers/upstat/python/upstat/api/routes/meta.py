@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
 
 import upstat
 from upstat.api.deps import RedisDep
@@ -12,7 +11,13 @@ from upstat.api.deps import RedisDep
 router = APIRouter(tags=["meta"])
 
 
+class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "version": "0.1.0"}]})
+    status: str
+    version: str
+
+
 @router.get("/healthz", summary="Liveness: the API answers and Redis answers PING")
-def healthz(client: RedisDep) -> dict[str, Any]:
+def healthz(client: RedisDep) -> Health:
     client.ping()
-    return {"status": "ok", "version": upstat.__version__}
+    return Health(status="ok", version=upstat.__version__)

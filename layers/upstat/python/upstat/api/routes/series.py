@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from upstat.api.deps import Admin, EngineDep, Reader, RedisDep, Writer
+from upstat.api.routes.series_models import ChartOut, RetentionOut, SeriesList, TopOut, TotalOut
 from upstat.errors import Forbidden, InvalidInput
 from upstat.timeseries import multi
 from upstat.timeseries import timemath as tm
@@ -18,6 +19,7 @@ from upstat.timeseries.render import check_aggregate, statistics
 from upstat.timeseries.shapes import ChartParams, chart, chart_csv, default_aggregate
 
 router = APIRouter(prefix="/v1", tags=["series"])
+CSV_NOTE = "JSON, or CSV with format=csv"
 
 
 class PointIn(BaseModel):
@@ -56,6 +58,12 @@ class IngestBody(BaseModel):
 
 
 class IngestResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"source": "alice", "series": 2, "points": 2, "inserted": 2, "replaced": 0}]
+        }
+    )
+
     source: str
     series: int
     points: int
@@ -109,21 +117,29 @@ def ingest(body: IngestBody, engine: EngineDep, caller: Writer) -> IngestResult:
 
 
 class KindBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"source": "alice", "metric": "bytes_received", "kind": "counter"}]},
+    )
     source: str = Field(min_length=1)
     metric: str = Field(min_length=1)
     kind: Literal["gauge", "counter"]
 
 
 @router.put("/series/kind", summary="Declare a series a gauge or a counter")
-def declare(body: KindBody, engine: EngineDep, caller: Writer) -> dict[str, str]:
+def declare(body: KindBody, engine: EngineDep, caller: Writer) -> KindBody:
     if caller.source is not None and caller.source != body.source:
         raise Forbidden(f"source: this key may write only source '{caller.source}'", field="source")
     engine.declare(body.source, body.metric, body.kind)
-    return {"source": body.source, "metric": body.metric, "kind": body.kind}
+    return body
 
 
-@router.get("/series", summary="List sources, a source's metrics, or a metric's sources")
+@router.get(
+    "/series",
+    summary="List sources, a source's metrics, or a metric's sources",
+    response_model=SeriesList,
+    response_model_exclude_none=True,
+)
 def list_series(
     engine: EngineDep, _: Reader, source: str | None = None, metric: str | None = None
 ) -> dict[str, Any]:
@@ -163,7 +179,7 @@ def _csv_or_json(body: dict[str, Any], params: ChartParams, rows: str | None = N
 @router.get(
     "/chart",
     summary="One series over a range: points per bucket, the fill used, statistics",
-    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+    responses={200: {"model": ChartOut, "content": {"text/csv": {}}, "description": CSV_NOTE}},
 )
 def get_chart(source: str, metric: str, params: Params, engine: EngineDep, _: Reader) -> Any:
     now = now_ms()
@@ -177,7 +193,11 @@ def _many(metric: str, params: ChartParams, engine: Any, now: int) -> list[tuple
     return [(s, b) for s, b in zip(sources, found, strict=True) if b is not None]
 
 
-@router.get("/total", summary="A metric summed over every source, per bucket")
+@router.get(
+    "/total",
+    summary="A metric summed over every source, per bucket",
+    responses={200: {"model": TotalOut, "content": {"text/csv": {}}, "description": CSV_NOTE}},
+)
 def get_total(metric: str, params: Params, engine: EngineDep, _: Reader) -> Any:
     now = now_ms()
     named = _many(metric, params, engine, now)
@@ -214,7 +234,11 @@ def _filled(values: list[float | None], aggregate: str, fill: str | None) -> lis
     return fill_gaps(values, fill or default_fill(aggregate))
 
 
-@router.get("/top", summary="The N sources with the largest total of a metric over the range")
+@router.get(
+    "/top",
+    summary="The N sources with the largest total of a metric over the range",
+    responses={200: {"model": TopOut, "content": {"text/csv": {}}, "description": CSV_NOTE}},
+)
 def get_top(
     metric: str,
     params: Params,
@@ -249,8 +273,8 @@ def _csv_cell(text: str) -> str:
 
 
 @router.get("/retention", summary="Retention per tier in seconds (0 = kept for ever)")
-def get_retention(engine: EngineDep, _: Reader) -> dict[str, Any]:
-    return {"retention": retention_view(engine)}
+def get_retention(engine: EngineDep, _: Reader) -> RetentionOut:
+    return RetentionOut(retention=retention_view(engine))
 
 
 class RetentionBody(BaseModel):
@@ -261,5 +285,5 @@ class RetentionBody(BaseModel):
 
 
 @router.patch("/retention", summary="Change some tiers' retention (admin); applied by the next trim")
-def patch_retention(body: RetentionBody, client: RedisDep, _: Admin) -> dict[str, Any]:
-    return {"retention": retention_view(set_retention(client, body.retention))}
+def patch_retention(body: RetentionBody, client: RedisDep, _: Admin) -> RetentionOut:
+    return RetentionOut(retention=retention_view(set_retention(client, body.retention)))

@@ -1,0 +1,186 @@
+"""Response shapes of the time-series routes, for the OpenAPI document (with examples).
+
+The chart routes build their bodies as plain dicts (a year of points validated again by pydantic on every
+request would cost more than the query); these models describe exactly those dicts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
+STATS_EXAMPLE: dict[str, Any] = {
+    "count": 2880,
+    "min": 3.0,
+    "max": 97.0,
+    "avg": 41.2,
+    "total": 118656.0,
+    "p50": 39.0,
+    "p95": 88.0,
+    "p99": 95.0,
+    "percentiles_exact": True,
+    "trend": "stable",
+}
+
+
+class Stats(BaseModel):
+    """Statistics over the range; percentiles only with ``percentiles=true``."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [STATS_EXAMPLE]})
+    count: int
+    min: float | None
+    max: float | None
+    avg: float | None
+    total: float
+    increase: float | None = Field(None, description="counters: the increase over the range")
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    percentiles_exact: bool | None = Field(
+        None, description="true when computed from raw points covering the whole range"
+    )
+    trend: Literal["increasing", "decreasing", "stable"]
+
+
+class ChartOut(BaseModel):
+    """One series over a range: ``points`` are [bucket start (epoch ms), value] pairs."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "source": "alice",
+                    "metric": "latency_ms",
+                    "kind": "gauge",
+                    "start": T0,
+                    "end": T0 + 86_400_000,
+                    "resolution": "15m",
+                    "tier": "15m",
+                    "aggregate": "avg",
+                    "fill": "null",
+                    "tz": "UTC",
+                    "count": 96,
+                    "points": [[T0, 21.5], [T0 + 900_000, None]],
+                    "stats": STATS_EXAMPLE,
+                }
+            ]
+        }
+    )
+    source: str
+    metric: str
+    kind: Literal["gauge", "counter"]
+    start: int
+    end: int
+    resolution: str
+    tier: str = Field(description="the stored tier the buckets were read from")
+    aggregate: str
+    fill: Literal["zero", "null", "previous", "none"]
+    tz: str
+    count: int
+    points: list[tuple[int, float | None]]
+    stats: Stats | None = None
+
+
+class TotalOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "metric": "bytes_received",
+                    "sources": 3,
+                    "start": T0,
+                    "end": T0 + 3_600_000,
+                    "resolution": "30s",
+                    "aggregate": "increase",
+                    "fill": "zero",
+                    "tz": "UTC",
+                    "count": 120,
+                    "points": [[T0, 1200.0], [T0 + 30_000, 0.0]],
+                    "total": 1200.0,
+                }
+            ]
+        }
+    )
+    metric: str
+    sources: int
+    start: int
+    end: int
+    resolution: str
+    aggregate: str
+    fill: str
+    tz: str
+    count: int
+    points: list[tuple[int, float | None]]
+    total: float
+
+
+class Ranked(BaseModel):
+    source: str
+    total: float
+    count: int
+    stats: dict[str, Any] | None = None
+
+
+class TopOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "metric": "bytes_received",
+                    "aggregate": "increase",
+                    "n": 2,
+                    "sources": 3,
+                    "top": [
+                        {"source": "bob", "total": 5.1e9, "count": 2880},
+                        {"source": "alice", "total": 1.2e9, "count": 2880},
+                    ],
+                }
+            ]
+        }
+    )
+    metric: str
+    aggregate: str
+    n: int
+    sources: int
+    top: list[Ranked]
+
+
+class SeriesList(BaseModel):
+    """One of three answers: every source; a source's metrics; a metric's sources."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"sources": ["alice", "bob"]},
+                {"source": "alice", "metrics": ["bytes_received", "latency_ms"]},
+                {"metric": "latency_ms", "sources": ["alice", "bob"]},
+            ]
+        }
+    )
+    source: str | None = None
+    metric: str | None = None
+    sources: list[str] | None = None
+    metrics: list[str] | None = None
+
+
+class RetentionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "retention": {
+                        "raw": 172800,
+                        "5m": 1209600,
+                        "15m": 3024000,
+                        "1h": 7776000,
+                        "6h": 34560000,
+                        "1d": 0,
+                    }
+                }
+            ]
+        }
+    )
+    retention: dict[str, int] = Field(description="seconds per tier, 0 = kept for ever")
