@@ -107,10 +107,14 @@ class ServiceOut(BaseModel):
 
 
 class ServicesOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"services": [SIX_FIELDS_EXAMPLE]}]})
     services: list[ServiceOut]
 
 
 class ServiceResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"success": True, "service": SIX_FIELDS_EXAMPLE}]}
+    )
     success: bool = True
     service: ServiceOut
 
@@ -259,10 +263,12 @@ class TtlSet(TtlOut):
 
 
 class SetupOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"completed": True}]})
     completed: bool
 
 
 class RedisOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"connected": True, "ping": "PONG"}]})
     connected: bool
     ping: str | None
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from upstat.api.deps import EngineDep, Reader, RedisDep, Writer
 from upstat.api.errors import ErrorBody
 from upstat.api.routes.series import Params
+from upstat.api.routes.series_models import ChartOut
 from upstat.dialects import BadRequestRoute
 from upstat.errors import NotFound
 from upstat.timeseries.engine import Query as EngineQuery
@@ -25,7 +26,9 @@ from upstat.uptime import checklog, incidents, maintenance, push, reports
 from upstat.uptime.maintenance import MaintenanceIn, Window
 from upstat.uptime.models import ServiceIn, ServiceUpdate
 from upstat.uptime.schemas import (
+    CHECK_ITEM_EXAMPLES,
     SERVICE_EXAMPLE,
+    T0,
     WINDOW_EXAMPLES,
     Beat,
     CheckItem,
@@ -61,9 +64,30 @@ router = APIRouter(
 # OpenAPI document names it by module path (upstat__uptime__routes__HistoryOut), and clients generated from
 # the document know it by that name. (A docstring would become its schema description.)
 class HistoryOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "api", "ttl": 2_592_000, "checks": CHECK_ITEM_EXAMPLES}]}
+    )
     name: str
     ttl: int = Field(description="history TTL in seconds (0 = unlimited)")
     checks: list[CheckItem]
+
+
+#: A service's response times over three minutes, one bucket a minute (``stats``: stats=true, the default).
+SERVICE_CHART_EXAMPLE: dict[str, Any] = {
+    "source": "api",
+    "metric": "response_ms",
+    "kind": "gauge",
+    "start": T0,
+    "end": T0 + 180_000,
+    "resolution": "1m",
+    "tier": "raw",
+    "aggregate": "avg",
+    "fill": "null",
+    "tz": "UTC",
+    "count": 3,
+    "points": [[T0, 80.0], [T0 + 60_000, None], [T0 + 120_000, 90.0]],
+    "stats": {"count": 2, "min": 80.0, "max": 90.0, "avg": 85.0, "total": 170.0, "trend": "increasing"},
+}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -243,7 +267,13 @@ def history(
 @router.get(
     "/services/{name}/chart",
     summary="A service's series through the engine: response_ms, up, degraded or cert_days",
-    responses={200: {"description": "The engine chart body (see /v1/chart)"}},
+    responses={
+        200: {
+            "model": ChartOut,
+            "description": "The engine chart body (see /v1/chart); `source` is the service's name",
+            "content": {"application/json": {"example": SERVICE_CHART_EXAMPLE}},
+        }
+    },
 )
 def service_chart(
     name: str,
@@ -252,7 +282,7 @@ def service_chart(
     engine: EngineDep,
     _: Reader,
     metric: Annotated[Literal["response_ms", "up", "degraded", "cert_days"], Query()] = "response_ms",
-) -> dict[str, Any]:
+) -> Any:  # documented as ChartOut; the body is the engine's dict, not validated again
     service = _store(client).require(name)
     now = now_ms()
     query = params.query(now)

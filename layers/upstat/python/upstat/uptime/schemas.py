@@ -44,6 +44,29 @@ SERVICE_EXAMPLE: dict[str, Any] = {
     "tags": ["prod"],
 }
 
+#: A service as the /v1 routes answer it: every field by its wire name (``pushToken`` is null except in the
+#: answer to a push monitor's creation or token rotation).
+SERVICE_VIEW_EXAMPLE: dict[str, Any] = {
+    **SERVICE_EXAMPLE,
+    "kind": "http",
+    "headers": {},
+    "body": None,
+    "keywordAbsent": False,
+    "followRedirects": True,
+    "certWarningDays": 14,
+    "visible": True,
+    "paused": False,
+    "dnsExpected": [],
+    "dnsRecordType": "A",
+    "grace": 60,
+    "webhooks": [],
+    "id": "9f2c4e1a0b3d5c7e",
+    "createdAt": T0,
+    "updatedAt": T0,
+    "version": 1,
+    "pushToken": None,
+}
+
 WINDOW_EXAMPLES = [
     {"title": "Database upgrade", "start": T0, "end": T0 + 3_600_000},
     {
@@ -61,7 +84,7 @@ class ServiceView(ServiceFields):
     """A service with every field. ``pushToken`` (push monitors) appears only when created or rotated: it
     is the credential of the monitor's push URL ``/v1/push/<pushToken>``."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{**SERVICE_EXAMPLE, "id": "9f2c4e1a0b3d5c7e"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [SERVICE_VIEW_EXAMPLE]})
 
     id: str
     created_at: int
@@ -76,14 +99,44 @@ class ServiceView(ServiceFields):
 
 
 class ServiceList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"services": [SERVICE_VIEW_EXAMPLE]}]})
     services: list[ServiceView]
 
 
 class Deleted(BaseModel):
+    """What was deleted: a service's name, or a maintenance window's id."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"deleted": "api"}, {"deleted": "3a420981bc57"}]}
+    )
     deleted: str
 
 
 class CheckNow(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "api",
+                    "status": "up",
+                    "code": 200,
+                    "responseTime": 84.2,
+                    "errorKind": None,
+                    "error": None,
+                    "timestamp": T0,
+                },
+                {
+                    "name": "api",
+                    "status": "down",
+                    "code": 503,
+                    "responseTime": 212.7,
+                    "errorKind": "status",
+                    "error": "HTTP 503",
+                    "timestamp": T0,
+                },
+            ]
+        }
+    )
     name: str
     status: str
     code: int | None
@@ -123,8 +176,30 @@ class Uptimes(BaseModel):
     d90: float | None = Field(None, alias="90d")
 
 
+SERVICE_STATUS_EXAMPLE: dict[str, Any] = {
+    "name": "api",
+    "description": "Public API",
+    "url": "https://api.example.com/health",
+    "kind": "http",
+    "group": "backend",
+    "tags": ["prod"],
+    "visible": True,
+    "paused": False,
+    "status": "up",
+    "since": T0 - 3_600_000,
+    "lastChecked": T0,
+    "responseTime": 84.2,
+    "lastCode": 200,
+    "lastError": None,
+    "lastErrorKind": None,
+    "certDays": 63.5,
+    "openIncident": None,
+    "uptime": {"24h": 100.0, "7d": 99.9504, "30d": 99.98, "90d": None},
+}
+
+
 class ServiceStatus(BaseModel):
-    model_config = _CAMEL
+    model_config = ConfigDict(**_CAMEL, json_schema_extra={"examples": [SERVICE_STATUS_EXAMPLE]})
     name: str
     description: str
     url: str
@@ -172,7 +247,9 @@ class ServiceStatus(BaseModel):
 
 class StatusOverview(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"overall": "up", "updated": T0, "services": []}]}
+        json_schema_extra={
+            "examples": [{"overall": "up", "updated": T0, "services": [SERVICE_STATUS_EXAMPLE]}]
+        }
     )
     overall: str = Field(
         description="down if any is down, else degraded if any is degraded, else up; pending while no "
@@ -286,7 +363,28 @@ class ResponseTimes(BaseModel):
 # Check history
 
 
+CHECK_ITEM_EXAMPLES: list[Any] = [
+    {
+        "timestamp": T0,
+        "status": "up",
+        "code": 200,
+        "responseTime": 80.0,
+        "error": None,
+        "maintenance": False,
+    },
+    {
+        "timestamp": T0 + 60_000,
+        "status": "down",
+        "code": 503,
+        "responseTime": 212.7,
+        "error": "HTTP 503",
+        "maintenance": False,
+    },
+]
+
+
 class CheckItem(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": CHECK_ITEM_EXAMPLES})
     timestamp: int
     status: str
     code: int | None
@@ -311,24 +409,21 @@ class CheckItem(BaseModel):
 # Incidents
 
 
+INCIDENT_EXAMPLE: dict[str, Any] = {
+    "id": str(T0),
+    "service": "api",
+    "serviceId": "9f2c4e1a0b3d5c7e",
+    "start": T0,
+    "end": T0 + 300_000,
+    "durationMs": 300_000,
+    "cause": "HTTP 503",
+    "errorKind": "status",
+    "open": False,
+}
+
+
 class IncidentOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": str(T0),
-                    "service": "api",
-                    "serviceId": "9f2c4e1a0b3d5c7e",
-                    "start": T0,
-                    "end": T0 + 300_000,
-                    "durationMs": 300_000,
-                    "cause": "HTTP 503",
-                    "errorKind": "status",
-                    "open": False,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [INCIDENT_EXAMPLE]})
     id: str
     service: str | None = Field(description="the service's current name (null if it was deleted)")
     serviceId: str
@@ -341,6 +436,7 @@ class IncidentOut(BaseModel):
 
 
 class IncidentList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"incidents": [INCIDENT_EXAMPLE]}]})
     incidents: list[IncidentOut]
 
 
@@ -348,7 +444,31 @@ class IncidentList(BaseModel):
 # Maintenance windows and push monitors
 
 
+#: Stored windows as the routes answer them: a global one-off and a service's recurring one.
+WINDOW_OUT_EXAMPLES: list[Any] = [
+    {
+        "title": "Database upgrade",
+        "start": T0,
+        "end": T0 + 3_600_000,
+        "recurring": None,
+        "id": "08775058d113",
+        "serviceId": None,
+        "active": False,
+    },
+    {
+        "title": "Nightly backup",
+        "start": None,
+        "end": None,
+        "recurring": {"days": [0, 1, 2, 3, 4], "start": "02:00", "durationMinutes": 30, "tz": "UTC"},
+        "id": "3a420981bc57",
+        "serviceId": "9f2c4e1a0b3d5c7e",
+        "active": False,
+    },
+]
+
+
 class WindowOut(Window):
+    model_config = ConfigDict(json_schema_extra={"examples": WINDOW_OUT_EXAMPLES})
     active: bool = Field(description="the window is in force now")
 
     @classmethod
@@ -358,6 +478,7 @@ class WindowOut(Window):
 
 
 class WindowList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"windows": [w]} for w in WINDOW_OUT_EXAMPLES]})
     windows: list[WindowOut]
 
 

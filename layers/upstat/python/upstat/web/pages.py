@@ -26,6 +26,14 @@ ASSETS = {
 }
 
 
+#: The start of status.html, as the OpenAPI document's example.
+PAGE_EXAMPLE = (
+    '<!doctype html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n  <title>Status</title>\n'
+    '  <link rel="stylesheet" href="status/status.css">\n  <script src="status/status.js" defer></script>\n'
+    "</head>\n<body>\n  <main>\n    <h1>Service status</h1>\n    ...\n  </main>\n</body>\n</html>\n"
+)
+
+
 @lru_cache(maxsize=len(ASSETS))
 def asset(name: str) -> bytes:
     """The bytes of one packaged asset (``upstat/web/static/<name>``)."""
@@ -48,7 +56,12 @@ def _serve(name: str) -> Response:
     "/status",
     summary="The public status page (HTML; its script reads /api/status)",
     response_class=Response,
-    responses={200: {"content": {"text/html": {}}, "description": "The page"}},
+    responses={
+        200: {
+            "content": {"text/html": {"schema": {"type": "string"}, "example": PAGE_EXAMPLE}},
+            "description": "The page (the same bytes on every request: no data in it)",
+        }
+    },
 )
 def status_page() -> Response:
     return _serve("status.html")

@@ -44,28 +44,25 @@ class KeyCreate(BaseModel):
     expires_at: datetime | None = Field(None, description="Expire at this time (ISO 8601; naive = UTC)")
 
 
+KEY_EXAMPLE: dict[str, Any] = {
+    "key_id": "k3v9x2m4q7za",
+    "hint": "upk_k3v9x2m4q7za_…",
+    "name": "router-17",
+    "scopes": ["write"],
+    "source": "router-17",
+    "status": "active",
+    "created_at": "2026-01-01T00:00:00Z",
+    "expires_at": "2027-01-01T00:00:00Z",
+    "revoked_at": None,
+    "last_used": "2026-03-01T12:00:00Z",
+    "created_by": "admin-bootstrap",
+}
+
+
 class KeyPublic(BaseModel):
     """A key as listed: never its token nor the token's digest."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "key_id": "k3v9x2m4q7za",
-                    "hint": "upk_k3v9x2m4q7za_…",
-                    "name": "router-17",
-                    "scopes": ["write"],
-                    "source": "router-17",
-                    "status": "active",
-                    "created_at": "2026-01-01T00:00:00Z",
-                    "expires_at": "2027-01-01T00:00:00Z",
-                    "revoked_at": None,
-                    "last_used": "2026-03-01T12:00:00Z",
-                    "created_by": "admin-bootstrap",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [KEY_EXAMPLE]})
 
     key_id: str
     hint: str = Field(description="How the token starts, to recognise it")
@@ -81,10 +78,42 @@ class KeyPublic(BaseModel):
 
 
 class KeyCreated(KeyPublic):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **KEY_EXAMPLE,
+                    "last_used": None,
+                    "token": "upk_k3v9x2m4q7za_Qm8rT2wXy5Zb7Nc4Vd1Ke6Hf9Jg3La0Ps2Uq8Wt5Yr7_x",
+                }
+            ]
+        }
+    )
     token: str = Field(description="The bearer token. Shown only in this answer: store it now")
 
 
 class KeyList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "count": 2,
+                    "keys": [
+                        {
+                            **KEY_EXAMPLE,
+                            "key_id": "a7c2n5p8r1tw",
+                            "hint": "upk_a7c2n5p8r1tw_…",
+                            "name": "grafana",
+                            "scopes": ["read"],
+                            "source": None,
+                            "expires_at": None,
+                        },
+                        KEY_EXAMPLE,
+                    ],
+                }
+            ]
+        }
+    )
     count: int
     keys: list[KeyPublic]
 
