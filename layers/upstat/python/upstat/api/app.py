@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 import upstat
 from upstat.api import errors
@@ -81,11 +82,40 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             # Validation failures answer 400 naming the field (upstat.api.errors), never FastAPI's 422.
             operation.get("responses", {}).pop("422", None)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
+    _restore_examples(components)
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     components.setdefault("ErrorBody", ErrorBody.model_json_schema())
     app.openapi_schema = schema
     return schema
+
+
+def _models(cls: type[BaseModel]) -> list[type[BaseModel]]:
+    out = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_models(sub))
+    return out
+
+
+def _restore_examples(components: dict[str, Any]) -> None:
+    """Put back the ``null`` values FastAPI drops from examples (it encodes the whole document with
+    ``exclude_none``, fastapi/fastapi#5559), so a published example stays valid for its model."""
+    for model in _models(BaseModel):
+        if not model.__module__.startswith("upstat."):
+            continue
+        extra = model.model_config.get("json_schema_extra")
+        examples = extra.get("examples") if isinstance(extra, dict) else None
+        if not examples:
+            continue
+        qualified = f"{model.__module__}.{model.__name__}".replace(".", "__")
+        for name in (model.__name__, qualified):
+            target = components.get(name)
+            if target is None or "examples" not in target:
+                continue
+            fields = set(model.model_json_schema(by_alias=True).get("properties", {}))
+            if set(target.get("properties", {})) == fields:  # this very model, not a namesake
+                target["examples"] = examples
 
 
 @lru_cache(maxsize=1)
