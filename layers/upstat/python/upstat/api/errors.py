@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from upstat.errors import RateLimited, UpstatError
+from upstat.errors import InvalidInput, RateLimited, UpstatError
 
 log = logging.getLogger("upstat.api")
 
@@ -104,6 +104,32 @@ def field_path(loc: Sequence[Any]) -> str:
     return out or "body"
 
 
+def validation_problem(exc: RequestValidationError) -> InvalidInput:
+    """The first problem of a validation error as an InvalidInput whose message starts with the field path.
+
+    The input itself is never echoed (it may hold NaN, which JSON cannot carry, or a secret)."""
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": "value_error"}
+    field = field_path(first.get("loc", ()))
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return InvalidInput("body: not valid JSON", field="body")
+    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if field == "body" and kind in ("model_attributes_type", "model_type", "dict_type"):
+        # Most often curl -d without a JSON content type: the body was not read as JSON at all.
+        return InvalidInput(
+            "body: expected a JSON object, sent with Content-Type: application/json", field="body"
+        )
+    if kind == "finite_number":
+        msg = "must be a finite number (NaN and Infinity are refused)"
+    if field == "body" and ": " in msg and " " not in msg.split(": ", 1)[0]:
+        # A model-level rule names its field first ("url: a push monitor has no url").
+        field, msg = msg.split(": ", 1)
+    more = len(errors) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return InvalidInput(f"{field}: {msg}{suffix}", field=field)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a JSON error (never an HTML page or a bare 500)."""
 
@@ -118,8 +144,6 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         # One answer for every bad request, whichever layer caught it: 400 naming the field. The input is
         # never echoed: a NaN in it would make the default handler's JSON encoding fail (a 500).
-        from upstat.dialects import validation_problem
-
         problem = validation_problem(exc)
         return error_response(request.url.path, 400, problem.error_type, problem.message, problem.field)
 

@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from upstat.api.deps import Admin, EngineDep, RedisDep, Writer, require
 from upstat.api.errors import register_error_format
 from upstat.auth import Principal
-from upstat.dialects import BadRequestRoute
 from upstat.errors import InvalidInput, NotFound
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Query as EngineQuery
@@ -71,7 +70,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     )
 }
 
-router = APIRouter(prefix=PREFIX, tags=["OpenUptimes"], route_class=BadRequestRoute, responses=_ERRORS)
+router = APIRouter(prefix=PREFIX, tags=["OpenUptimes"], responses=_ERRORS)
 
 # The document's "required" key: read scope, whatever UPSTAT_PUBLIC_READ says.
 KeyReader = Annotated[Principal, Depends(require("read"))]

@@ -17,7 +17,6 @@ from upstat.api.deps import EngineDep, Reader, RedisDep, Writer
 from upstat.api.errors import ErrorBody
 from upstat.api.routes.series import Params
 from upstat.api.routes.series_models import ChartOut
-from upstat.dialects import BadRequestRoute
 from upstat.errors import NotFound
 from upstat.timeseries.engine import Query as EngineQuery
 from upstat.timeseries.engine import now_ms
@@ -52,7 +51,6 @@ from upstat.uptime.services import ServiceStore
 router = APIRouter(
     prefix="/v1",
     tags=["uptime"],
-    route_class=BadRequestRoute,
     responses={
         404: {"model": ErrorBody, "description": "No such service (or window, incident, push token)"},
         409: {"model": ErrorBody, "description": "The name is taken, or the service changed meanwhile"},
