@@ -135,8 +135,6 @@ class Engine:
         self.tiers = tiers
         self.scripts = Scripts(client)
         self._tier_arg = ";".join(f"{t.ms},{t.chunk_ms},{t.retention_ms}" for t in tiers[1:])
-        # Read plans per (grid, percentiles): hashing the grid alone is cheaper than hashing the tiers too.
-        self._plans: dict[tuple[Grid, bool], tuple[Tier, list[int], list[int], tuple[str, ...]]] = {}
         self._plans_by_id: dict[tuple[int, bool], tuple[Grid, Any]] = {}
 
     @classmethod
@@ -342,16 +340,11 @@ class Engine:
 
     def _plan_for(self, grid: Grid, percentiles: bool) -> tuple[Tier, list[int], list[int], tuple[str, ...]]:
         """The read plan of ``grid``. Grids of "the last N" are shared objects (cached per bucket of time), so
-        the plan is found by identity first, without hashing the grid's fields."""
+        the plan is found by identity first, without hashing the grid's fields and the tiers."""
         hit = self._plans_by_id.get((id(grid), percentiles))
         if hit is not None and hit[0] is grid:
             return hit[1]
-        plan = self._plans.get((grid, percentiles))
-        if plan is None:
-            if len(self._plans) > 1024:
-                self._plans.clear()
-                self._plans_by_id.clear()
-            plan = self._plans[(grid, percentiles)] = _plan(grid, self.tiers, percentiles)
+        plan = _plan(grid, self.tiers, percentiles)
         if len(self._plans_by_id) > 1024:  # grids of start/end ranges are new objects each time
             self._plans_by_id.clear()
         self._plans_by_id[(id(grid), percentiles)] = (grid, plan)  # holds the grid: its id stays its own
