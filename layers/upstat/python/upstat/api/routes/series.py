@@ -15,7 +15,7 @@ from upstat.timeseries import timemath as tm
 from upstat.timeseries.config import retention_view, set_retention
 from upstat.timeseries.engine import now_ms
 from upstat.timeseries.points import check_time, check_value
-from upstat.timeseries.render import check_aggregate, statistics
+from upstat.timeseries.render import check_aggregate, default_fill, fill_gaps, statistics
 from upstat.timeseries.shapes import ChartParams, chart, chart_csv, default_aggregate
 
 router = APIRouter(prefix="/v1", tags=["series"])
@@ -187,10 +187,20 @@ def get_chart(source: str, metric: str, params: Params, engine: EngineDep, _: Re
     return _csv_or_json(chart(b, params, source, metric), params)
 
 
-def _many(metric: str, params: ChartParams, engine: Any, now: int) -> list[tuple[str, Any]]:
+def _many(metric: str, query: Any, engine: Any, now: int) -> list[tuple[str, Any]]:
     sources = engine.sources_of(metric)
-    found = engine.read_many([(s, metric) for s in sources], params.query(now), now=now)
+    found = engine.read_many([(s, metric) for s in sources], query, now=now)
     return [(s, b) for s, b in zip(sources, found, strict=True) if b is not None]
+
+
+def _kind_of(named: list[tuple[str, Any]]) -> str:
+    """Many series count as a counter when every one is (increase and rate then apply)."""
+    return "counter" if named and all(b.kind == "counter" for _, b in named) else "gauge"
+
+
+def _total_aggregate(params: ChartParams, kind: str) -> str:
+    """The asked aggregate, else the increase of counters, else the sum."""
+    return params.aggregate or ("increase" if kind == "counter" else "sum")
 
 
 @router.get(
@@ -200,18 +210,19 @@ def _many(metric: str, params: ChartParams, engine: Any, now: int) -> list[tuple
 )
 def get_total(metric: str, params: Params, engine: EngineDep, _: Reader) -> Any:
     now = now_ms()
-    named = _many(metric, params, engine, now)
     query = params.query(now)
     grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
     if grid.raw:
         raise InvalidInput(
             "resolution: totals need bucketed data; ask for a resolution, not raw", field="resolution"
         )
-    kind = "counter" if named and all(b.kind == "counter" for _, b in named) else "gauge"
-    aggregate = params.aggregate or ("increase" if kind == "counter" else "sum")
+    named = _many(metric, query, engine, now)
+    kind = _kind_of(named)
+    aggregate = _total_aggregate(params, kind)
     check_aggregate(aggregate, kind)
     summed = multi.total_per_bucket([b for _, b in named], aggregate)
-    values = _filled(summed, aggregate, params.fill)
+    fill = params.fill or default_fill(aggregate)
+    values = fill_gaps(summed, fill)
     body = {
         "metric": metric,
         "sources": len(named),
@@ -219,19 +230,13 @@ def get_total(metric: str, params: Params, engine: EngineDep, _: Reader) -> Any:
         "end": grid.end,
         "resolution": grid.resolution,
         "aggregate": aggregate,
-        "fill": params.fill or ("zero" if aggregate in ("sum", "count", "increase") else "null"),
+        "fill": fill,
         "tz": params.tz,
         "count": len(values),
         "points": [[t, v] for t, v in zip(grid.starts(), values, strict=True)],
         "total": sum(v for v in summed if v is not None),
     }
     return _csv_or_json(body, params)
-
-
-def _filled(values: list[float | None], aggregate: str, fill: str | None) -> list[float | None]:
-    from upstat.timeseries.render import default_fill, fill_gaps
-
-    return fill_gaps(values, fill or default_fill(aggregate))
 
 
 @router.get(
@@ -247,9 +252,8 @@ def get_top(
     n: Annotated[int, Query(ge=1, le=1000)] = 10,
 ) -> Any:
     now = now_ms()
-    named = _many(metric, params, engine, now)
-    kinds = {b.kind for _, b in named}
-    aggregate = params.aggregate or ("increase" if kinds == {"counter"} else "sum")
+    named = _many(metric, params.query(now), engine, now)
+    aggregate = _total_aggregate(params, _kind_of(named))
     ranked = multi.top(named, aggregate, n)
     by_source = dict(named)
     rows = []
