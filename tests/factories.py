@@ -9,6 +9,19 @@ from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Engine
 
 DEFAULT_RETENTION = "raw=48h,5m=14d,15m=35d,1h=90d,6h=400d,1d=0"
+# The OpenVPN monitor document's "Dynamic Aggregation" table: range, automatic resolution, points.
+OPENVPN_TABLE = (
+    ("1h", "30s", 120),
+    ("3h", "1m", 180),
+    ("6h", "2m", 180),
+    ("12h", "5m", 144),
+    ("24h", "15m", 96),
+    ("7d", "1h", 168),
+    ("30d", "6h", 120),
+)
+# Beyond 30 days upstat answers daily.
+BEYOND_THE_TABLE = (("90d", "1d", 90), ("1y", "1d", 365))
+
 # A fixed "now" (2026-06-01T12:00:00Z + 7 s) keeps the tests' arithmetic readable.
 NOW = 1_780_315_207_000
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import NOW, make_engine, reference_buckets, reference_increase
+from tests.factories import NOW, OPENVPN_TABLE, make_engine, reference_buckets, reference_increase
 from upstat.errors import InvalidInput, NotFound
 from upstat.store.keys import series_id
 from upstat.timeseries import timemath as tm
@@ -167,18 +167,7 @@ def test_increase_needs_a_counter(r):
     assert err.value.field == "aggregate"
 
 
-@pytest.mark.parametrize(
-    ("rng", "resolution", "points"),
-    [
-        ("1h", "30s", 120),
-        ("3h", "1m", 180),
-        ("6h", "2m", 180),
-        ("12h", "5m", 144),
-        ("24h", "15m", 96),
-        ("7d", "1h", 168),
-        ("30d", "6h", 120),
-    ],
-)
+@pytest.mark.parametrize(("rng", "resolution", "points"), OPENVPN_TABLE)
 def test_openvpn_table_ranges_return_the_documented_points(r, rng, resolution, points):
     engine = make_engine(r)
     engine.write("alice", "rx", [(NOW - 1000, 1.0)], now=NOW)

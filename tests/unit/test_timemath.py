@@ -6,6 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import BEYOND_THE_TABLE, OPENVPN_TABLE
 from upstat.errors import InvalidInput
 from upstat.timeseries import timemath as tm
 
@@ -81,20 +82,7 @@ def test_dst_days_are_23_and_25_hours_long_in_new_york():
     assert [grid.length(i) // tm.HOUR for i in range(grid.n)] == [24, 23, 24]
 
 
-@pytest.mark.parametrize(
-    ("rng", "res", "points"),
-    [
-        ("1h", "30s", 120),
-        ("3h", "1m", 180),
-        ("6h", "2m", 180),
-        ("12h", "5m", 144),
-        ("24h", "15m", 96),
-        ("7d", "1h", 168),
-        ("30d", "6h", 120),
-        ("90d", "1d", 90),
-        ("1y", "1d", 365),
-    ],
-)
+@pytest.mark.parametrize(("rng", "res", "points"), OPENVPN_TABLE + BEYOND_THE_TABLE)
 def test_auto_resolution_follows_the_openvpn_table(rng, res, points):
     spec = tm.parse_range(rng, now=NOW)
     grid = tm.make_grid(spec, "auto", now=NOW)
