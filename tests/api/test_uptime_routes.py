@@ -60,7 +60,7 @@ def test_create_with_every_field_and_read_it_back(client: TestClient) -> None:
     created = create(client, "api", **fields)
     assert created["expectedStatus"] == "200-299,304" and created["method"] == "POST"
     assert created["id"] and created["version"] == 1 and created["pushToken"] is None
-    got = client.get("/v1/services/api", headers=AUTH).json()
+    got = client.get("/v1/services/api?reveal=true", headers=AUTH).json()
     for key, value in fields.items():
         if key not in ("expectedStatus", "method"):
             assert got[key] == value, key

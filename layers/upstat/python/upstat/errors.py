@@ -25,11 +25,6 @@ class InvalidInput(UpstatError):
     error_type = "invalid_input"
 
 
-class Unprocessable(InvalidInput):
-    status = 422
-    error_type = "unprocessable"
-
-
 class NotFound(UpstatError):
     status = 404
     error_type = "not_found"
@@ -50,11 +45,6 @@ class Forbidden(UpstatError):
     error_type = "forbidden"
 
 
-class PayloadTooLarge(UpstatError):
-    status = 413
-    error_type = "payload_too_large"
-
-
 class RateLimited(UpstatError):
     status = 429
     error_type = "rate_limited"
@@ -69,3 +59,39 @@ class StoreUnavailable(UpstatError):
 
     status = 503
     error_type = "store_unavailable"
+
+
+def field_path(loc: Any) -> str:
+    """A pydantic error location as a field path: ('body', 'points', 2, 'time') -> 'points[2].time'."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def invalid_from_errors(errors: list[Any], prefix: str = "") -> InvalidInput:
+    """The first of pydantic's ``errors()`` as an InvalidInput whose message starts with the field path.
+
+    The input itself is never echoed (it may hold NaN, which JSON cannot carry, or a secret)."""
+    first = errors[0] if errors else {"loc": (), "msg": "invalid value", "type": "value_error"}
+    field = field_path(first.get("loc", ()))
+    if prefix:
+        field = prefix if field == "body" else f"{prefix}.{field}"
+    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    kind = first.get("type", "")
+    if kind == "missing":
+        msg = "is required"
+    elif kind == "finite_number":
+        msg = "must be a finite number (NaN and Infinity are refused)"
+    if field in ("body", prefix or "body") and ": " in msg and " " not in msg.split(": ", 1)[0]:
+        # A model-level rule names its field first ("url: a push monitor has no url").
+        field, msg = msg.split(": ", 1)
+    more = len(errors) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return InvalidInput(f"{field}: {msg}{suffix}", field=field)

@@ -80,17 +80,33 @@ def _check_scope(principal: Principal, scope: str) -> Principal:
     raise Forbidden(f"Authorization: this key lacks the '{scope}' scope", field="Authorization")
 
 
-def require(scope: str, *, public_setting: str | None = None) -> Callable[..., Principal]:
+def require(
+    scope: str, *, public_setting: str | None = None, source_ok: bool = False
+) -> Callable[..., Principal]:
     """A dependency admitting callers holding ``scope`` (401 without a valid token, 403 without the scope,
     429 over a rate limit).
 
     ``public_setting`` names a boolean setting (e.g. ``public_read``) that, when true, admits anonymous
     readers too (limited per client address).
+
+    Source keys (bound to one source) are refused with 403 unless the route says ``source_ok``: such a route
+    reads or writes one source's data and checks it is the key's own (``upstat.auth.ensure_source``). On a
+    route that is public at the moment, a source key reads what anyone may: it is admitted as an anonymous
+    reader (so it sees no more than the public does).
     """
 
     def dependency(request: Request, settings: SettingsDep, client: RedisDep) -> Principal:
         public = bool(public_setting and getattr(settings, public_setting))
-        return _check_scope(_caller(request, settings, client, public=public), scope)
+        principal = _caller(request, settings, client, public=public)
+        if principal.source is not None and not source_ok:
+            if public and scope == "read":
+                return ANONYMOUS_READER
+            raise Forbidden(
+                f"Authorization: a source key may use only its own source's data ('{principal.source}'); "
+                "this route needs a key that is not bound to a source",
+                field="Authorization",
+            )
+        return _check_scope(principal, scope)
 
     return dependency
 
@@ -129,3 +145,6 @@ def require_source_key_query(scope: str = "write") -> Callable[..., Principal]:
 Reader = Annotated[Principal, Depends(require("read", public_setting="public_read"))]
 Writer = Annotated[Principal, Depends(require("write"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+#: Routes of one source's data: source keys too, for their own source (the route calls ``ensure_source``).
+SourceReader = Annotated[Principal, Depends(require("read", public_setting="public_read", source_ok=True))]
+SourceWriter = Annotated[Principal, Depends(require("write", source_ok=True))]

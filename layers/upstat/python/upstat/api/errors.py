@@ -11,7 +11,7 @@ A reference dialect whose document defines its own error shape registers a forma
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from upstat.errors import InvalidInput, RateLimited, UpstatError
+from upstat.errors import InvalidInput, RateLimited, UpstatError, field_path, invalid_from_errors
 
 log = logging.getLogger("upstat.api")
 
@@ -90,44 +90,24 @@ def error_response(
     )
 
 
-def field_path(loc: Sequence[Any]) -> str:
-    """A pydantic error location as a field path: ('body', 'points', 2, 'time') -> 'points[2].time'."""
-    parts = list(loc)
-    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
-        parts = parts[1:]
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "body"
-
-
 def validation_problem(exc: RequestValidationError) -> InvalidInput:
-    """The first problem of a validation error as an InvalidInput whose message starts with the field path.
-
-    The input itself is never echoed (it may hold NaN, which JSON cannot carry, or a secret)."""
-    errors = exc.errors()
-    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": "value_error"}
-    field = field_path(first.get("loc", ()))
+    """The first problem of a validation error as an InvalidInput whose message starts with the field path
+    (:func:`upstat.errors.invalid_from_errors`), with the hints only a request needs."""
+    errors = list(exc.errors())
+    first = errors[0] if errors else {}
     kind = first.get("type", "")
     if kind == "json_invalid":
         return InvalidInput("body: not valid JSON", field="body")
-    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    if field == "body" and kind in ("model_attributes_type", "model_type", "dict_type"):
+    if field_path(first.get("loc", ())) == "body" and kind in (
+        "model_attributes_type",
+        "model_type",
+        "dict_type",
+    ):
         # Most often curl -d without a JSON content type: the body was not read as JSON at all.
         return InvalidInput(
             "body: expected a JSON object, sent with Content-Type: application/json", field="body"
         )
-    if kind == "finite_number":
-        msg = "must be a finite number (NaN and Infinity are refused)"
-    if field == "body" and ": " in msg and " " not in msg.split(": ", 1)[0]:
-        # A model-level rule names its field first ("url: a push monitor has no url").
-        field, msg = msg.split(": ", 1)
-    more = len(errors) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return InvalidInput(f"{field}: {msg}{suffix}", field=field)
+    return invalid_from_errors(errors)
 
 
 def install(app: FastAPI) -> None:

@@ -23,9 +23,10 @@ class Principal:
 ANONYMOUS_READER = Principal("anonymous", frozenset({"read"}))
 
 
-def ensure_source(principal: Principal, source: str, *, field: str = "source") -> None:
-    """Forbidden (403) unless ``principal`` may write ``source`` (a source key writes only its own)."""
+def ensure_source(principal: Principal, source: str | None, *, field: str = "source") -> None:
+    """Forbidden (403) unless ``principal`` may use ``source`` (a source key reads and writes only its own;
+    ``None``, every source at once, is never its own)."""
     from upstat.errors import Forbidden
 
     if principal.source is not None and principal.source != source:
-        raise Forbidden(f"{field}: this key may write only source '{principal.source}'", field=field)
+        raise Forbidden(f"{field}: this key may use only source '{principal.source}'", field=field)

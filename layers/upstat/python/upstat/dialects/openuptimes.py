@@ -31,7 +31,7 @@ from upstat.timeseries.engine import Query as EngineQuery
 from upstat.timeseries.engine import now_ms
 from upstat.uptime import checklog, reports
 from upstat.uptime.keys import UptimeKeys
-from upstat.uptime.models import ServiceIn, ServiceUpdate
+from upstat.uptime.models import ServiceIn, ServiceUpdate, mask_url
 from upstat.uptime.services import ServiceStore
 
 PREFIX = "/api"
@@ -292,7 +292,7 @@ def ping(client: RedisDep, _: Writer) -> PingOut:
     items = [
         PingItem(
             name=service.name,
-            url=service.url,
+            url=mask_url(service.url),
             status="paused" if service.paused else state.status,
             responseTime=None if result.response_ms is None else round(result.response_ms),
             timestamp=result.checked_at_ms or stamp,
@@ -397,7 +397,7 @@ def _engine_history(
 
 @router.get("/services", summary="List services", response_model=ServicesOut)
 def list_services(client: RedisDep, _: KeyReader) -> ServicesOut:
-    return ServicesOut(services=[ServiceOut(**s.openuptimes()) for s in ServiceStore(client).list()])
+    return ServicesOut(services=[_six(s) for s in ServiceStore(client).list()])
 
 
 @router.post("/services", summary="Add service", response_model=ServiceResult)
@@ -407,7 +407,13 @@ def add_service(
     """The six fields of the document (name and url required; 409 if the name is taken). upstat's own
     fields (interval, keyword, headers, confirmations ...) may be sent as well."""
     service = ServiceStore(client).create(body)
-    return ServiceResult(service=ServiceOut(**service.openuptimes()))
+    return ServiceResult(service=_six(service))
+
+
+def _six(service: Any) -> ServiceOut:
+    """The document's six fields; a query value that looks like a credential in the url is hidden
+    (``********``; sent back unchanged in a PUT, it keeps the stored url)."""
+    return ServiceOut(**{**service.openuptimes(), "url": mask_url(service.url)})
 
 
 def _required_name(name: str | None) -> str:
@@ -432,7 +438,7 @@ def update_service(
     if body is None:
         raise InvalidInput("body: a JSON object of the fields to change is required", field="body")
     service = ServiceStore(client).update(current, body)
-    return ServiceResult(service=ServiceOut(**service.openuptimes()))
+    return ServiceResult(service=_six(service))
 
 
 @router.delete("/services", summary="Delete service (?name=)", response_model=Message)

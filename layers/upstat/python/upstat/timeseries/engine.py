@@ -19,6 +19,7 @@ from typing import Any
 
 from upstat.config import Settings, get_settings
 from upstat.errors import InvalidInput, NotFound
+from upstat.names import check_name
 from upstat.store.keys import Keys, registry_shard, series_id
 from upstat.store.scripts import Scripts
 from upstat.timeseries import timemath as tm
@@ -115,6 +116,20 @@ class Buckets:
         return self._col(INC)
 
 
+class TrimmedPoint(InvalidInput):
+    """A point older than data already trimmed from its series (its floor). ``batch`` and ``index`` locate
+    it in the write; the series written before and after it in the same call were stored."""
+
+    def __init__(self, field_name: str, batch: int, index: int, time: int, source: str, metric: str) -> None:
+        field = f"{field_name}[{index}].time"
+        super().__init__(
+            f"{field_name}: point at {time} of {source}/{metric} is older than data already trimmed from "
+            "this series",
+            field=field,
+        )
+        self.batch, self.index, self.time = batch, index, time
+
+
 @dataclass(frozen=True)
 class SeriesInfo:
     source: str
@@ -173,11 +188,61 @@ class Engine:
         *,
         now: int | None = None,
         field_name: str = "series",
+        checked: bool = False,
     ) -> list[WriteResult]:
         """Validate every batch first (nothing is written if any point is bad), then write each series in
-        one script call, all in one pipelined round trip. Atomic per series."""
+        one script call, all in one pipelined round trip. Atomic per series.
+
+        ``checked``: the batches were validated by the caller (``upstat.timeseries.ingest``): names checked,
+        points sorted, unique per time and within the accepted window. A point older than a series' floor
+        (data already trimmed) is refused per series by the script: the other series are still written
+        and registered, then :class:`TrimmedPoint` says which was refused (callers that must store all or
+        nothing check :meth:`floors` first)."""
         now = now_ms() if now is None else now
         lowest = self.lowest_accepted(now)
+        prepared = batches if checked else self._prepare(batches, now, lowest, field_name)
+        replies = self.scripts.run_many(
+            "ts_write",
+            [
+                (
+                    [self.keys.series(series_id(source, metric))],
+                    [
+                        now,
+                        -1 if lowest is None else lowest,
+                        self.raw.chunk_ms,
+                        self.raw.retention_ms,
+                        self._tier_arg,
+                        pack(pts),  # type: ignore[arg-type]
+                        source,
+                        metric,
+                        kind or "",
+                        -1,
+                        "0",
+                    ],
+                )
+                for source, metric, pts, kind in prepared
+            ],
+        )
+        results: list[WriteResult] = []
+        refused: TrimmedPoint | None = None
+        for i, ((source, metric, _pts, _), reply) in enumerate(zip(prepared, replies, strict=True)):
+            if reply[0] == -1:
+                refused = refused or TrimmedPoint(field_name, i, int(reply[1]), int(reply[2]), source, metric)
+                continue
+            if reply[3]:
+                self._register(source, metric)
+            results.append(WriteResult(source, metric, reply[0], reply[1], reply[2]))
+        if refused is not None:
+            raise refused
+        return results
+
+    def _prepare(
+        self,
+        batches: Sequence[tuple[str, str, Iterable[tuple[Any, Any]], str | None]],
+        now: int,
+        lowest: int | None,
+        field_name: str,
+    ) -> list[tuple[str, str, list[tuple[int, float]], str]]:
         prepared = []
         for i, (source, metric, points, kind) in enumerate(batches):
             prefix = f"{field_name}[{i}]" if len(batches) > 1 else field_name
@@ -191,40 +256,15 @@ class Engine:
                 points, now=now, lowest=lowest, field=f"{prefix}.points" if len(batches) > 1 else prefix
             )
             prepared.append((source, metric, pts, kind or ""))
-        replies = self.scripts.run_many(
-            "ts_write",
-            [
-                (
-                    [self.keys.series(series_id(source, metric))],
-                    [
-                        now,
-                        -1 if lowest is None else lowest,
-                        self.raw.chunk_ms,
-                        self.raw.retention_ms,
-                        self._tier_arg,
-                        pack(pts),
-                        source,
-                        metric,
-                        kind,
-                        -1,
-                        "0",
-                    ],
-                )
-                for source, metric, pts, kind in prepared
-            ],
-        )
-        results = []
-        for (source, metric, _pts, _), reply in zip(prepared, replies, strict=True):
-            if reply[0] == -1:
-                raise InvalidInput(
-                    f"{field_name}: point at {int(reply[2])} of {source}/{metric} is older than data already "
-                    "trimmed from this series",
-                    field=f"{field_name}[{reply[1]}].time",
-                )
-            if reply[3]:
-                self._register(source, metric)
-            results.append(WriteResult(source, metric, reply[0], reply[1], reply[2]))
-        return results
+        return prepared
+
+    def floors(self, series: Sequence[tuple[str, str]]) -> list[int | None]:
+        """Each series' floor (epoch ms before which its data was trimmed; None: nothing trimmed yet), in one
+        pipelined round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for source, metric in series:
+            pipe.hget(self.keys.series(series_id(source, metric)), "floor")
+        return [int(float(raw)) if raw else None for raw in pipe.execute()]
 
     def _register(self, source: str, metric: str) -> None:
         """Index a new series (idempotent; each command its own slot, the marker written last)."""
@@ -388,14 +428,6 @@ class Engine:
         lowest = self.lowest_accepted(now)
         floor = info.floor or 0
         return (lowest is None or start >= lowest) and start >= floor
-
-
-def check_name(value: Any, fld: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidInput(f"{fld}: must be a non-empty string", field=fld)
-    if len(value) > 200:
-        raise InvalidInput(f"{fld}: at most 200 characters", field=fld)
-    return value
 
 
 def _info(source: str, metric: str, raw: list[bytes | None]) -> SeriesInfo | None:

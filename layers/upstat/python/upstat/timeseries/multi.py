@@ -15,11 +15,10 @@ class Ranked:
     count: int
 
 
-def total_per_bucket(series: list[Buckets], aggregate: str) -> list[float | None]:
-    """Sum of each series' aggregate per bucket; ``None`` where no series has data in the bucket."""
-    if not series:
-        return []
-    out: list[float | None] = [None] * series[0].grid.n
+def total_per_bucket(series: list[Buckets], aggregate: str, n: int) -> list[float | None]:
+    """Sum of each series' aggregate in each of the ``n`` buckets; ``None`` where no series has data in the
+    bucket (every bucket, when there is no series at all)."""
+    out: list[float | None] = [None] * n
     for b in series:
         for j, v in enumerate(column(b, aggregate)):
             if v is not None:

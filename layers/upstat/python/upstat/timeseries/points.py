@@ -8,6 +8,7 @@ milliseconds, times that look like seconds, times older than the raw tier's rete
 
 from __future__ import annotations
 
+import json
 import math
 import struct
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,9 @@ from upstat.timeseries.timemath import MAX_FUTURE_MS
 
 # Epoch ms below this (1973-03-03) are almost certainly seconds sent where milliseconds are expected.
 SECONDS_LOOKALIKE = 100_000_000_000
+# Epoch ms from these on are past the year 5138 (microseconds of today are ~1.8e15, nanoseconds ~1.8e18).
+MICROSECONDS_LOOKALIKE = 100_000_000_000_000
+NANOSECONDS_LOOKALIKE = 100_000_000_000_000_000
 MAX_BATCH = 100_000
 
 
@@ -26,47 +30,79 @@ def _describe_age(ms: int) -> str:
     return f"{hours / 24:g}d" if hours >= 48 else f"{hours:g}h"
 
 
+def shown(value: Any, limit: int = 40) -> str:
+    """A value as JSON writes it (true, null, NaN, "text"), cut to ``limit`` characters, for messages."""
+    if isinstance(value, float) and not math.isfinite(value):
+        text = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        text = f"an integer of {len(str(abs(value)))} digits"
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, allow_nan=True)
+        except (TypeError, ValueError):
+            text = type(value).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _unit_hint(value: int) -> str | None:
+    """What a time that is not epoch milliseconds looks like it is, with its value in milliseconds."""
+    if 0 < value < SECONDS_LOOKALIKE:
+        return f"looks like epoch seconds; times are epoch milliseconds ({value * 1000})"
+    if MICROSECONDS_LOOKALIKE <= value < NANOSECONDS_LOOKALIKE:
+        return f"looks like epoch microseconds; times are epoch milliseconds ({value // 1000})"
+    if value >= NANOSECONDS_LOOKALIKE:
+        return f"looks like epoch nanoseconds; times are epoch milliseconds ({value // 1_000_000})"
+    return None
+
+
 def check_time(value: Any, *, field: str, now: int, lowest: int | None) -> int:
-    """A point's time in epoch ms, or an InvalidInput naming ``field``."""
+    """A point's time in epoch ms, or an InvalidInput naming ``field``.
+
+    Accepted: from the raw tier's retention ago (``lowest``) to 5 minutes ahead of ``now``. Times that look
+    like seconds, microseconds or nanoseconds get a hint with the value in milliseconds."""
     if value is None:
         return now
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(
-            f"{field}: time must be an integer of epoch milliseconds, got {value!r}", field=field
+            f"{field}: time must be an integer of epoch milliseconds, got {shown(value)}", field=field
         )
     if isinstance(value, float):
         if not math.isfinite(value) or not value.is_integer():
             raise InvalidInput(
-                f"{field}: time must be a whole number of epoch milliseconds, got {value!r}", field=field
+                f"{field}: time must be a whole number of epoch milliseconds, got {shown(value)}",
+                field=field,
             )
         value = int(value)
-    if 0 < value < SECONDS_LOOKALIKE:
+    hint = _unit_hint(value)
+    if hint is not None:
+        raise InvalidInput(f"{field}: {shown(value)} {hint}", field=field)
+    if value > now + MAX_FUTURE_MS:
         raise InvalidInput(
-            f"{field}: {value} looks like epoch seconds; times are epoch milliseconds ({value * 1000})",
+            f"{field}: {value} is more than 5 minutes in the future (points may be at most 5 minutes ahead "
+            "of the server's clock)",
             field=field,
         )
-    if value > now + MAX_FUTURE_MS:
-        raise InvalidInput(f"{field}: {value} is more than 5 minutes in the future", field=field)
     if lowest is not None and value < lowest:
         raise InvalidInput(
             f"{field}: {value} is older than the raw tier's retention ({_describe_age(now - lowest)}); "
-            "raise retention.raw to backfill further",
+            "backfill reaches back as far as retention.raw: raise it to backfill further",
             field=field,
         )
     return value
 
 
 def check_value(value: Any, *, field: str) -> float:
-    """A finite number; booleans, strings, None, NaN and infinities are refused."""
+    """A finite number; booleans, strings, None, NaN, infinities and integers beyond 2^53 are refused."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"{field}: value must be a number, got {value!r}", field=field)
+        raise InvalidInput(f"{field}: value must be a number, got {shown(value)}", field=field)
+    if isinstance(value, int) and abs(value) > 2**53:
+        # Checked before float(): an integer of hundreds of digits overflows a double.
+        raise InvalidInput(
+            f"{field}: integer {shown(value)} is too large to store exactly (limit 2^53)", field=field
+        )
     result = float(value)
     if not math.isfinite(result):
-        raise InvalidInput(f"{field}: value must be finite, got {value!r}", field=field)
-    if isinstance(value, int) and abs(value) > 2**53:
-        raise InvalidInput(
-            f"{field}: integer {value} is too large to store exactly (limit 2^53)", field=field
-        )
+        raise InvalidInput(f"{field}: value must be finite, got {shown(value)}", field=field)
     return result
 
 

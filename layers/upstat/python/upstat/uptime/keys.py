@@ -96,3 +96,8 @@ class UptimeKeys:
 def service_source(service_id: str) -> str:
     """The engine source of a service's series: ``service:<id>`` (metrics in upstat/uptime/recorder.py)."""
     return f"service:{service_id}"
+
+
+def service_id_of(source: str) -> str:
+    """The service id of a ``service:<id>`` engine source."""
+    return source.removeprefix("service:")

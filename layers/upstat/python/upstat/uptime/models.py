@@ -14,15 +14,24 @@ the URL's shape is checked: scheme per kind, a host, a valid port, no whitespace
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
-from upstat.errors import InvalidInput
+from upstat.errors import InvalidInput, invalid_from_errors
 from upstat.uptime.checks import DNS_RECORD_TYPES, STANDARD_METHODS, CheckSpec, parse_expected_status
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
 ServiceKind = Literal["http", "tcp", "dns", "tls", "push"]
 
 SInt = Annotated[int, Strict()]
@@ -37,6 +46,14 @@ DEFAULT_TIMEOUT_MS = 10_000
 DEFAULT_CERT_WARNING_DAYS = 14
 #: Seconds a push monitor may be late (after its interval) before it counts as down.
 DEFAULT_PUSH_GRACE_S = 60
+
+#: An example URL of each kind of check, for error messages and the README.
+URL_FORMS = {
+    "http": "https://example.com/health",
+    "tls": "https://example.com",
+    "tcp": "tcp://db.example.com:5432",
+    "dns": "dns://example.com",
+}
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -85,6 +102,105 @@ def normalize_expected_status(value: Any) -> int | str:
     return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ranges)
 
 
+#: What a hidden value reads as in a response. Sent back unchanged in an update, it keeps the stored value.
+MASK = "********"
+_SECRET_PARAM = re.compile(r"(?i)key|token|secret|pass|pwd|auth|sig|credential|session|code")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the values of query parameters that look like credentials hidden
+    (``?api_key=********``); everything else, the status page needs."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = []
+    for pair in parts.query.split("&"):
+        name, eq, _value = pair.partition("=")
+        pairs.append(f"{name}={MASK}" if eq and _SECRET_PARAM.search(name) else pair)
+    return urlunsplit(parts._replace(query="&".join(pairs)))
+
+
+def mask_webhook(url: str) -> str:
+    """A webhook URL with its path and query hidden: they carry the receiver's token (Slack, Discord ...)."""
+    parts = urlsplit(url)
+    if parts.path in ("", "/") and not parts.query:
+        return url
+    return f"{parts.scheme}://{parts.netloc}/{MASK}"
+
+
+def masked_fields(fields: ServiceFields) -> dict[str, Any]:
+    """The secret-bearing fields of a service as non-admin callers see them (wire names)."""
+    return {
+        "url": mask_url(fields.url),
+        "headers": dict.fromkeys(fields.headers, MASK),
+        "body": None if fields.body is None else MASK,
+        "webhooks": [mask_webhook(w) for w in fields.webhooks],
+    }
+
+
+def unmask(changes: dict[str, Any], current: ServiceFields) -> dict[str, Any]:
+    """Changes with hidden values sent back as shown (``********``) replaced by the stored ones, so a
+    service read, edited and sent back keeps its secrets. A hidden value with nothing stored behind it is
+    refused naming the field."""
+    out = dict(changes)
+    url = out.get("url")
+    if isinstance(url, str) and url != current.url and url == mask_url(current.url):
+        out["url"] = current.url
+    if out.get("body") == MASK:
+        if current.body is None:
+            raise InvalidInput("body: '********' stands for a hidden body, and none is stored", field="body")
+        out["body"] = current.body
+    headers = out.get("headers")
+    if isinstance(headers, dict):
+        stored = {k.lower(): v for k, v in current.headers.items()}
+        for name, value in list(headers.items()):
+            if value == MASK:
+                if not isinstance(name, str) or name.lower() not in stored:
+                    raise InvalidInput(
+                        f"headers.{name}: '********' stands for a hidden value, and no such header is "
+                        "stored; send the value",
+                        field=f"headers.{name}",
+                    )
+                headers[name] = stored[name.lower()]
+        out["headers"] = headers
+    hooks = out.get("webhooks")
+    if isinstance(hooks, list):
+        by_mask = {mask_webhook(w): w for w in current.webhooks}
+        for i, hook in enumerate(hooks):
+            if isinstance(hook, str) and MASK in hook:
+                if hook not in by_mask:
+                    raise InvalidInput(
+                        f"webhooks[{i}]: a hidden webhook URL that matches no stored one; send the full URL",
+                        field=f"webhooks[{i}]",
+                    )
+                hooks[i] = by_mask[hook]
+    return out
+
+
+def resolve_aliases(data: Any) -> Any:
+    """The other spellings a service accepts, as its own fields: ``invert`` for ``keywordAbsent`` (never
+    both), ``failuresBeforeDown``/``successesBeforeUp`` for ``confirmations``. One rule for a new service
+    and for a change (a change's confirmations are then merged into the stored ones)."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    if "invert" in data:
+        if "keywordAbsent" in data or "keyword_absent" in data:
+            raise ValueError("give either invert or keywordAbsent, not both")
+        data["keywordAbsent"] = data.pop("invert")
+    down = data.pop("failuresBeforeDown", None)
+    up = data.pop("successesBeforeUp", None)
+    if down is not None or up is not None:
+        base = data.get("confirmations")
+        conf = dict(base) if isinstance(base, dict) else {}
+        if down is not None:
+            conf["down"] = down
+        if up is not None:
+            conf["up"] = up
+        data["confirmations"] = conf
+    return data
+
+
 def _upper_choice(value: Any, allowed: frozenset[str], field: str) -> Any:
     """A text value upper-cased and checked against ``allowed``; anything else is left to the field's type
     (so a non-string gets pydantic's own error naming the field)."""
@@ -118,13 +234,15 @@ def _check_host(host: str | None, what: str) -> str:
 
 def check_url(url: str, kind: str, *, what: str = "url") -> str:
     """The URL's shape for a check of ``kind``; raises ValueError with a message naming ``what``."""
-    if not url or len(url) > 2048 or re.search(r"[\s\x00-\x1f\x7f]", url):
+    if not url:
+        raise ValueError(f"{what} is required for a {kind} check (e.g. {URL_FORMS[kind]})")
+    if len(url) > 2048 or re.search(r"[\s\x00-\x1f\x7f]", url):
         raise ValueError(f"{what} must be a URL of at most 2048 characters, without spaces")
     schemes = {"http": ("http", "https"), "tls": ("https",), "tcp": ("tcp",), "dns": ("dns",)}[kind]
     parts = urlsplit(url)
     if parts.scheme.lower() not in schemes:
         wanted = " or ".join(f"{s}://" for s in schemes)
-        raise ValueError(f"{what} of a {kind} check must start with {wanted}")
+        raise ValueError(f"{what} of a {kind} check must start with {wanted} (e.g. {URL_FORMS[kind]})")
     if "@" in parts.netloc or "\\" in url:
         raise ValueError(f"{what} must not hold credentials or backslashes")
     try:
@@ -178,25 +296,7 @@ class ServiceFields(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _aliases(cls, data: Any) -> Any:
-        """Accept ``invert`` for keywordAbsent and ``failuresBeforeDown``/``successesBeforeUp``."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if "invert" in data:
-            if "keywordAbsent" in data or "keyword_absent" in data:
-                raise ValueError("give either invert or keywordAbsent, not both")
-            data["keywordAbsent"] = data.pop("invert")
-        down = data.pop("failuresBeforeDown", None)
-        up = data.pop("successesBeforeUp", None)
-        if down is not None or up is not None:
-            base = data.get("confirmations")
-            conf = dict(base) if isinstance(base, dict) else {}
-            if down is not None:
-                conf["down"] = down
-            if up is not None:
-                conf["up"] = up
-            data["confirmations"] = conf
-        return data
+        return resolve_aliases(data)
 
     @field_validator("expected_status", mode="before")
     @classmethod
@@ -325,26 +425,17 @@ class ServiceUpdate(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _aliases(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if "invert" in data:
-            data["keywordAbsent"] = data.pop("invert")
-        down = data.pop("failuresBeforeDown", None)
-        up = data.pop("successesBeforeUp", None)
-        if down is not None or up is not None:
-            conf = {"down": down, "up": up}
-            data["confirmations"] = {k: v for k, v in conf.items() if v is not None}
-        return data
+        return resolve_aliases(data)
 
     def changes(self) -> dict[str, Any]:
         """The fields the client sent, by wire name."""
         return self.model_dump(by_alias=True, exclude_unset=True)
 
     def apply(self, current: ServiceFields) -> dict[str, Any]:
-        """The fields of ``current`` with these changes, as wire-named data (validate it with ServiceIn)."""
+        """The fields of ``current`` with these changes, as wire-named data (validate it with ServiceIn).
+        Hidden values sent back as shown keep the stored ones (:func:`unmask`)."""
         merged = current.model_dump(by_alias=True, mode="json", include=set(ServiceFields.model_fields))
-        for key, value in self.changes().items():
+        for key, value in unmask(self.changes(), current).items():
             if key == "confirmations" and isinstance(value, dict):
                 merged[key] = {**merged.get(key, {}), **value}
             else:
@@ -364,11 +455,15 @@ class Service(ServiceFields):
     version: SInt = 1
     push_token: SStr | None = None
 
-    def public(self, *, include_secret: bool = False) -> dict[str, Any]:
-        """Every field by wire name (the push token only when asked for: it is a credential)."""
+    def public(self, *, include_secret: bool = False, reveal: bool = False) -> dict[str, Any]:
+        """Every field by wire name. The push token only with ``include_secret`` (it is the credential of
+        the monitor's URL); the target's credentials (header values, body, secret-looking query values,
+        webhook paths) hidden unless ``reveal`` (admins who ask)."""
         data = self.model_dump(by_alias=True, mode="json")
         if not include_secret:
             data.pop("pushToken", None)
+        if not reveal:
+            data.update(masked_fields(self))
         return data
 
     def spec(self, *, timeout_cap_ms: int | None = None) -> CheckSpec:
@@ -397,3 +492,14 @@ class Service(ServiceFields):
     def watches_certificate(self) -> bool:
         """True when checks report certificate days (https http checks and tls checks)."""
         return self.kind == "tls" or (self.kind == "http" and self.url.lower().startswith("https://"))
+
+
+def validated(model: type[ModelT], data: Any) -> ModelT:
+    """``model`` validated from ``data``; bad input raises InvalidInput (400) naming the field by its wire
+    name, never pydantic's ValidationError (which the API would answer with a 500)."""
+    if isinstance(data, model):
+        return data
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_from_errors(exc.errors()) from None

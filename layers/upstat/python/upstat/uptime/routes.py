@@ -17,7 +17,8 @@ from upstat.api.deps import EngineDep, Reader, RedisDep, Writer
 from upstat.api.errors import ErrorBody
 from upstat.api.routes.series import Params
 from upstat.api.routes.series_models import ChartOut
-from upstat.errors import NotFound
+from upstat.auth import Principal
+from upstat.errors import Forbidden, NotFound
 from upstat.timeseries.engine import Query as EngineQuery
 from upstat.timeseries.engine import now_ms
 from upstat.timeseries.shapes import ChartParams, chart
@@ -117,9 +118,25 @@ def _store(client: Any) -> ServiceStore:
 # Services
 
 
+REVEAL_QUERY = Query(
+    description="Admin keys only: show the target's credentials (header values, body, secret-looking query "
+    "values, webhook paths) instead of `********`"
+)
+
+
+def _reveal(caller: Principal, reveal: bool) -> bool:
+    if reveal and not caller.has("admin"):
+        raise Forbidden("reveal: only an admin key may see the targets' credentials", field="reveal")
+    return reveal
+
+
 @router.get("/services", summary="List services with every field", response_model=ServiceList)
-def list_services(client: RedisDep, _: Reader) -> ServiceList:
-    return ServiceList(services=[ServiceView.of(s) for s in _store(client).list()])
+def list_services(
+    client: RedisDep, caller: Reader, reveal: Annotated[bool, REVEAL_QUERY] = False
+) -> ServiceList:
+    """Secret values are shown as `********` (send them back unchanged in a PATCH to keep them)."""
+    show = _reveal(caller, reveal)
+    return ServiceList(services=[ServiceView.of(s, reveal=show) for s in _store(client).list()])
 
 
 @router.post("/services", status_code=201, summary="Create a service (409 if the name is taken)")
@@ -130,8 +147,10 @@ def create_service(
 
 
 @router.get("/services/{name}", summary="One service with every field")
-def get_service(name: str, client: RedisDep, _: Reader) -> ServiceView:
-    return ServiceView.of(_store(client).require(name))
+def get_service(
+    name: str, client: RedisDep, caller: Reader, reveal: Annotated[bool, REVEAL_QUERY] = False
+) -> ServiceView:
+    return ServiceView.of(_store(client).require(name), reveal=_reveal(caller, reveal))
 
 
 @router.patch("/services/{name}", summary="Change some fields (a new name renames; history is kept)")

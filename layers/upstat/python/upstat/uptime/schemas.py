@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from upstat.uptime.maintenance import Window, is_active
-from upstat.uptime.models import ServiceFields
+from upstat.uptime.models import ServiceFields, mask_url
 
 if TYPE_CHECKING:  # type-only: keeps the import of this module as cheap as routes.py's was
     from upstat.uptime.checklog import CheckEntry
@@ -93,9 +93,10 @@ class ServiceView(ServiceFields):
     push_token: str | None = None
 
     @classmethod
-    def of(cls, service: Service, *, secret: bool = False) -> ServiceView:
-        """The service's every field; the push token only with ``secret`` (when created or rotated)."""
-        return cls.model_validate(service.public(include_secret=secret))
+    def of(cls, service: Service, *, secret: bool = False, reveal: bool = False) -> ServiceView:
+        """The service's every field; the push token only with ``secret`` (when created or rotated), the
+        target's credentials only with ``reveal`` (else ``********``)."""
+        return cls.model_validate(service.public(include_secret=secret, reveal=reveal))
 
 
 class ServiceList(BaseModel):
@@ -226,7 +227,7 @@ class ServiceStatus(BaseModel):
         return cls(
             name=row.name,
             description=row.description,
-            url=row.display.url,
+            url=mask_url(row.display.url),
             kind=row.display.kind,
             group=row.display.group,
             tags=list(row.display.tags),

@@ -31,7 +31,7 @@ from upstat.config import get_settings
 from upstat.errors import Conflict, InvalidInput, NotFound
 from upstat.uptime.keys import UptimeKeys
 from upstat.uptime.lua import UptimeScripts
-from upstat.uptime.models import Service, ServiceIn, ServiceUpdate
+from upstat.uptime.models import Service, ServiceIn, ServiceUpdate, validated
 
 #: Compare-and-set attempts before an update gives up with a 409 (only under extreme contention).
 MAX_CAS_ATTEMPTS = 50
@@ -114,7 +114,7 @@ class ServiceStore:
         InvalidInput naming the field on bad input).
         """
         now_ms = _now_ms() if now_ms is None else now_ms
-        fields = data if isinstance(data, ServiceIn) else ServiceIn.model_validate(data)
+        fields = validated(ServiceIn, data)
         service = Service.model_validate(
             {
                 **fields.model_dump(by_alias=True, mode="json"),
@@ -149,12 +149,12 @@ class ServiceStore:
         Renames keep the id (and so the history). :class:`NotFound` if there is no such service,
         :class:`Conflict` if the new name is taken; validation errors name the field.
         """
-        change = patch if isinstance(patch, ServiceUpdate) else ServiceUpdate.model_validate(patch)
+        change = validated(ServiceUpdate, patch)
         current = self.require(name)
         new_name = change.changes().get("name")
         renaming = isinstance(new_name, str) and new_name.strip() != current.name
         if renaming:
-            ServiceIn.model_validate(change.apply(current))  # validate before claiming the name
+            validated(ServiceIn, change.apply(current))  # validate before claiming the name
             self._claim_name(str(new_name).strip(), current.id)
         try:
             updated = self._cas_update(current, change, now_ms)
@@ -172,7 +172,7 @@ class ServiceStore:
     def _cas_update(self, current: Service, change: ServiceUpdate, now_ms: int | None) -> Service:
         for _ in range(MAX_CAS_ATTEMPTS):
             merged = change.apply(current)
-            ServiceIn.model_validate(merged)
+            validated(ServiceIn, merged)
             stamp = _now_ms() if now_ms is None else now_ms
             token = current.push_token
             if merged.get("kind") == "push" and not token:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from upstat.api.deps import Admin, EngineDep, Reader, RedisDep, Writer
+from upstat.api.deps import Admin, EngineDep, Reader, RedisDep, SourceReader, SourceWriter
+from upstat.api.errors import ErrorBody
 from upstat.api.routes.series_models import ChartOut, RetentionOut, SeriesList, TopOut, TotalOut
-from upstat.errors import Forbidden, InvalidInput
+from upstat.auth import ensure_source
+from upstat.errors import InvalidInput
 from upstat.timeseries import multi
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.config import retention_view, set_retention
 from upstat.timeseries.engine import now_ms
-from upstat.timeseries.points import check_time, check_value
+from upstat.timeseries.ingest import check_source, gather, is_internal
+from upstat.timeseries.ingest import ingest as ingest_points
 from upstat.timeseries.render import check_aggregate, default_fill, fill_gaps, statistics
 from upstat.timeseries.shapes import ChartParams, chart, chart_csv, default_aggregate
 
@@ -39,11 +43,10 @@ class IngestBody(BaseModel):
             "examples": [
                 {
                     "source": "alice",
-                    "time": 1767225600000,
                     "metrics": {"bytes_received": 123456, "latency_ms": 21.5},
                     "kinds": {"bytes_received": "counter"},
                 },
-                {"source": "backup-job", "points": [{"metric": "duration_s", "value": 312, "time": None}]},
+                {"source": "backup-job", "points": [{"metric": "duration_s", "value": 312}]},
             ]
         },
     )
@@ -71,49 +74,23 @@ class IngestResult(BaseModel):
     replaced: int
 
 
-def _time(value: Any, field: str, now: int, lowest: int | None) -> int:
-    if isinstance(value, str):
-        value = tm.parse_datetime(value, field=field)
-    return check_time(value, field=field, now=now, lowest=lowest)
-
-
-def _group(body: IngestBody, now: int, lowest: int | None) -> dict[str, list[tuple[int, float]]]:
-    """Points per metric, each validated under the name the caller used (``points[3].value``)."""
-    by_metric: dict[str, list[tuple[int, float]]] = {}
-    if body.metrics:
-        t = _time(body.time, "time", now, lowest)
-        for name, value in body.metrics.items():
-            by_metric.setdefault(name, []).append((t, check_value(value, field=f"metrics.{name}")))
-    elif body.time is not None and not body.points:
-        raise InvalidInput("metrics: time is given but there are no metrics", field="metrics")
-    for i, p in enumerate(body.points):
-        t = _time(p.time, f"points[{i}].time", now, lowest)
-        by_metric.setdefault(p.metric, []).append((t, check_value(p.value, field=f"points[{i}].value")))
-    for name in body.kinds:
-        by_metric.setdefault(name, [])
-    if not by_metric:
-        raise InvalidInput("metrics: send at least one metric or point", field="metrics")
-    return by_metric
-
-
-@router.post("/ingest", summary="Push points for one source (batch, optional backfill timestamps)")
-def ingest(body: IngestBody, engine: EngineDep, caller: Writer) -> IngestResult:
-    if caller.source is not None and caller.source != body.source:
-        raise Forbidden(f"source: this key may write only source '{caller.source}'", field="source")
-    now = now_ms()
-    grouped = _group(body, now, engine.lowest_accepted(now))
-    results = engine.write_many(
-        [(body.source, m, pts, body.kinds.get(m)) for m, pts in grouped.items()],
-        now=now,
-        field_name="metrics",
-    )
-    return IngestResult(
-        source=body.source,
-        series=len(results),
-        points=sum(r.stored for r in results),
-        inserted=sum(r.inserted for r in results),
-        replaced=sum(r.replaced for r in results),
-    )
+@router.post(
+    "/ingest",
+    summary="Push points for one source (batch, optional backfill timestamps)",
+    responses={
+        403: {
+            "model": ErrorBody,
+            "description": "A source key for another source, or a reserved source (service:...)",
+        }
+    },
+)
+def ingest(body: IngestBody, engine: EngineDep, caller: SourceWriter) -> IngestResult:
+    """All or nothing: a 400 stores nothing. Times reach back as far as the raw tier's retention
+    (``retention.raw``, 48 h by default) and at most 5 minutes ahead."""
+    ensure_source(caller, body.source)
+    points, kinds = gather(body.time, body.metrics, [p.model_dump() for p in body.points], body.kinds)
+    done = ingest_points(engine, body.source, points, kinds, now=now_ms())
+    return IngestResult(**asdict(done))
 
 
 class KindBody(BaseModel):
@@ -127,11 +104,17 @@ class KindBody(BaseModel):
 
 
 @router.put("/series/kind", summary="Declare a series a gauge or a counter")
-def declare(body: KindBody, engine: EngineDep, caller: Writer) -> KindBody:
-    if caller.source is not None and caller.source != body.source:
-        raise Forbidden(f"source: this key may write only source '{caller.source}'", field="source")
+def declare(body: KindBody, engine: EngineDep, caller: SourceWriter) -> KindBody:
+    ensure_source(caller, body.source)
+    check_source(body.source)
     engine.declare(body.source, body.metric, body.kind)
     return body
+
+
+SERVICES_QUERY = Query(
+    description="Also list upstat's own series of monitored services (source `service:<id>`), named by "
+    "their service"
+)
 
 
 @router.get(
@@ -139,15 +122,37 @@ def declare(body: KindBody, engine: EngineDep, caller: Writer) -> KindBody:
     summary="List sources, a source's metrics, or a metric's sources",
     response_model=SeriesList,
     response_model_exclude_none=True,
+    responses={403: {"model": ErrorBody, "description": "A source key asking about another source"}},
 )
 def list_series(
-    engine: EngineDep, _: Reader, source: str | None = None, metric: str | None = None
+    engine: EngineDep,
+    client: RedisDep,
+    caller: SourceReader,
+    source: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    metric: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    services: Annotated[bool, SERVICES_QUERY] = False,
 ) -> dict[str, Any]:
+    """Users' sources only, unless ``services=true``. A source key may list only its own source's metrics
+    (``?source=<its source>``)."""
+    ensure_source(caller, source)
     if source is not None:
         return {"source": source, "metrics": engine.metrics_of(source)}
+    found = engine.sources_of(metric) if metric is not None else engine.sources()
+    body: dict[str, Any] = {"sources": [s for s in found if not is_internal(s)]}
     if metric is not None:
-        return {"metric": metric, "sources": engine.sources_of(metric)}
-    return {"sources": engine.sources()}
+        body["metric"] = metric
+    if services:
+        body["services"] = _service_names(client, [s for s in found if is_internal(s)])
+    return body
+
+
+def _service_names(client: Any, sources: list[str]) -> list[dict[str, str]]:
+    """The services behind internal sources, by name (sources of deleted services are left out)."""
+    from upstat.uptime.keys import service_id_of
+    from upstat.uptime.services import ServiceStore
+
+    ids = {service_id_of(s): s for s in sources}
+    return [{"name": sv.name, "source": ids[sv.id]} for sv in ServiceStore(client).get_many(list(ids))]
 
 
 def chart_params(
@@ -181,14 +186,23 @@ def _csv_or_json(body: dict[str, Any], params: ChartParams, rows: str | None = N
     summary="One series over a range: points per bucket, the fill used, statistics",
     responses={200: {"model": ChartOut, "content": {"text/csv": {}}, "description": CSV_NOTE}},
 )
-def get_chart(source: str, metric: str, params: Params, engine: EngineDep, _: Reader) -> Any:
+def get_chart(
+    source: Annotated[str, Query(min_length=1, max_length=200)],
+    metric: Annotated[str, Query(min_length=1, max_length=200)],
+    params: Params,
+    engine: EngineDep,
+    caller: SourceReader,
+) -> Any:
+    """404 when the series does not exist. A source key reads only its own source."""
+    ensure_source(caller, source)
     now = now_ms()
     b = engine.read(source, metric, params.query(now), now=now)
     return _csv_or_json(chart(b, params, source, metric), params)
 
 
-def _many(metric: str, query: Any, engine: Any, now: int) -> list[tuple[str, Any]]:
-    sources = engine.sources_of(metric)
+def _many(metric: str, query: Any, engine: Any, now: int, services: bool) -> list[tuple[str, Any]]:
+    """Every series of ``metric`` with data in range (users' sources; services' too with ``services``)."""
+    sources = [s for s in engine.sources_of(metric) if services or not is_internal(s)]
     found = engine.read_many([(s, metric) for s in sources], query, now=now)
     return [(s, b) for s, b in zip(sources, found, strict=True) if b is not None]
 
@@ -208,7 +222,15 @@ def _total_aggregate(params: ChartParams, kind: str) -> str:
     summary="A metric summed over every source, per bucket",
     responses={200: {"model": TotalOut, "content": {"text/csv": {}}, "description": CSV_NOTE}},
 )
-def get_total(metric: str, params: Params, engine: EngineDep, _: Reader) -> Any:
+def get_total(
+    metric: Annotated[str, Query(min_length=1, max_length=200)],
+    params: Params,
+    engine: EngineDep,
+    _: Reader,
+    services: Annotated[bool, SERVICES_QUERY] = False,
+) -> Any:
+    """A metric no source has yet answers 200 with ``sources`` 0 and every bucket empty (0 or null, per
+    the fill)."""
     now = now_ms()
     query = params.query(now)
     grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
@@ -216,11 +238,11 @@ def get_total(metric: str, params: Params, engine: EngineDep, _: Reader) -> Any:
         raise InvalidInput(
             "resolution: totals need bucketed data; ask for a resolution, not raw", field="resolution"
         )
-    named = _many(metric, query, engine, now)
+    named = _many(metric, query, engine, now, services)
     kind = _kind_of(named)
     aggregate = _total_aggregate(params, kind)
     check_aggregate(aggregate, kind)
-    summed = multi.total_per_bucket([b for _, b in named], aggregate)
+    summed = multi.total_per_bucket([b for _, b in named], aggregate, grid.n)
     fill = params.fill or default_fill(aggregate)
     values = fill_gaps(summed, fill)
     body = {
@@ -245,21 +267,31 @@ def get_total(metric: str, params: Params, engine: EngineDep, _: Reader) -> Any:
     responses={200: {"model": TopOut, "content": {"text/csv": {}}, "description": CSV_NOTE}},
 )
 def get_top(
-    metric: str,
+    metric: Annotated[str, Query(min_length=1, max_length=200)],
     params: Params,
     engine: EngineDep,
+    client: RedisDep,
     _: Reader,
     n: Annotated[int, Query(ge=1, le=1000)] = 10,
+    services: Annotated[bool, SERVICES_QUERY] = False,
 ) -> Any:
+    """Users' sources only, unless ``services=true`` (then a service's row also has its ``service`` name).
+    A metric no source has answers 200 with an empty ``top``."""
     now = now_ms()
-    named = _many(metric, params.query(now), engine, now)
+    named = _many(metric, params.query(now), engine, now, services)
     aggregate = _total_aggregate(params, _kind_of(named))
     ranked = multi.top(named, aggregate, n)
     by_source = dict(named)
+    names = {
+        x["source"]: x["name"]
+        for x in _service_names(client, [r.source for r in ranked if is_internal(r.source)])
+    }
     rows = []
     for r in ranked:
         b = by_source[r.source]
         row: dict[str, Any] = {"source": r.source, "total": r.total, "count": r.count}
+        if r.source in names:
+            row["service"] = names[r.source]
         if params.stats:
             row["stats"] = statistics(b, default_aggregate(b.kind))
         rows.append(row)

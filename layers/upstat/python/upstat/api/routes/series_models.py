@@ -119,6 +119,7 @@ class TotalOut(BaseModel):
 
 class Ranked(BaseModel):
     source: str
+    service: str | None = Field(None, description="with services=true: the service a service:<id> source is")
     total: float
     count: int
     stats: dict[str, Any] | None = None
@@ -148,8 +149,16 @@ class TopOut(BaseModel):
     top: list[Ranked]
 
 
+class ServiceSeries(BaseModel):
+    """A monitored service's series: its name and the engine source its checks are written to."""
+
+    name: str
+    source: str
+
+
 class SeriesList(BaseModel):
-    """One of three answers: every source; a source's metrics; a metric's sources."""
+    """One of three answers: every source; a source's metrics; a metric's sources. ``services`` (with
+    ``services=true``) lists the monitored services' own series apart from users' sources."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -157,6 +166,7 @@ class SeriesList(BaseModel):
                 {"sources": ["alice", "bob"]},
                 {"source": "alice", "metrics": ["bytes_received", "latency_ms"]},
                 {"metric": "latency_ms", "sources": ["alice", "bob"]},
+                {"sources": ["alice"], "services": [{"name": "api", "source": "service:9f2c4e1a0b3d5c7e"}]},
             ]
         }
     )
@@ -164,6 +174,7 @@ class SeriesList(BaseModel):
     metric: str | None = None
     sources: list[str] | None = None
     metrics: list[str] | None = None
+    services: list[ServiceSeries] | None = None
 
 
 class RetentionOut(BaseModel):

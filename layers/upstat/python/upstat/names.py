@@ -1,0 +1,41 @@
+"""The one rule for names a user gives: sources, metrics, services, keys, groups and tags. Pure.
+
+A name is 1 to ``max_len`` characters with no control characters (C0, DEL, C1), no line or paragraph
+separators, no lone surrogates (JSON's ``"\\ud800"`` decodes to one, and Redis could not store it) and no
+whitespace at either end (two names that look the same must be the same). Names used as a URL path segment
+(services) may not hold ``/`` either. The message names the field and says which rule failed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from upstat.errors import InvalidInput
+
+MAX_NAME = 200
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def name_problem(value: Any, *, max_len: int = MAX_NAME, path_segment: bool = False) -> str | None:
+    """Why ``value`` is not an acceptable name (None when it is)."""
+    if not isinstance(value, str) or not value:
+        return "must be a non-empty string"
+    if len(value) > max_len:
+        return f"must be at most {max_len} characters"
+    if value != value.strip():
+        return "must not start or end with whitespace"
+    for ch in value:
+        if unicodedata.category(ch) in _REFUSED_CATEGORIES:
+            return f"must not contain control characters (found U+{ord(ch):04X})"
+    if path_segment and "/" in value:
+        return "must not contain '/' (it is part of URLs)"
+    return None
+
+
+def check_name(value: Any, field: str, *, max_len: int = MAX_NAME, path_segment: bool = False) -> str:
+    """``value`` if it is an acceptable name, else InvalidInput (400) naming ``field``."""
+    problem = name_problem(value, max_len=max_len, path_segment=path_segment)
+    if problem is not None:
+        raise InvalidInput(f"{field}: {problem}", field=field)
+    return value
