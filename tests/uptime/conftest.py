@@ -6,9 +6,11 @@ import pytest
 
 from tests.uptime.targets import (  # noqa: F401  (fixtures, registered by import)
     _http_target,
+    _second_target,
     closed_port,
     expired_tls_target,
     local_target,
+    second_target,
     silent_port,
     target_thread,
     tls_target,

@@ -36,6 +36,8 @@ from aiohttp import web
 
 __all__ = [  # the fixtures, for `import *` into a conftest
     "_http_target",
+    "_second_target",
+    "second_target",
     "closed_port",
     "expired_tls_target",
     "local_target",
@@ -57,8 +59,9 @@ def free_port(host: str = HOST) -> int:
         return int(s.getsockname()[1])
 
 
-def make_app(hits: Counter[str]) -> web.Application:
-    """The target routes; every request counts one hit for its path (with query string)."""
+def make_app(hits: Counter[str], echoes: list[dict[str, str]] | None = None) -> web.Application:
+    """The target routes; every request counts one hit for its path (with query string); ``/echo`` also
+    keeps the headers it received in ``echoes``."""
     flaps: Counter[str] = Counter()
 
     @web.middleware
@@ -113,6 +116,8 @@ def make_app(hits: Counter[str]) -> web.Application:
 
     async def echo(request: web.Request) -> web.Response:
         body = await request.text()
+        if echoes is not None:
+            echoes.append(dict(request.headers))
         return web.json_response({"method": request.method, "body": body, "headers": dict(request.headers)})
 
     app = web.Application(middlewares=[count])
@@ -190,11 +195,15 @@ class ServerThread:
 
 
 class LocalTarget:
-    """A running HTTP target: ``base_url``, ``url(path)`` and ``hits(path)``."""
+    """A running HTTP target: ``base_url``, ``url(path)``, ``hits(path)`` and ``echoes`` (the headers each
+    ``/echo`` request carried)."""
 
-    def __init__(self, base_url: str, hit_counter: Counter[str]) -> None:
+    def __init__(
+        self, base_url: str, hit_counter: Counter[str], echoes: list[dict[str, str]] | None = None
+    ) -> None:
         self.base_url = base_url
         self._hits = hit_counter
+        self.echoes: list[dict[str, str]] = echoes if echoes is not None else []
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -205,6 +214,7 @@ class LocalTarget:
 
     def reset(self) -> None:
         self._hits.clear()
+        self.echoes.clear()
 
 
 class TlsTarget(NamedTuple):
@@ -235,8 +245,24 @@ def target_thread() -> Iterator[ServerThread]:
 @pytest.fixture(scope="session")
 def _http_target(target_thread: ServerThread) -> LocalTarget:
     hits: Counter[str] = Counter()
-    port = target_thread.serve(make_app(hits))
-    return LocalTarget(f"http://{HOST}:{port}", hits)
+    echoes: list[dict[str, str]] = []
+    port = target_thread.serve(make_app(hits, echoes))
+    return LocalTarget(f"http://{HOST}:{port}", hits, echoes)
+
+
+@pytest.fixture(scope="session")
+def _second_target(target_thread: ServerThread) -> LocalTarget:
+    hits: Counter[str] = Counter()
+    echoes: list[dict[str, str]] = []
+    port = target_thread.serve(make_app(hits, echoes))
+    return LocalTarget(f"http://{HOST}:{port}", hits, echoes)
+
+
+@pytest.fixture
+def second_target(_second_target: LocalTarget) -> LocalTarget:
+    """Another HTTP target on 127.0.0.1 (another port: another origin), reset for this test."""
+    _second_target.reset()
+    return _second_target
 
 
 @pytest.fixture

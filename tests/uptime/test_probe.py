@@ -261,6 +261,31 @@ def test_credentials_are_not_forwarded_to_another_host(local_target):
     assert [verdict(r) for r in probe(same, other)] == [("up", 200, None), ("up", 200, None)]
 
 
+SECRETS = (
+    ("Authorization", "Bearer secret-token"),
+    ("Cookie", "session=secret-cookie"),
+    ("X-Api-Key", "secret-api-key"),
+)
+
+
+def test_credentials_stay_with_their_origin_when_a_redirect_changes_the_port(local_target, second_target):
+    """Same host, another port: another origin. Authorization, cookies and custom headers are dropped;
+    harmless headers (Accept) go on."""
+    headers = (*SECRETS, ("Accept", "application/json"))
+    spec = CheckSpec("port", local_target.url(f"/redirect?to={second_target.url('/echo')}"), headers=headers)
+    assert verdict(one(spec)) == ("up", 200, None)
+    [seen] = second_target.echoes
+    assert seen.get("Accept") == "application/json"
+    assert not {"Authorization", "Cookie", "X-Api-Key"} & set(seen)
+
+
+def test_credentials_follow_a_redirect_within_their_origin(local_target):
+    spec = CheckSpec("same", local_target.url("/redirect?to=/echo"), headers=SECRETS)
+    assert verdict(one(spec)) == ("up", 200, None)
+    [seen] = local_target.echoes
+    assert {k: seen.get(k) for k, _ in SECRETS} == dict(SECRETS)
+
+
 # --- TLS -----------------------------------------------------------------------------------------------
 
 

@@ -49,7 +49,12 @@ MAX_REDIRECTS = 5
 DEFAULT_BODY_CAP = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Credentials the user set for one host are not sent on to another one (as browsers and requests do).
-_PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+#: The user's headers that still go along when a redirect leaves the origin (scheme, host and port): none of
+#: them can carry a credential. Every other one (Authorization, Cookie, X-Api-Key, any custom header) stays
+#: with the origin it was configured for, as browsers and curl do for Authorization.
+_CROSS_ORIGIN_SAFE = frozenset(
+    {"accept", "accept-encoding", "accept-language", "cache-control", "content-type", "user-agent"}
+)
 USER_AGENT = "upstat-uptime-check/1.0"
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
@@ -220,8 +225,8 @@ async def _check_http(run: _Run, spec: CheckSpec, started: float, checked_at: in
             if spec.follow_redirects and resp.status in _REDIRECTS and location:
                 next_url = _next_hop(url, location, run.policy)
                 method, body = _redirected_method(resp.status, method, body)
-                if next_url.host != url.host:
-                    headers = {k: v for k, v in headers.items() if k.lower() not in _PRIVATE_HEADERS}
+                if next_url.origin() != url.origin():
+                    headers = _cross_origin_headers(headers)
                 url = next_url
                 continue
             response_ms = _ms_since(started)
@@ -232,6 +237,11 @@ async def _check_http(run: _Run, spec: CheckSpec, started: float, checked_at: in
                 spec.service_id, status, resp.status, response_ms, kind, error, cert_days, checked_at
             )
     raise _Failure("too_many_redirects", f"more than {MAX_REDIRECTS} redirects", code=None)
+
+
+def _cross_origin_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers sent on after a redirect to another origin: only those that carry no credential."""
+    return {k: v for k, v in headers.items() if k.lower() in _CROSS_ORIGIN_SAFE}
 
 
 def _checked_headers(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
