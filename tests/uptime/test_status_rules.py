@@ -142,3 +142,25 @@ def test_recurring_window_is_active_exactly_for_its_duration(day: int, hour: int
 def test_one_off_window() -> None:
     w = MaintenanceIn.model_validate({"start": T0, "end": T0 + 1000})
     assert in_maintenance([w], T0) and not in_maintenance([w], T0 + 1000) and not in_maintenance([], T0)
+
+
+def test_a_change_within_the_dwell_is_held_as_pending_then_settles_after_it() -> None:
+    """Half an interval of dwell: results faster than that (beats, checks by hand) cannot flap the status."""
+    dwell = 30_000
+    up, _ = next_state(ServiceState(), Outcome("up", T0), min_dwell_ms=dwell)
+    held, ts = next_state(up, Outcome("down", T0 + 1_000), min_dwell_ms=dwell)
+    assert held.status == "pending" and held.settled == "up" and ts == []
+    still, ts = next_state(held, Outcome("up", T0 + 2_000), min_dwell_ms=dwell)
+    assert still.status == "up" and ts == []
+    late, ts = next_state(still, Outcome("down", T0 + dwell), min_dwell_ms=dwell)
+    assert late.status == "down" and [t.kind for t in ts] == ["down"]
+
+
+@given(st.lists(st.sampled_from(["up", "down", "degraded"]), min_size=1, max_size=200))
+def test_a_flapping_source_changes_status_at_most_once_per_dwell(seq: list[str]) -> None:
+    dwell, step = 30_000, 1_000  # a result every second against a 30 s dwell
+    state, times = ServiceState(), []
+    for i, s in enumerate(seq):
+        state, ts = next_state(state, Outcome(s, T0 + i * step), min_dwell_ms=dwell)  # type: ignore[arg-type]
+        times += [t.at_ms for t in ts if t.kind != "cert_expiring"]
+    assert all(b - a >= dwell for a, b in itertools.pairwise(times))

@@ -60,6 +60,11 @@ class Settings:
     rate_limit_per_key: int = 600
     rate_limit_per_ip: int = 300
     rate_limit_window_s: int = 60
+    # Beats per window one push token may send (a job beating far faster than its interval is throttled).
+    rate_limit_per_push_token: int = 30
+    # Addresses (comma-separated IPs or networks) of reverse proxies whose X-Forwarded-For `make run` trusts.
+    # Empty (the default): the connecting address is the client's. On Lambda, API Gateway's sourceIp is.
+    trusted_proxies: str = ""
 
     alerts_topic_arn: str | None = None
     webhook_secret: str | None = None
@@ -98,6 +103,7 @@ BOUNDS: dict[str, tuple[float, float | None]] = {
     "rate_limit_per_key": (1, None),
     "rate_limit_per_ip": (1, None),
     "rate_limit_window_s": (1, None),
+    "rate_limit_per_push_token": (1, None),
     "ping_fanout_threshold": (1, None),
     "ping_concurrency": (1, 5000),
     "history_ttl_s": (0, None),

@@ -105,6 +105,19 @@ def _admin_token() -> str:
     return token
 
 
+def uvicorn_options(settings: Any) -> dict[str, Any]:
+    """How `make run` serves the API. X-Forwarded-For is believed only from ``UPSTAT_TRUSTED_PROXIES``
+    (none by default): otherwise any client could pick a new rate-limit address on every request."""
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    return {
+        "host": "127.0.0.1",
+        "port": settings.port,
+        "log_level": "info",
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+    }
+
+
 def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -134,7 +147,7 @@ def main() -> None:
     start_scheduler(stop)
     try:
         log.info("API on http://127.0.0.1:%d (docs at /docs)", settings.port)
-        uvicorn.run(get_app(), host="127.0.0.1", port=settings.port, log_level="info")
+        uvicorn.run(get_app(), **uvicorn_options(settings))
     finally:
         stop.set()
         if server is not None:

@@ -34,13 +34,14 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
 def bearer_token(request: Request) -> str | None:
-    """The token of ``Authorization: Bearer <token>`` (None when absent)."""
+    """The token of ``Authorization: Bearer <token>`` (None when absent; "" when the header is not of that
+    form)."""
     header = request.headers.get("authorization")
     if not header:
         return None
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Authorization: expected 'Bearer <token>'", field="Authorization")
+        return ""
     return token.strip()
 
 
@@ -69,6 +70,16 @@ def _caller(request: Request, settings: Settings, client: Any, *, public: bool) 
     token = bearer_token(request)
     if token is None and not public:
         raise Unauthorized("Authorization: a bearer token is required", field="Authorization")
+    if token == "":
+        from upstat.auth.service import refuse
+
+        refuse(
+            client_address(request),
+            "expected 'Bearer <token>'",
+            settings=settings,
+            client=client,
+            field="Authorization",
+        )
     return _admit(request, settings, client, token, "Authorization")
 
 
@@ -109,6 +120,13 @@ def require(
         return _check_scope(principal, scope)
 
     return dependency
+
+
+def push_limits(request: Request, settings: SettingsDep, client: RedisDep, token: str) -> None:
+    """Rate limits of a push beat (``/v1/push/{token}``): its client address and its token."""
+    from upstat.auth.service import admit_push
+
+    admit_push(token, client_address(request), settings=settings, client=client)
 
 
 KEY_QUERY = Query(

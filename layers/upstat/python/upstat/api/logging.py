@@ -1,4 +1,5 @@
-"""Secrets out of logs: ``?key=`` values, Authorization values and API key secrets are redacted.
+"""Secrets out of logs: ``?key=`` values, Authorization values, API key secrets and push tokens (in
+``/v1/push/<token>`` paths) are redacted.
 
 A key passed in a URL (OpenWISP devices do) is written by every access log that prints the path (OWASP
 API2). ``RedactSecrets`` rewrites each record before any handler formats it. ``install_redaction()`` (called
@@ -21,6 +22,8 @@ _AUTH_HEADER = re.compile(
 )
 _BEARER = re.compile(r"(?i)\b(bearer)\s+(?!\[REDACTED\])[^\s'\",;)}\]]+")
 _API_KEY = re.compile(r"\b(upk_[a-z0-9]{12}_)[A-Za-z0-9_]+")
+# A push monitor's URL is its credential: /v1/push/<token> (and the route template's own {token} kept).
+_PUSH = re.compile(r"(/push/)(?!\{token\})(?!\[REDACTED\])[^/?#\s\"']+")
 
 LOGGERS = ("", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx", "mangum", "upstat", "fastapi")
 
@@ -38,6 +41,8 @@ def redact(text: str) -> str:
     text = _BEARER.sub(rf"\1 {REDACTED}", text)
     if "upk_" in text:
         text = _API_KEY.sub(rf"\1{REDACTED}", text)
+    if "/push/" in text:
+        text = _PUSH.sub(rf"\1{REDACTED}", text)
     return text
 
 

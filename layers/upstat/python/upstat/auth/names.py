@@ -29,6 +29,11 @@ class AuthKeys:
         """The set of every key id (listing reads it: no KEYS or SCAN)."""
         return f"{self.prefix}keys"
 
+    def push_rate(self, token: str) -> str:
+        """The rate-limit state of one push token (by a digest: the token itself is a credential)."""
+        digest = hashlib.blake2b(token.encode("utf-8", "replace"), digest_size=12).hexdigest()
+        return f"{self.prefix}rate:push:{{{digest}}}"
+
     def address_rate(self, address: str) -> str:
         """The rate-limit state of one client address (see ``address_bucket``)."""
         return f"{self.prefix}rate:addr:{{{address_bucket(address)}}}"

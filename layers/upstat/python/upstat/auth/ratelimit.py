@@ -26,7 +26,11 @@ them although each key stays within its own. Keys are limited per key; what has 
 reads, guessing) is limited per address. The two buckets are never in one script, so they never need a
 common hash tag (which would put every address's bucket in one slot: a hot spot on a cluster).
 
-Tokens failing the checksum are refused before Redis is asked, and are not counted anywhere.
+Tokens that are malformed, fail the checksum or are not the bootstrap token are refused without a key
+lookup, but still charged to the client address (one EVALSHA): every refused credential counts.
+
+Push beats (``/v1/push/<token>``) carry no key: each is charged to its client address and to its token's
+own bucket (``UPSTAT_RATE_LIMIT_PER_PUSH_TOKEN``), pipelined in one round trip.
 """
 
 from __future__ import annotations

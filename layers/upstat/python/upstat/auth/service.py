@@ -2,20 +2,24 @@
 
 Order of the checks, cheapest first:
 
-1. the token's shape (ASCII, printable, at most 512 characters): garbage is refused with 401, no I/O;
+1. the token's shape (ASCII, printable, at most 512 characters);
 2. a token that is not a well-formed API key is compared (in constant time) with the bootstrap admin token
    (UPSTAT_ADMIN_TOKEN, or the SSM SecureString named by UPSTAT_ADMIN_TOKEN_SSM_PARAMETER, read once and
-   cached); an ``upk_`` token whose checksum fails is refused with 401 without asking Redis;
+   cached); an ``upk_`` token whose checksum fails is refused without looking its key up;
 3. the key's record, from the in-process cache (upstat.auth.cache: at most ``key_cache_seconds`` old, so a
    revocation elsewhere takes effect within that time, and at once in the revoking process) or from Redis,
    pipelined with the rate-limit scripts (upstat.auth.ratelimit) in one round trip; its digest is compared
    in constant time, then its revocation and expiry.
+
+Every refused credential (malformed, unknown, mistyped, revoked, expired, not the bootstrap token) is
+charged to the client address's bucket before the 401, so guessing is limited per address whatever the
+guess looks like.
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, NoReturn
 
 from upstat.auth import ANONYMOUS_READER, Principal, cache
 from upstat.auth import ratelimit as rl
@@ -50,9 +54,8 @@ def _is_bootstrap(token: str, settings: Settings) -> bool:
     return hmac.compare_digest(tk.token_digest(token), tk.token_digest(admin))
 
 
-def _check_shape(token: str, field: str) -> None:
-    if len(token) > tk.MAX_TOKEN_LENGTH or not token.isascii() or not token.isprintable():
-        raise Unauthorized(f"{field}: malformed token", field=field)
+def _malformed(token: str) -> bool:
+    return len(token) > tk.MAX_TOKEN_LENGTH or not token.isascii() or not token.isprintable()
 
 
 class _Gate:
@@ -81,6 +84,14 @@ class _Gate:
 
     def charge(self, commands: list[rl.Command], what: str) -> None:
         rl.enforce([rl.verdict(reply) for reply in rl.run(self.client, commands)], what)
+
+    def refuse(self, field: str, problem: str, look: rl.Verdict | None = None) -> NoReturn:
+        """401 for a refused credential, charged to the client's address first (429 once the address is
+        over its limit): guessing costs the guesser whatever the token looks like."""
+        if look is not None:
+            rl.enforce([look], "client address")  # already over the limit: 429 without charging again
+        self.charge(self.address_bucket(), "client address")
+        raise Unauthorized(f"{field}: {problem}", field=field)
 
     def lookup(self, parsed: tk.ParsedToken) -> tuple[KeyRecord | None, bool, rl.Verdict | None]:
         """The key's record, whether it came from Redis, and then a look at the address's bucket.
@@ -114,18 +125,19 @@ def _refusal(record: KeyRecord, parsed: tk.ParsedToken) -> str | None:
 
 
 def _admit(token: str, gate: _Gate, field: str) -> Principal:
-    _check_shape(token, field)
+    if _malformed(token):
+        gate.refuse(field, "malformed token")
     parsed = tk.parse(token)
     if parsed is None:
         if _is_bootstrap(token, gate.settings):
             gate.charge(gate.key_bucket(ADMIN_ENV.key_id, touch=False), "key")
             return ADMIN_ENV
-        problem = (
+        gate.refuse(
+            field,
             "malformed token (mistyped? its checksum does not match)"
             if tk.looks_like_key(token)
-            else ("unknown token")
+            else "unknown token",
         )
-        raise Unauthorized(f"{field}: {problem}", field=field)
     record, fetched, look = gate.lookup(parsed)
     reason = "unknown token" if record is None else _refusal(record, parsed)
     if reason is None and record is not None:
@@ -134,10 +146,13 @@ def _admit(token: str, gate: _Gate, field: str) -> Principal:
         return record.principal()
     if _is_bootstrap(token, gate.settings):  # an operator may have chosen an upk_-shaped bootstrap token
         return ADMIN_ENV
-    if look is not None:
-        rl.enforce([look], "client address")  # already over the limit: 429 without charging again
-    gate.charge(gate.address_bucket(), "client address")
-    raise Unauthorized(f"{field}: {reason}", field=field)
+    gate.refuse(field, reason or "unknown token", look)
+
+
+def refuse(address: str, problem: str, *, settings: Settings, client: Any, field: str) -> NoReturn:
+    """401 for a credential refused before it could be read (e.g. ``Authorization: Basic ...``), charged
+    to the client's address like every refused credential."""
+    _Gate(settings, client, address).refuse(field, problem)
 
 
 def authenticate(token: str, *, settings: Settings, client: Any, field: str = "Authorization") -> Principal:
@@ -167,3 +182,12 @@ def admit(
         gate.charge(gate.address_bucket(), "client address")
         return ANONYMOUS_READER
     return _admit(token, gate, field)
+
+
+def admit_push(token: str, address: str, *, settings: Settings, client: Any) -> None:
+    """Charge one push beat to its client address and to its token, in one round trip; RateLimited (429)
+    when either is over its limit. A beat carries no key: the token is checked by the uptime domain."""
+    gate = _Gate(settings, client, address)
+    bucket = gate.names.push_rate(token)
+    per_token = rl.limit_command(bucket, settings.rate_limit_per_push_token, settings.rate_limit_window_s)
+    gate.charge([*gate.address_bucket(), per_token], "push token or client address")

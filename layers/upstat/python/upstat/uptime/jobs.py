@@ -90,6 +90,11 @@ def check_services(
     return recorded
 
 
+def alert_recorded(client: Any, recorded: Sequence[Recorded], *, budget_s: float = 10.0) -> None:
+    """Send the alerts of transitions recorded outside a tick (a push monitor's beat), within ``budget_s``."""
+    _alert(client, recorded, time.monotonic() + budget_s, get_settings())
+
+
 def _alert(client: Any, recorded: Sequence[Recorded], deadline: float, settings: Settings) -> None:
     """Send the alerts of the recorded transitions, if any."""
     if not any(rec.transitions for rec in recorded):

@@ -82,6 +82,7 @@ def plan_one(service: Service, result: CheckResult, prev: ServiceState, maint: b
         confirm_up=service.confirmations.up,
         cert_warning_days=warn,
         in_maintenance=maint,
+        min_dwell_ms=service.interval * 500,
     )
     incident = None
     change = incident_change(prev, transitions)

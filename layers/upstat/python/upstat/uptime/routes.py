@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from upstat.api.deps import EngineDep, Reader, RedisDep, Writer
+from upstat.api.deps import EngineDep, Reader, RedisDep, Writer, push_limits
 from upstat.api.errors import ErrorBody
 from upstat.api.routes.series import Params
 from upstat.api.routes.series_models import ChartOut
@@ -406,19 +406,39 @@ def delete_service_window(name: str, window_id: str, client: RedisDep, _: Writer
 PUSH_SUMMARY = "A push monitor's heartbeat (the token is the credential: no bearer key)"
 
 
-@router.get("/push/{token}", summary=PUSH_SUMMARY, tags=["push"], operation_id="push_beat_get")
-@router.post("/push/{token}", summary=PUSH_SUMMARY, tags=["push"], operation_id="push_beat_post")
+@router.get(
+    "/push/{token}",
+    summary=PUSH_SUMMARY,
+    tags=["push"],
+    operation_id="push_beat_get",
+    dependencies=[Depends(push_limits)],
+)
+@router.post(
+    "/push/{token}",
+    summary=PUSH_SUMMARY,
+    tags=["push"],
+    operation_id="push_beat_post",
+    dependencies=[Depends(push_limits)],
+)
 def push_beat(
-    token: str,
+    token: Annotated[str, Path(min_length=1, max_length=200)],
     client: RedisDep,
+    background: BackgroundTasks,
     status: Annotated[Literal["up", "down"], Query(description="down reports a failure")] = "up",
     msg: Annotated[str | None, Query(max_length=500, description="kept in the check log when down")] = None,
     ping: Annotated[float | None, Query(ge=0, lt=86_400_000, description="duration to record (ms)")] = None,
 ) -> Beat:
     """Call it from the job being watched (``curl -fsS https://.../v1/push/<token>``). No beat within the
-    monitor's interval + grace records it down."""
+    monitor's interval + grace records it down. Beats are limited per token and per client address (429
+    with Retry-After), and a status change from beats holds for at least half the monitor's interval
+    before the next one (beats meanwhile are logged; the status reads pending), so a flapping job cannot
+    raise a storm of incidents and alerts. Each change is alerted like a checked one."""
     try:
         rec = push.record_beat(_store(client), token, status=status, message=msg, response_ms=ping)
     except NotFound:
         raise NotFound("token: unknown push token", field="token") from None
+    if rec.transitions:
+        from upstat.uptime.jobs import alert_recorded
+
+        background.add_task(alert_recorded, client, [rec])
     return Beat(recorded=rec.applied, status=rec.state.status)

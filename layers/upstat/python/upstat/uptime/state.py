@@ -14,7 +14,12 @@ Rules (the service's ``confirmations`` are ``down`` = N failures, ``up`` = M suc
   ever non-down check settles at once (nothing was lost, nothing to confirm);
 - between ``up`` and ``degraded`` it changes at once (both answer; degraded is a warning);
 - a certificate with ``cert_days <= cert_warning_days`` raises one ``cert_expiring`` transition, re-armed
-  once a check sees the certificate renewed.
+  once a check sees the certificate renewed;
+- debounce: a settled status holds for at least ``min_dwell_ms`` (half the service's interval) before the
+  next change. Scheduled checks are an interval apart, so this only holds back results that come faster
+  (push beats, checks run by hand): while it holds, a result that would change the status counts toward
+  its confirmations and the status reads ``pending``; the first result after it settles the change. A
+  flapping source thus makes at most one transition, one incident and one alert per half interval.
 
 Every transition gets the next sequence number of the service: the pair (service id, seq) names it, so an
 alert is claimed and sent once per transition.
@@ -81,8 +86,13 @@ class Outcome:
     cert_days: float | None = None
 
 
-def _settle(prev: ServiceState, raw: Settled, confirm_down: int, confirm_up: int) -> Settled | None:
-    """The settled status after counting this check, or None while the change is being confirmed."""
+def _settle(
+    prev: ServiceState, raw: Settled, confirm_down: int, confirm_up: int, held: bool = False
+) -> Settled | None:
+    """The settled status after counting this check, or None while the change is being confirmed (or
+    ``held`` back by the debounce)."""
+    if held and prev.settled is not None and raw != prev.settled:
+        return None
     if raw == "down":
         return "down" if prev.settled == "down" or prev.fails + 1 >= confirm_down else None
     if prev.settled is None:
@@ -100,6 +110,7 @@ def next_state(
     confirm_up: int = 1,
     cert_warning_days: int = 0,
     in_maintenance: bool = False,
+    min_dwell_ms: int = 0,
 ) -> tuple[ServiceState, list[Transition]]:
     """The state after ``outcome`` and the transitions it caused (in order: status first, then cert)."""
     last: dict[str, Any] = {
@@ -114,7 +125,8 @@ def next_state(
         # Downs inside a window change nothing: counting restarts after it.
         return replace(prev, status="maintenance", fails=0, oks=0, fail_start_ms=None, **last), []
     down = outcome.status == "down"
-    settled = _settle(prev, outcome.status, confirm_down, confirm_up)
+    held = prev.since_ms is not None and outcome.checked_at_ms - prev.since_ms < min_dwell_ms
+    settled = _settle(prev, outcome.status, confirm_down, confirm_up, held)
     transitions: list[Transition] = []
     seq = prev.seq
     state = replace(
