@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import AUTH
-from tests.uptime.test_alerts_and_fanout import Receiver, receiver  # noqa: F401  (fixture)
+from tests.uptime.test_alerts_and_fanout import Receiver
 from upstat.api.logging import redact
 from upstat.config import get_settings
 

@@ -37,10 +37,10 @@ from aiohttp import web
 __all__ = [  # the fixtures, for `import *` into a conftest
     "_http_target",
     "_second_target",
-    "second_target",
     "closed_port",
     "expired_tls_target",
     "local_target",
+    "second_target",
     "silent_port",
     "target_thread",
     "tls_target",

@@ -102,16 +102,16 @@ def require(
 
     Source keys (bound to one source) are refused with 403 unless the route says ``source_ok``: such a route
     reads or writes one source's data and checks it is the key's own (``upstat.auth.ensure_source``). On a
-    route that is public at the moment, a source key reads what anyone may: it is admitted as an anonymous
-    reader (so it sees no more than the public does).
+    route that is public at the moment, a key that could not read it otherwise (a source key, a write-only
+    key) reads what anyone may: it is admitted as an anonymous reader, so it sees no more than the public.
     """
 
     def dependency(request: Request, settings: SettingsDep, client: RedisDep) -> Principal:
         public = bool(public_setting and getattr(settings, public_setting))
         principal = _caller(request, settings, client, public=public)
+        if public and scope == "read" and (principal.source is not None or not principal.has("read")):
+            return ANONYMOUS_READER
         if principal.source is not None and not source_ok:
-            if public and scope == "read":
-                return ANONYMOUS_READER
             raise Forbidden(
                 f"Authorization: a source key may use only its own source's data ('{principal.source}'); "
                 "this route needs a key that is not bound to a source",

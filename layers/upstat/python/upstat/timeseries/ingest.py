@@ -35,7 +35,7 @@ _FLOOR_FREE_MS = tm.HOUR - 10 * tm.MINUTE
 class Point:
     """One point as the caller sent it: ``field`` is where it was (``points[3]``, ``metrics.rx``)."""
 
-    metric: str
+    metric: Any  # checked by the name rule in prepare()
     value: Any
     time: Any
     field: str

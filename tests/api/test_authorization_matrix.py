@@ -1,0 +1,248 @@
+"""The README's table of what each key may do, walked over every route as every caller.
+
+The table is read from README.md ("What each key may do"), so the documentation and the behaviour cannot
+drift apart: a route missing from the table, a row for a route that does not exist, or a cell that does not
+match what the route does fails here. Each cell runs on freshly made data (a service, a push monitor,
+windows, series of sources alice and bob, a key to show or revoke), so a DELETE in one cell never starves
+another.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import record
+from tests.auth.helpers import bearer, make_key
+from tests.conftest import ADMIN_TOKEN
+from tests.uptime.targets import LocalTarget
+from upstat.auth import cache
+from upstat.config import get_settings
+from upstat.uptime import maintenance
+from upstat.uptime.maintenance import MaintenanceIn
+from upstat.uptime.services import ServiceStore
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+CALLERS = ("anonymous", "read key", "write key", "source key", "admin key")
+ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) ([^`]+)` \|(.+)\|$")
+
+
+def readme_table() -> dict[tuple[str, str], dict[str, str]]:
+    """(method, path) -> caller -> cell, from the README's table."""
+    text = README.read_text()
+    section = text.split("### What each key may do", 1)[1].split("\n### ", 1)[0]
+    header = next(line for line in section.splitlines() if line.startswith("| route |"))
+    assert tuple(c.strip() for c in header.strip("|").split("|"))[1:] == CALLERS
+    table = {}
+    for line in section.splitlines():
+        m = ROW.match(line.strip())
+        if m:
+            cells = [c.strip() for c in m.group(3).split("|")]
+            assert len(cells) == len(CALLERS), line
+            table[(m.group(1), m.group(2))] = dict(zip(CALLERS, cells, strict=True))
+    return table
+
+
+TABLE = readme_table()
+
+
+@dataclass
+class World:
+    """What one cell's request may need: ids made by :func:`build`."""
+
+    target: str
+    key_id: str = ""
+    push_token: str = ""
+    window_id: str = ""
+    service_window_id: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+Request = tuple[str, dict[str, Any]]  # (path, httpx request keyword arguments)
+REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
+    ("GET", "/healthz"): lambda w, s: ("/healthz", {}),
+    ("GET", "/status"): lambda w, s: ("/status", {}),
+    ("POST", "/v1/ingest"): lambda w, s: ("/v1/ingest", {"json": {"source": s, "metrics": {"x": 1}}}),
+    ("PUT", "/v1/series/kind"): lambda w, s: (
+        "/v1/series/kind",
+        {"json": {"source": s, "metric": "x", "kind": "gauge"}},
+    ),
+    ("GET", "/v1/series"): lambda w, s: ("/v1/series", {"params": {"source": s}}),
+    ("GET", "/v1/chart"): lambda w, s: ("/v1/chart", {"params": {"source": s, "metric": "x"}}),
+    ("GET", "/v1/total"): lambda w, s: ("/v1/total", {"params": {"metric": "x"}}),
+    ("GET", "/v1/top"): lambda w, s: ("/v1/top", {"params": {"metric": "x"}}),
+    ("GET", "/v1/retention"): lambda w, s: ("/v1/retention", {}),
+    ("PATCH", "/v1/retention"): lambda w, s: ("/v1/retention", {"json": {"retention": {"raw": "72h"}}}),
+    ("GET", "/v1/keys"): lambda w, s: ("/v1/keys", {}),
+    ("POST", "/v1/keys"): lambda w, s: ("/v1/keys", {"json": {"name": "new", "scopes": ["read"]}}),
+    ("GET", "/v1/keys/{key_id}"): lambda w, s: (f"/v1/keys/{w.key_id}", {}),
+    ("DELETE", "/v1/keys/{key_id}"): lambda w, s: (f"/v1/keys/{w.key_id}", {}),
+    ("GET", "/v1/services"): lambda w, s: ("/v1/services", {}),
+    ("POST", "/v1/services"): lambda w, s: ("/v1/services", {"json": {"name": "new", "url": w.target}}),
+    ("GET", "/v1/services/{name}"): lambda w, s: ("/v1/services/api", {}),
+    ("PATCH", "/v1/services/{name}"): lambda w, s: ("/v1/services/api", {"json": {"description": "d"}}),
+    ("DELETE", "/v1/services/{name}"): lambda w, s: ("/v1/services/api", {}),
+    ("POST", "/v1/services/{name}/push-token"): lambda w, s: ("/v1/services/beat/push-token", {}),
+    ("POST", "/v1/services/{name}/check"): lambda w, s: ("/v1/services/api/check", {}),
+    ("GET", "/v1/status"): lambda w, s: ("/v1/status", {}),
+    ("GET", "/v1/services/{name}/status"): lambda w, s: ("/v1/services/api/status", {}),
+    ("GET", "/v1/services/{name}/uptime"): lambda w, s: ("/v1/services/api/uptime", {}),
+    ("GET", "/v1/services/{name}/uptime/daily"): lambda w, s: ("/v1/services/api/uptime/daily", {}),
+    ("GET", "/v1/services/{name}/response-times"): lambda w, s: ("/v1/services/api/response-times", {}),
+    ("GET", "/v1/services/{name}/history"): lambda w, s: ("/v1/services/api/history", {}),
+    ("GET", "/v1/services/{name}/chart"): lambda w, s: ("/v1/services/api/chart", {}),
+    ("GET", "/v1/incidents"): lambda w, s: ("/v1/incidents", {}),
+    ("GET", "/v1/services/{name}/incidents"): lambda w, s: ("/v1/services/api/incidents", {}),
+    ("GET", "/v1/maintenance"): lambda w, s: ("/v1/maintenance", {}),
+    ("POST", "/v1/maintenance"): lambda w, s: (
+        "/v1/maintenance",
+        {"json": {"title": "t", "start": 1, "end": 2}},
+    ),
+    ("DELETE", "/v1/maintenance/{window_id}"): lambda w, s: (f"/v1/maintenance/{w.window_id}", {}),
+    ("GET", "/v1/services/{name}/maintenance"): lambda w, s: ("/v1/services/api/maintenance", {}),
+    ("POST", "/v1/services/{name}/maintenance"): lambda w, s: (
+        "/v1/services/api/maintenance",
+        {"json": {"title": "t", "start": 1, "end": 2}},
+    ),
+    ("DELETE", "/v1/services/{name}/maintenance/{window_id}"): lambda w, s: (
+        f"/v1/services/api/maintenance/{w.service_window_id}",
+        {},
+    ),
+    ("GET", "/v1/push/{token}"): lambda w, s: (f"/v1/push/{w.push_token}", {}),
+    ("POST", "/v1/push/{token}"): lambda w, s: (f"/v1/push/{w.push_token}", {}),
+    ("GET", "/api/ping"): lambda w, s: ("/api/ping", {}),
+    ("GET", "/api/status"): lambda w, s: ("/api/status", {}),
+    ("GET", "/api/history/{serviceName}"): lambda w, s: ("/api/history/api", {}),
+    ("GET", "/api/services"): lambda w, s: ("/api/services", {}),
+    ("POST", "/api/services"): lambda w, s: ("/api/services", {"json": {"name": "new", "url": w.target}}),
+    ("PUT", "/api/services"): lambda w, s: (
+        "/api/services",
+        {"params": {"name": "api"}, "json": {"description": "d"}},
+    ),
+    ("DELETE", "/api/services"): lambda w, s: ("/api/services", {"params": {"name": "api"}}),
+    ("GET", "/api/ping-history/ttl"): lambda w, s: ("/api/ping-history/ttl", {}),
+    ("PATCH", "/api/ping-history/ttl"): lambda w, s: ("/api/ping-history/ttl", {"json": {"ttl": 3600}}),
+    ("DELETE", "/api/ping-history"): lambda w, s: ("/api/ping-history", {}),
+    ("GET", "/api/setup/status"): lambda w, s: ("/api/setup/status", {}),
+    ("POST", "/api/setup/complete"): lambda w, s: ("/api/setup/complete", {}),
+    ("GET", "/api/test-redis"): lambda w, s: ("/api/test-redis", {}),
+}
+
+
+def build(r: Any, target: str) -> World:
+    """Fresh data for one cell: every id a request may name."""
+    r.flushall()
+    cache.clear()
+    world = World(target=target)
+    settings = get_settings()
+    world.tokens = {
+        "read key": make_key(r, ("read",)),
+        "write key": make_key(r, ("write",)),
+        "source key": make_key(r, ("read", "write"), source="alice"),
+        "admin key": make_key(r, ("admin",)),
+    }
+    from upstat.auth import keys
+
+    world.key_id = keys.create_key(r, settings, name="victim", scopes=("read",))[0].key_id
+    store = ServiceStore(r)
+    store.create({"name": "api", "url": target})
+    world.push_token = str(store.create({"name": "beat", "kind": "push"}).push_token)
+    record(r, "api", (now_ms(), "up", 12.0))
+    world.window_id = maintenance.add_window(r, MaintenanceIn(title="g", start=1, end=2)).id
+    service_id = store.require("api").id
+    window = maintenance.add_window(r, MaintenanceIn(title="s", start=1, end=2), service_id=service_id)
+    world.service_window_id = window.id
+    from upstat.timeseries.config import current_engine
+
+    engine = current_engine(r, fresh=True)
+    for source in ("alice", "bob"):
+        engine.write(source, "x", [(now_ms(), 1.0)])
+    return world
+
+
+def now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)
+
+
+@pytest.fixture
+def world_app(env: dict[str, str], r: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FastAPI]:
+    for name in ("RATE_LIMIT_PER_IP", "RATE_LIMIT_PER_KEY", "RATE_LIMIT_PER_PUSH_TOKEN"):
+        monkeypatch.setenv(f"UPSTAT_{name}", "100000")
+    get_settings.cache_clear()
+    from upstat.api.app import create_app
+
+    yield create_app()
+    cache.clear()
+
+
+def call(client: TestClient, world: World, route: tuple[str, str], caller: str, source: str) -> int:
+    path, kwargs = REQUESTS[route](world, source)
+    headers = {} if caller == "anonymous" else bearer(world.tokens[caller])
+    return client.request(route[0], path, headers=headers, **kwargs).status_code
+
+
+def test_the_table_lists_every_route_and_only_those(world_app: FastAPI) -> None:
+    routes = {
+        (method.upper(), path)
+        for path, ops in world_app.openapi()["paths"].items()
+        for method in ops
+        if method != "head"
+    }
+    assert set(TABLE) == routes
+    assert set(REQUESTS) == routes
+
+
+def expected_ok(cell: str, caller: str, public: bool) -> bool:
+    if cell in ("yes", "token", "own"):
+        return True
+    if cell == "public":
+        return public or caller in ("read key", "admin key")
+    assert cell == "—", f"unknown cell {cell!r}"
+    return False
+
+
+@pytest.mark.parametrize("public", [True, False], ids=["public-status-page", "private-status-page"])
+@pytest.mark.parametrize("route", sorted(TABLE), ids=lambda r: f"{r[0]} {r[1]}")
+def test_every_caller_gets_what_the_table_says(
+    world_app: FastAPI,
+    r: Any,
+    local_target: LocalTarget,
+    monkeypatch: pytest.MonkeyPatch,
+    route: tuple[str, str],
+    public: bool,
+) -> None:
+    monkeypatch.setenv("UPSTAT_PUBLIC_STATUS_PAGE", "true" if public else "false")
+    get_settings.cache_clear()
+    with TestClient(world_app) as client:
+        for caller, cell in TABLE[route].items():
+            world = build(r, local_target.url("/ok"))
+            status = call(client, world, route, caller, "alice")
+            if expected_ok(cell, caller, public):
+                assert 200 <= status < 300, (caller, cell, status)
+            else:
+                assert status == (401 if caller == "anonymous" else 403), (caller, cell, status)
+            if cell == "own":
+                assert call(client, build(r, local_target.url("/ok")), route, caller, "bob") == 403
+                assert call(client, build(r, local_target.url("/ok")), route, caller, "service:x") == 403
+
+
+def test_the_bootstrap_admin_token_is_an_admin_key(
+    world_app: FastAPI, r: Any, local_target: LocalTarget
+) -> None:
+    with TestClient(world_app) as client:
+        world = build(r, local_target.url("/ok"))
+        world.tokens["admin key"] = ADMIN_TOKEN
+        for route, cells in TABLE.items():
+            if cells["admin key"] == "yes":
+                assert 200 <= call(client, world, route, "admin key", "alice") < 300, route
+                world = build(r, local_target.url("/ok"))
+                world.tokens["admin key"] = ADMIN_TOKEN
