@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from upstat.api.app import create_app
@@ -60,3 +61,69 @@ def test_published_examples_keep_their_nulls(env: dict[str, str]) -> None:
     doc = TestClient(create_app()).get("/openapi.json").json()
     [example] = doc["components"]["schemas"]["Uptimes"]["examples"]
     assert "90d" in example and example["90d"] is None
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/v1/services", "GET, POST"),
+        ("/v1/services/api", "DELETE, GET, PATCH"),
+        ("/v1/keys/abc", "DELETE, GET"),
+        ("/api/services", "DELETE, GET, POST, PUT"),
+        ("/api/ping-history/ttl", "GET, PATCH"),
+        ("/v1/retention", "GET, PATCH"),
+        ("/v1/push/tok", "GET, POST"),
+    ],
+)
+def test_a_wrong_method_answers_405_listing_every_method_of_the_path(
+    env: dict[str, str], path: str, methods: str
+) -> None:
+    res = TestClient(create_app()).request("OPTIONS", path)
+    assert res.status_code == 405 and res.headers["allow"] == methods
+    assert res.json()["message"].endswith(f"allowed: {methods}")
+
+
+def _body_examples(doc: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(method, path, example) for every example a request body publishes, inline or on its model."""
+    schemas = doc["components"]["schemas"]
+    out = []
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if not schema:
+                continue
+            refs = [schema, *schema.get("anyOf", [])]
+            found = list(schema.get("examples", []))
+            for ref in refs:
+                if "$ref" in ref:
+                    found += schemas[ref["$ref"].rsplit("/", 1)[-1]].get("examples", [])
+            out += [(method.upper(), path, example) for example in found]
+    return out
+
+
+def test_every_published_request_example_is_accepted_as_published(env: dict[str, str], r: Any) -> None:
+    """Sent as published (path names filled with an existing service "api"), each answers 2xx."""
+    from tests.conftest import ADMIN_TOKEN
+    from upstat.uptime.services import ServiceStore
+
+    client = TestClient(create_app())
+    doc = client.get("/openapi.json").json()
+    examples = _body_examples(doc)
+    assert len(examples) >= 12
+    for method, path, example in examples:
+        r.flushall()
+        ServiceStore(r).create({"name": "api", "url": "https://example.com"})
+        res = client.request(
+            method,
+            path.replace("{name}", "api"),
+            params={"name": "api"} if path == "/api/services" and method == "PUT" else None,
+            json=example,
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        if path in ("/v1/services", "/api/services") and method == "POST" and example.get("name") == "api":
+            assert res.status_code == 409  # the example's own name, taken by the service made above
+            r.flushall()
+            res = client.request(
+                method, path, json=example, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            )
+        assert 200 <= res.status_code < 300, (method, path, example, res.text)

@@ -11,7 +11,9 @@ A reference dialect whose document defines its own error shape registers a forma
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -110,6 +112,29 @@ def validation_problem(exc: RequestValidationError) -> InvalidInput:
     return invalid_from_errors(errors)
 
 
+def _template(path: str) -> re.Pattern[str]:
+    """A route template as a pattern: ``/v1/services/{name}`` matches ``/v1/services/api``."""
+    parts = re.split(r"(\{[^{}]+\})", path)
+    return re.compile("^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$")
+
+
+@lru_cache(maxsize=4)
+def _method_table(app: FastAPI) -> tuple[tuple[re.Pattern[str], frozenset[str]], ...]:
+    """Every documented path's pattern with its methods (the app's routes do not change once built)."""
+    paths = app.openapi().get("paths", {})
+    return tuple((_template(path), frozenset(m.upper() for m in ops)) for path, ops in paths.items())
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method of every route whose path matches ``path`` (not only the first route that matched, as
+    Starlette's 405 says), for ``Allow``."""
+    found: set[str] = set()
+    for pattern, methods in _method_table(app):
+        if pattern.match(path):
+            found |= methods
+    return sorted(found)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a JSON error (never an HTML page or a bare 500)."""
 
@@ -131,10 +156,15 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         error = HTTP_ERROR_TYPES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else error
+        headers = exc.headers
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.method} {request.url.path}"
+        if exc.status_code == 405:
+            allowed = allowed_methods(app, request.url.path)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            message = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
         field = "body" if exc.status_code == 413 else None
-        return error_response(request.url.path, exc.status_code, error, message, field, exc.headers)
+        return error_response(request.url.path, exc.status_code, error, message, field, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
