@@ -7,8 +7,8 @@
 
 It reads the same settings as the API (REDIS_URL, UPSTAT_KEY_PREFIX, ...) and calls the same library
 functions as the /v1/keys routes; without REDIS_URL it uses the embedded Valkey of a `make run` running in
-the current directory (recorded in .local-data/redis-url). ``create`` prints the token alone on stdout, once; everything else it
-says goes to stderr, so ``TOKEN=$(upstat keys create --scope write)`` works.
+the current directory (recorded in .local-data/redis-url). ``create`` prints the token alone on stdout,
+once; everything else it says goes to stderr, so ``TOKEN=$(upstat keys create --scope write)`` works.
 """
 
 from __future__ import annotations
