@@ -221,3 +221,41 @@ def test_the_cli_without_a_local_server_says_what_to_do(tmp_path: object) -> Non
     stale = _cli(tmp_path, "keys", "list")
     assert stale.returncode == 1
     assert "does not answer" in stale.stderr and "make run" in stale.stderr
+
+
+def test_make_run_prints_where_everything_is_and_logs_each_job_result_once(
+    redis_url: str, tmp_path: object
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import redis
+
+    redis.Redis.from_url(redis_url).flushall()
+    port = _free_port()
+    out = Path(str(tmp_path)) / "run.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPSTAT_") and k != "REDIS_URL"}
+    env.update(PORT=str(port), REDIS_URL=redis_url, UPSTAT_ADMIN_TOKEN="local-e2e-token")
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "upstat.local"], env=env, cwd=str(tmp_path), stdout=sink, stderr=sink
+        )
+    try:
+        _call(port, "/healthz")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "job rollup done" not in out.read_text():
+            time.sleep(0.2)
+        time.sleep(0.5)  # a second report of the same run would follow at once
+    finally:
+        _stop(proc)
+    text = out.read_text()
+    base = f"http://127.0.0.1:{port}"
+    assert f"API on {base}" in text
+    assert f"status page: {base}/status (also at {base}/)" in text
+    assert f"API docs: {base}/docs" in text
+    assert "admin token (from UPSTAT_ADMIN_TOKEN): local-e2e-token" in text
+    results = [line for line in text.splitlines() if "rollup" in line and "duration_ms" in line]
+    assert len(results) == 1, results

@@ -67,7 +67,7 @@ def _loop(schedule: Schedule, stop: threading.Event) -> None:
     while not stop.is_set():
         started = time.monotonic()
         try:
-            log.info("%s: %s", schedule.name, fire(schedule))
+            fire(schedule)  # the job's runner logs its result (upstat.jobs), once
         except Exception:  # a failed run is logged and retried on the next tick, as on Lambda
             log.exception("scheduled job %s failed", schedule.name)
         stop.wait(max(1.0, schedule.rate_seconds - (time.monotonic() - started)))
@@ -137,6 +137,16 @@ def uvicorn_options(settings: Any) -> dict[str, Any]:
     }
 
 
+def _announce(port: int, token_from: str) -> None:
+    """What a new user needs first: where the API, the status page and the docs are, and the token."""
+    base = f"http://127.0.0.1:{port}"
+    log.info("API on %s", base)
+    log.info("status page: %s/status (also at %s/)", base, base)
+    log.info("API docs: %s/docs", base)
+    # A local run's own bootstrap token, printed on purpose: the user needs it for the API and the docs.
+    log.info("admin token (from %s): %s", token_from, os.environ["UPSTAT_ADMIN_TOKEN"])
+
+
 def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -155,9 +165,10 @@ def main() -> None:
             DATA_DIR,
             REDIS_URL_FILE,
         )
+    token_from = "UPSTAT_ADMIN_TOKEN"
     if not os.environ.get("UPSTAT_ADMIN_TOKEN"):
         os.environ["UPSTAT_ADMIN_TOKEN"] = _admin_token()
-        log.info("admin token (from %s): %s", DATA_DIR / "admin-token", os.environ["UPSTAT_ADMIN_TOKEN"])
+        token_from = str(DATA_DIR / "admin-token")
 
     import uvicorn
 
@@ -171,7 +182,7 @@ def main() -> None:
     stop = threading.Event()
     start_scheduler(stop)
     try:
-        log.info("API on http://127.0.0.1:%d (docs at /docs)", settings.port)
+        _announce(settings.port, token_from)
         uvicorn.run(get_app(), **uvicorn_options(settings))
     finally:
         stop.set()
