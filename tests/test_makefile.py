@@ -33,14 +33,14 @@ def _make(
 
 
 def test_make_test_skips_packaging_without_node_and_says_why(tmp_path: Path) -> None:
-    done = _make(tmp_path, "package-or-skip")
+    done = _make(tmp_path, "-o", ".venv/.synced", "package-or-skip")  # -o: never re-sync the venv here
     assert done.returncode == 0, done.stderr
     assert "make package skipped: Node.js is not installed" in done.stdout
     assert "Node.js >= 20.19 and npm" in done.stdout
 
 
 def test_make_package_without_node_fails_with_the_reason(tmp_path: Path) -> None:
-    done = _make(tmp_path, "package")
+    done = _make(tmp_path, "-o", ".venv/.synced", "package")
     assert done.returncode != 0
     assert "make package: Node.js is not installed" in done.stderr
 
