@@ -170,3 +170,92 @@ def test_the_embedded_valkey_keeps_data_across_restarts(tmp_path: object) -> Non
     from pathlib import Path
 
     assert _servers_in(Path(str(tmp_path)) / ".local-data" / "valkey") == []  # stopped with the process
+
+
+def _cli(cwd: object, *args: str) -> Any:
+    """The installed `upstat` command, run as a user runs it: in ``cwd``, with no REDIS_URL set."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPSTAT_") and k != "REDIS_URL"}
+    command = str(Path(sys.executable).with_name("upstat"))
+    return subprocess.run([command, *args], env=env, cwd=str(cwd), capture_output=True, text=True, timeout=60)
+
+
+def test_the_cli_finds_the_embedded_valkey_of_make_run_with_no_variable_set(tmp_path: object) -> None:
+    """README: `upstat keys create` in a second terminal beside `make run`, with nothing to set."""
+    import urllib.error
+    import urllib.request
+
+    port = _free_port()
+    proc = _start_local(tmp_path, port, {})
+    try:
+        _call(port, "/v1/retention")  # up
+        created = _cli(tmp_path, "keys", "create", "--scope", "admin", "--name", "ops")
+        assert created.returncode == 0, created.stderr
+        token = created.stdout.strip()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/keys", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(req, timeout=5) as res:
+            assert res.status == 200 and b'"ops"' in res.read()
+    finally:
+        _stop(proc)
+    # Stopped: the CLI says so instead of failing on a missing variable.
+    after = _cli(tmp_path, "keys", "list")
+    assert after.returncode == 1 and "make run" in after.stderr and "REDIS_URL" in after.stderr
+
+
+def test_the_cli_without_a_local_server_says_what_to_do(tmp_path: object) -> None:
+    from pathlib import Path
+
+    nothing = _cli(tmp_path, "keys", "list")
+    assert nothing.returncode == 1
+    assert "no `make run` is running here" in nothing.stderr and "set REDIS_URL" in nothing.stderr
+    # A server killed without cleaning up left its address behind: the CLI says it does not answer.
+    data = Path(str(tmp_path)) / ".local-data"
+    data.mkdir()
+    (data / "redis-url").write_text(f"redis://127.0.0.1:{_free_port()}\n")
+    stale = _cli(tmp_path, "keys", "list")
+    assert stale.returncode == 1
+    assert "does not answer" in stale.stderr and "make run" in stale.stderr
+
+
+def test_make_run_prints_where_everything_is_and_logs_each_job_result_once(
+    redis_url: str, tmp_path: object
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import redis
+
+    redis.Redis.from_url(redis_url).flushall()
+    port = _free_port()
+    out = Path(str(tmp_path)) / "run.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPSTAT_") and k != "REDIS_URL"}
+    env.update(PORT=str(port), REDIS_URL=redis_url, UPSTAT_ADMIN_TOKEN="local-e2e-token")
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "upstat.local"], env=env, cwd=str(tmp_path), stdout=sink, stderr=sink
+        )
+    try:
+        _call(port, "/healthz")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "job rollup done" not in out.read_text():
+            time.sleep(0.2)
+        time.sleep(0.5)  # a second report of the same run would follow at once
+    finally:
+        _stop(proc)
+    text = out.read_text()
+    base = f"http://127.0.0.1:{port}"
+    assert f"API on {base}" in text
+    assert f"status page: {base}/status (also at {base}/)" in text
+    assert f"API docs: {base}/docs" in text
+    assert "admin token (from UPSTAT_ADMIN_TOKEN): local-e2e-token" in text
+    results = [line for line in text.splitlines() if "rollup" in line and "duration_ms" in line]
+    assert len(results) == 1, results

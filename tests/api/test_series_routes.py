@@ -97,6 +97,22 @@ def test_counters_give_increase_and_rate_with_resets(http: TestClient) -> None:
     assert sum(v for _, v in body["points"] if v) == pytest.approx(60 + 60 + 20 + 60)
 
 
+def test_a_raw_chart_reports_statistics_of_the_points_it_returns(http: TestClient) -> None:
+    now = now_ms()
+    points = [{"metric": "load", "time": now - k * MINUTE, "value": float(k % 5)} for k in range(1, 30)]
+    ingest(http, {"source": "alice", "points": points})
+    body = http.get(
+        "/v1/chart",
+        params={"source": "alice", "metric": "load", "range": "3h", "resolution": "raw", "stats": "true"},
+        headers=AUTH,
+    ).json()
+    assert body["count"] == 29
+    values = [v for _, v in body["points"]]
+    stats = body["stats"]
+    assert (stats["count"], stats["min"], stats["max"]) == (29, min(values), max(values))
+    assert stats["total"] == pytest.approx(sum(values)) and stats["avg"] == pytest.approx(sum(values) / 29)
+
+
 def test_csv_on_request(http: TestClient) -> None:
     ingest(http, {"source": "a", "metrics": {"m": 3}})
     res = http.get(

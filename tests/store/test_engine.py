@@ -217,8 +217,14 @@ def test_statistics_over_a_range_with_exact_percentiles_where_raw_covers_it(r):
     engine.write("api", "rt", [(NOW - i * 10_000, float(v)) for i, v in enumerate(values)], now=NOW)
     b = engine.read("api", "rt", q("24h", percentiles=True), now=NOW)
     st_ = statistics(b)
-    assert (st_["min"], st_["max"], st_["count"], st_["total"]) == (1.0, 100.0, 100, 5050.0)
-    assert st_["avg"] == 50.5
+    seen = st_["samples"]  # the measured values, whatever the chart's buckets
+    assert (seen["min"], seen["max"], seen["count"], seen["total"], seen["avg"]) == (
+        1.0,
+        100.0,
+        100,
+        5050.0,
+        50.5,
+    )
     assert st_["p50"] == pytest.approx(50.5) and st_["p99"] == pytest.approx(99.01)
     assert st_["percentiles_exact"] is True
     assert st_["trend"] == "decreasing"  # newer points have smaller values
@@ -230,7 +236,7 @@ def test_percentiles_beyond_raw_retention_are_marked_approximate(r):
     b = engine.read("api", "rt", q("7d", percentiles=True), now=NOW)
     st_ = statistics(b)
     assert st_["percentiles_exact"] is False and st_["p50"] is not None
-    assert st_["min"] == 0.0 and st_["max"] == 99.0  # min/max stay exact from any tier
+    assert st_["samples"]["min"] == 0.0 and st_["samples"]["max"] == 99.0  # exact from any tier
 
 
 def test_retention_trims_old_chunks_and_refuses_backfill_into_them(r):
@@ -386,4 +392,4 @@ def test_a_long_chart_still_sees_a_backfill_older_than_the_series_first_point(r)
     engine.write("dev", "m", [(NOW - 200 * DAY, 5.0), (NOW - 90 * DAY, 7.0)], now=NOW)
     again = engine.read("dev", "m", year, now=NOW)
     assert sum(again.count) == 3 and max(v for v in again.max if v is not None) == 7.0
-    assert statistics(again)["total"] == 13.0
+    assert statistics(again)["total"] == 13.0 == statistics(again)["samples"]["total"]

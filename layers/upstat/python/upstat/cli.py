@@ -6,8 +6,9 @@
     upstat keys revoke KEY_ID
 
 It reads the same settings as the API (REDIS_URL, UPSTAT_KEY_PREFIX, ...) and calls the same library
-functions as the /v1/keys routes. ``create`` prints the token alone on stdout, once; everything else it
-says goes to stderr, so ``TOKEN=$(upstat keys create --scope write)`` works.
+functions as the /v1/keys routes; without REDIS_URL it uses the embedded Valkey of a `make run` running in
+the current directory (recorded in .local-data/redis-url). ``create`` prints the token alone on stdout,
+once; everything else it says goes to stderr, so ``TOKEN=$(upstat keys create --scope write)`` works.
 """
 
 from __future__ import annotations
@@ -130,6 +131,36 @@ def _revoke(args: argparse.Namespace, client: Any) -> int:
     return 0
 
 
+def _redis() -> Any:
+    """The client of REDIS_URL (or its SSM parameter); when neither is set, of the embedded Valkey that a
+    `make run` in this directory recorded in .local-data/redis-url."""
+    from redis.exceptions import RedisError
+
+    from upstat.store.client import get_redis, make_client
+
+    settings = get_settings()
+    if settings.redis_url or settings.redis_url_ssm_parameter:
+        return get_redis()
+    from upstat.local import REDIS_URL_FILE, recorded_redis_url
+
+    where = REDIS_URL_FILE.resolve()
+    url = recorded_redis_url()
+    if url is None:
+        raise RuntimeError(
+            f"REDIS_URL is not set and no `make run` is running here ({where} does not exist): start "
+            "`make run` in this directory, or set REDIS_URL"
+        )
+    client = make_client(settings, url)
+    try:
+        client.ping()
+    except RedisError as exc:
+        raise RuntimeError(
+            f"REDIS_URL is not set and the embedded Valkey that `make run` recorded in {where} ({url}) does "
+            "not answer: is `make run` still running? Start it again, or set REDIS_URL"
+        ) from exc
+    return client
+
+
 ACTIONS = {"create": _create, "list": _list, "show": _show, "revoke": _revoke}
 
 
@@ -139,14 +170,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from redis.exceptions import RedisError
 
-    from upstat.store.client import get_redis
-
     try:
-        return ACTIONS[args.action](args, get_redis())
+        return ACTIONS[args.action](args, _redis())
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
     except UpstatError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
-    except (RedisError, RuntimeError) as exc:
+    except RedisError as exc:
         print(f"error: Redis: {exc}", file=sys.stderr)
+    except RuntimeError as exc:  # no Redis to talk to: the message says what to start or set
+        print(f"error: {exc}", file=sys.stderr)
     return 1

@@ -23,6 +23,9 @@ from upstat.jobs import SCHEDULES, Schedule
 
 log = logging.getLogger("upstat.local")
 DATA_DIR = Path(".local-data")
+# Where the embedded Valkey listens, while `make run` runs: the `upstat` CLI reads it when REDIS_URL is
+# unset, so `upstat keys ...` works in a second terminal (the port changes at every start).
+REDIS_URL_FILE = DATA_DIR / "redis-url"
 
 
 def scheduled_event(name: str, when: datetime | None = None) -> dict[str, Any]:
@@ -64,7 +67,7 @@ def _loop(schedule: Schedule, stop: threading.Event) -> None:
     while not stop.is_set():
         started = time.monotonic()
         try:
-            log.info("%s: %s", schedule.name, fire(schedule))
+            fire(schedule)  # the job's runner logs its result (upstat.jobs), once
         except Exception:  # a failed run is logged and retried on the next tick, as on Lambda
             log.exception("scheduled job %s failed", schedule.name)
         stop.wait(max(1.0, schedule.rate_seconds - (time.monotonic() - started)))
@@ -93,6 +96,22 @@ def _embedded_valkey() -> Any:
     return server
 
 
+def _record_redis_url(url: str) -> None:
+    """Write the embedded server's URL for the CLI (readable by this user only, like the admin token)."""
+    tmp = REDIS_URL_FILE.with_suffix(".tmp")
+    tmp.write_text(url + "\n")
+    tmp.chmod(0o600)
+    tmp.replace(REDIS_URL_FILE)  # atomic: a CLI started meanwhile reads the old URL or the new one
+
+
+def recorded_redis_url(data_dir: Path = DATA_DIR) -> str | None:
+    """The URL a running `make run` (started in this directory) recorded for its embedded Valkey."""
+    try:
+        return (data_dir / REDIS_URL_FILE.name).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def _admin_token() -> str:
     """A stable local admin token, kept in .local-data/admin-token unless UPSTAT_ADMIN_TOKEN is set."""
     path = DATA_DIR / "admin-token"
@@ -118,6 +137,16 @@ def uvicorn_options(settings: Any) -> dict[str, Any]:
     }
 
 
+def _announce(port: int, token_from: str) -> None:
+    """What a new user needs first: where the API, the status page and the docs are, and the token."""
+    base = f"http://127.0.0.1:{port}"
+    log.info("API on %s", base)
+    log.info("status page: %s/status (also at %s/)", base, base)
+    log.info("API docs: %s/docs", base)
+    # A local run's own bootstrap token, printed on purpose: the user needs it for the API and the docs.
+    log.info("admin token (from %s): %s", token_from, os.environ["UPSTAT_ADMIN_TOKEN"])
+
+
 def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -129,10 +158,17 @@ def main() -> None:
     if not os.environ.get("REDIS_URL") and not os.environ.get("UPSTAT_REDIS_URL"):
         server = _embedded_valkey()
         os.environ["REDIS_URL"] = server.connection_url
-        log.info("embedded Valkey at %s (data in %s)", server.connection_url, DATA_DIR)
+        _record_redis_url(server.connection_url)
+        log.info(
+            "embedded Valkey at %s (data in %s; the upstat CLI finds it through %s)",
+            server.connection_url,
+            DATA_DIR,
+            REDIS_URL_FILE,
+        )
+    token_from = "UPSTAT_ADMIN_TOKEN"
     if not os.environ.get("UPSTAT_ADMIN_TOKEN"):
         os.environ["UPSTAT_ADMIN_TOKEN"] = _admin_token()
-        log.info("admin token (from %s): %s", DATA_DIR / "admin-token", os.environ["UPSTAT_ADMIN_TOKEN"])
+        token_from = str(DATA_DIR / "admin-token")
 
     import uvicorn
 
@@ -146,11 +182,12 @@ def main() -> None:
     stop = threading.Event()
     start_scheduler(stop)
     try:
-        log.info("API on http://127.0.0.1:%d (docs at /docs)", settings.port)
+        _announce(settings.port, token_from)
         uvicorn.run(get_app(), **uvicorn_options(settings))
     finally:
         stop.set()
         if server is not None:
+            REDIS_URL_FILE.unlink(missing_ok=True)
             server.stop()
 
 

@@ -1,4 +1,4 @@
-"""The OpenUptimes API (../shared/reference/openuptimes-api.txt and openuptimes-routes.md) at its paths.
+"""The OpenUptimes API (its published document; README "Compatible APIs") at its documented paths.
 
 Every route of the document, with its field names (camelCase, times in epoch milliseconds) and its error
 shape ``{"error": true, "message": "...", "status": N}`` for everything under ``/api/`` (request validation

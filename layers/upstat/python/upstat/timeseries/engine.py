@@ -83,6 +83,8 @@ class Buckets:
     # Indices of the non-empty buckets, ascending, when the reader tracked them (sparse charts: a year of
     # a week-old series is 8 of 365 buckets) so columns need not scan every bucket.
     present: list[int] | None = None
+    # The time of the read: the bucket holding it is still filling (rates divide by the time elapsed in it).
+    now: int | None = None
 
     def _col(self, i: int) -> list[Any]:
         return [None if r is None else r[i] for r in self.records]
@@ -370,6 +372,7 @@ class Engine:
                     skip, reply = 0, self.redis.hmget(keys[i], fields)
             kind = reply[0].decode() if reply[0] else "gauge"
             b = decode(grid, tier, kind, chunk_ids[skip:], reply[nm : nm + nc - skip])
+            b.now = now
             if query.percentiles:
                 info = _info(source, metric, [reply[0], None, None, None, reply[1], reply[2]])
                 assert info is not None

@@ -5,6 +5,7 @@ Pure functions over ``Buckets``; no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from upstat.errors import InvalidInput
@@ -82,7 +83,24 @@ def column(b: Buckets, aggregate: str) -> list[float | None]:
     incs = increases(b)
     if aggregate == "increase":
         return incs
-    return [None if v is None else v / (b.grid.length(j) / 1000) for j, v in enumerate(incs)]
+    return rates(b, incs)
+
+
+def rates(b: Buckets, incs: list[float | None]) -> list[float | None]:
+    """Per-second rate of a counter per bucket: the bucket's increase over its length in seconds.
+
+    The bucket holding ``b.now`` is still filling: its increase is divided by the time elapsed in it (at
+    least one second) instead of its whole length, so a counter growing steadily reads the same rate in
+    the last bucket as in the full ones, not a drop. (README "Statistics and trend".)
+    """
+    out = [None if v is None else v / (b.grid.length(j) / 1000) for j, v in enumerate(incs)]
+    now, grid = b.now, b.grid
+    if now is not None and grid.start <= now < grid.end:
+        j = grid.index(now)
+        inc = incs[j]
+        if inc is not None:
+            out[j] = inc / (max(now - grid.starts()[j], 1000) / 1000)
+    return out
 
 
 _SPARSE = frozenset({"avg", "count", "sum", "min", "max", "first", "last"})
@@ -125,35 +143,80 @@ def series_values(b: Buckets, aggregate: str, fill: str | None) -> tuple[list[fl
     return fill_gaps(column(b, aggregate), used), used
 
 
-def statistics(b: Buckets, aggregate: str = "avg") -> dict[str, Any]:
-    """min, max, avg, total, count over the range (exact from any tier), percentiles when read, trend.
+def chart_points(
+    b: Buckets, aggregate: str, fill: str | None
+) -> tuple[Sequence[int], list[float | None], str]:
+    """What a chart returns: (times, values, fill used). A raw chart returns the stored points as they are
+    (fill ``none``); a bucketed one a value per bucket, gaps filled as asked."""
+    if b.grid.raw:
+        return b.raw_times, list(b.raw_values), "none"
+    values, used = series_values(b, aggregate, fill)
+    return b.grid.starts(), values, used
 
-    Percentiles are exact when computed from raw points covering the range (``percentiles_exact``), else
-    approximate (bucket averages weighted by count), or absent when not asked for.
+
+def statistics(b: Buckets, aggregate: str = "avg", fill: str | None = None) -> dict[str, Any]:
+    """The statistics of the chart ``chart_points(b, aggregate, fill)`` returns (see ``point_statistics``)."""
+    times, values, _ = chart_points(b, aggregate, fill)
+    return point_statistics(b, times, values)
+
+
+def point_statistics(b: Buckets, times: Sequence[int], values: list[float | None]) -> dict[str, Any]:
+    """Statistics of a chart, computed from the points it returns, so the two always agree.
+
+    ``count``, ``min``, ``max``, ``avg``, ``total`` and ``trend`` are over the returned points that have a
+    value (filled values included, null points left out): what a reader of the chart can check. ``samples``
+    has the same figures over the measured values themselves, exact from any tier (buckets keep count,
+    sum, min and max); ``increase`` (counters) is the counter's increase over the range, resets counted
+    as restarts. Percentiles, when read, are of the measured values: exact from raw points covering the
+    range (``percentiles_exact``), else approximate (bucket averages weighted by count).
     """
-    recs = [r for r in b.records if r is not None]
-    count = sum(r[C] for r in recs)
-    mins = [r[MIN] for r in recs]
-    maxs = [r[MAX] for r in recs]
-    total = sum(r[S] for r in recs)
+    pts = [(float(t), v) for t, v in zip(times, values, strict=True) if v is not None]
+    vals = [v for _, v in pts]
+    total = sum(vals)
     stats: dict[str, Any] = {
-        "count": count,
-        "min": min(mins) if mins else None,
-        "max": max(maxs) if maxs else None,
-        "avg": total / count if count else None,
+        "count": len(vals),
+        "min": min(vals) if vals else None,
+        "max": max(vals) if vals else None,
+        "avg": total / len(vals) if vals else None,
         "total": total,
+        "trend": trend(pts),
+        "samples": measured(b),
     }
     if b.kind == "counter":
-        stats["increase"] = sum(v for v in increases(b) if v is not None)
+        stats["increase"] = counter_increase(b)
     if b.percentile_values is not None:
         pv = b.percentile_values
         stats.update({"p50": percentile(pv, 50), "p95": percentile(pv, 95), "p99": percentile(pv, 99)})
         stats["percentiles_exact"] = b.percentiles_exact
-    values = column(b, aggregate if aggregate in ("avg", "sum", "min", "max", "last", "increase") else "avg")
-    starts = b.grid.starts() if not b.grid.raw else b.raw_times
-    if b.grid.raw:
-        points = [(float(t), v) for t, v in zip(b.raw_times, b.raw_values, strict=True)]
-    else:
-        points = [(float(t), v) for t, v in zip(starts, values, strict=True) if v is not None]
-    stats["trend"] = trend(points)
     return stats
+
+
+def measured(b: Buckets) -> dict[str, Any]:
+    """count, min, max, avg and total of the measured values in the range, whatever the chart's aggregate:
+    exact from any tier, since buckets keep count, sum, min and max (never averages)."""
+    low: float | None = None
+    high: float | None = None
+    if b.grid.raw:
+        vals = b.raw_values
+        count, total = len(vals), float(sum(vals))
+        if vals:
+            low, high = min(vals), max(vals)
+    else:
+        recs = [r for r in b.records if r is not None]
+        count, total = sum(int(r[C]) for r in recs), float(sum(r[S] for r in recs))
+        if recs:
+            low, high = min(r[MIN] for r in recs), max(r[MAX] for r in recs)
+    return {"count": count, "min": low, "max": high, "avg": total / count if count else None, "total": total}
+
+
+def counter_increase(b: Buckets) -> float:
+    """A counter's increase over the range: every step between consecutive values (from the last value
+    before the range), a drop counted as a restart from zero."""
+    if not b.grid.raw:
+        return sum(v for v in increases(b) if v is not None)
+    total, prev = 0.0, b.prev_last
+    for v in b.raw_values:
+        if prev is not None:
+            total += v - prev if v >= prev else v
+        prev = v
+    return total

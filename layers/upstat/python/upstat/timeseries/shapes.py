@@ -15,7 +15,7 @@ from typing import Any
 from upstat.errors import InvalidInput
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Buckets, Query
-from upstat.timeseries.render import check_aggregate, check_fill, series_values, statistics
+from upstat.timeseries.render import chart_points, check_aggregate, check_fill, point_statistics
 
 FORMATS = ("json", "csv")
 
@@ -58,12 +58,8 @@ def chart(b: Buckets, params: ChartParams, source: str, metric: str) -> dict[str
     """upstat's own chart body: the points as [time ms, value] pairs, what was used, and statistics."""
     aggregate = params.aggregate or default_aggregate(b.kind)
     check_aggregate(aggregate, b.kind)
-    if b.grid.raw:
-        points: list[list[Any]] = [[t, v] for t, v in zip(b.raw_times, b.raw_values, strict=True)]
-        fill = "none"
-    else:
-        values, fill = series_values(b, aggregate, params.fill)
-        points = [[t, v] for t, v in zip(b.grid.starts(), values, strict=True)]
+    times, values, fill = chart_points(b, aggregate, params.fill)
+    points = [[t, v] for t, v in zip(times, values, strict=True)]
     body: dict[str, Any] = {
         "source": source,
         "metric": metric,
@@ -79,7 +75,7 @@ def chart(b: Buckets, params: ChartParams, source: str, metric: str) -> dict[str
         "points": points,
     }
     if params.stats:
-        body["stats"] = statistics(b, aggregate)
+        body["stats"] = point_statistics(b, times, values)
     return body
 
 

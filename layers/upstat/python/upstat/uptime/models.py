@@ -232,17 +232,41 @@ def _check_host(host: str | None, what: str) -> str:
     return host
 
 
+#: Each probed kind's URL schemes and the form of its URL (examples in URL_FORMS; README "The URL of each
+#: kind of check"): errors quote them, so a URL of the wrong form is answered with the form expected.
+URL_SCHEMES = {"http": ("http", "https"), "tls": ("https",), "tcp": ("tcp",), "dns": ("dns",)}
+URL_SHAPES = {
+    "http": "http(s)://host[:port][/path]",
+    "tls": "https://host[:port]",
+    "tcp": "tcp://host:port",
+    "dns": "dns://name",
+}
+
+
+def _scheme_error(url: str, kind: str, what: str) -> str:
+    """Which form was expected, and the likely intended URL: ``127.0.0.1:8102`` for a tcp check is
+    ``tcp://127.0.0.1:8102``; ``tcp://...`` for an http check is the form of a tcp check."""
+    form, example = URL_SHAPES[kind], URL_FORMS[kind]
+    subject = f"{what} of {'an' if kind == 'http' else 'a'} {kind} check" if what == "url" else what
+    text = f"{subject} must have the form {form}, e.g. {example}"
+    if "://" not in url:
+        return f"{text}; did you mean {URL_SCHEMES[kind][0]}://{url}?"
+    scheme = urlsplit(url).scheme.lower()
+    fits = [k for k, schemes in URL_SCHEMES.items() if scheme in schemes]
+    if fits and what == "url":
+        text += f"; {scheme}:// is the form of {' and '.join(fits)} checks (set kind)"
+    return text
+
+
 def check_url(url: str, kind: str, *, what: str = "url") -> str:
     """The URL's shape for a check of ``kind``; raises ValueError with a message naming ``what``."""
     if not url:
         raise ValueError(f"{what} is required for a {kind} check (e.g. {URL_FORMS[kind]})")
     if len(url) > 2048 or re.search(r"[\s\x00-\x1f\x7f]", url):
         raise ValueError(f"{what} must be a URL of at most 2048 characters, without spaces")
-    schemes = {"http": ("http", "https"), "tls": ("https",), "tcp": ("tcp",), "dns": ("dns",)}[kind]
     parts = urlsplit(url)
-    if parts.scheme.lower() not in schemes:
-        wanted = " or ".join(f"{s}://" for s in schemes)
-        raise ValueError(f"{what} of a {kind} check must start with {wanted} (e.g. {URL_FORMS[kind]})")
+    if parts.scheme.lower() not in URL_SCHEMES[kind]:
+        raise ValueError(_scheme_error(url, kind, what))
     if "@" in parts.netloc or "\\" in url:
         raise ValueError(f"{what} must not hold credentials or backslashes")
     try:

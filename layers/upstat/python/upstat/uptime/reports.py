@@ -24,7 +24,7 @@ from typing import Any
 from upstat.config import get_settings
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Buckets, Engine, Query
-from upstat.timeseries.render import statistics
+from upstat.timeseries.render import measured
 from upstat.uptime.checklog import decode_state
 from upstat.uptime.keys import UptimeKeys, service_source
 from upstat.uptime.state import ServiceState, overall_status
@@ -385,7 +385,8 @@ def response_times(engine: Engine, service_id: str, query: Query, *, now: int) -
             **dict.fromkeys(("avg", "min", "max", "p50", "p95", "p99")),
             "exact": True,
         }
-    stats = statistics(b)
+    stats = measured(b)
+    pv = b.percentile_values or []
     return {
         **body,
         "tier": b.tier.name,
@@ -393,10 +394,10 @@ def response_times(engine: Engine, service_id: str, query: Query, *, now: int) -
         "avg": _round(stats["avg"]),
         "min": _round(stats["min"]),
         "max": _round(stats["max"]),
-        "p50": _round(stats.get("p50")),
-        "p95": _round(stats.get("p95")),
-        "p99": _round(stats.get("p99")),
-        "exact": bool(stats.get("percentiles_exact", False)) or not stats["count"],
+        "p50": _round(tm.percentile(pv, 50)),
+        "p95": _round(tm.percentile(pv, 95)),
+        "p99": _round(tm.percentile(pv, 99)),
+        "exact": b.percentiles_exact or not stats["count"],
     }
 
 

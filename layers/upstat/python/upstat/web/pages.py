@@ -1,4 +1,4 @@
-"""The status page: static files shipped inside the package, served at ``/status``.
+"""The status page: static files shipped inside the package, served at ``/status`` and at ``/``.
 
 The page holds no data: its script reads ``/api/status`` (public when ``UPSTAT_PUBLIC_STATUS_PAGE`` is true,
 the default). When the status is not public the script asks for an API key and sends it as a bearer token.
@@ -54,7 +54,7 @@ def _serve(name: str) -> Response:
 
 @router.get(
     "/status",
-    summary="The public status page (HTML; its script reads /api/status)",
+    summary="The public status page, also at / (HTML; its script reads /api/status)",
     response_class=Response,
     responses={
         200: {
@@ -64,6 +64,13 @@ def _serve(name: str) -> Response:
     },
 )
 def status_page() -> Response:
+    return _serve("status.html")
+
+
+@router.get("/", include_in_schema=False)
+def root_page() -> Response:
+    """The site's root shows the status page, so a browser opened on the address sees it (its relative
+    asset links resolve to /status/... from both paths)."""
     return _serve("status.html")
 
 

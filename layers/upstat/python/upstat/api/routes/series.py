@@ -161,7 +161,11 @@ def chart_params(
     end: Annotated[str | None, Query(description="ISO 8601 or 'YYYY-MM-DD H:M:S'; default now")] = None,
     resolution: Annotated[str | None, Query(description="auto, raw, 1m, 5m, 15m, 1h, 6h, 1d or any")] = None,
     aggregate: Annotated[
-        str | None, Query(description="avg, sum, min, max, count, last; increase, rate for counters")
+        str | None,
+        Query(
+            description="avg, sum, min, max, count, first, last; increase, rate for counters (per second; "
+            "the last bucket, still filling, divides by the time elapsed in it)"
+        ),
     ] = None,
     fill: Annotated[Literal["zero", "null", "previous"] | None, Query()] = None,
     tz: Annotated[str, Query(description="IANA zone for daily and weekly buckets")] = "UTC",

@@ -13,11 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 STATS_EXAMPLE: dict[str, Any] = {
-    "count": 2880,
-    "min": 3.0,
-    "max": 97.0,
+    "count": 96,
+    "min": 12.5,
+    "max": 78.0,
     "avg": 41.2,
-    "total": 118656.0,
+    "total": 3955.2,
+    "samples": {"count": 2880, "min": 3.0, "max": 97.0, "avg": 41.2, "total": 118656.0},
     "p50": 39.0,
     "p95": 88.0,
     "p99": 95.0,
@@ -26,15 +27,29 @@ STATS_EXAMPLE: dict[str, Any] = {
 }
 
 
-class Stats(BaseModel):
-    """Statistics over the range; percentiles only with ``percentiles=true``."""
+class Samples(BaseModel):
+    """The measured values in the range, whatever the chart's buckets: exact from any tier."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [STATS_EXAMPLE]})
     count: int
     min: float | None
     max: float | None
     avg: float | None
     total: float
+
+
+class Stats(BaseModel):
+    """Statistics of the returned points: count, min, max, avg, total and trend are computed from the
+    points that have a value (filled values included), so they agree with the chart. ``samples`` has the
+    same figures over the measured values; percentiles (with ``percentiles=true``) are of the measured
+    values too."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [STATS_EXAMPLE]})
+    count: int = Field(description="points with a value")
+    min: float | None
+    max: float | None
+    avg: float | None
+    total: float = Field(description="sum of the points' values")
+    samples: Samples
     increase: float | None = Field(None, description="counters: the increase over the range")
     p50: float | None = None
     p95: float | None = None
@@ -42,11 +57,16 @@ class Stats(BaseModel):
     percentiles_exact: bool | None = Field(
         None, description="true when computed from raw points covering the whole range"
     )
-    trend: Literal["increasing", "decreasing", "stable"]
+    trend: Literal["increasing", "decreasing", "stable"] = Field(
+        description="least-squares line through the points: its change from the first to the last point, "
+        "relative to their mean absolute value, above +5% increasing, below -5% decreasing"
+    )
 
 
 class ChartOut(BaseModel):
-    """One series over a range: ``points`` are [bucket start (epoch ms), value] pairs."""
+    """One series over a range: ``points`` are [bucket start (epoch ms), value] pairs (raw charts: each
+    stored point as [time, value]). With ``aggregate=rate`` the last bucket, which holds now and is still
+    filling, divides its increase by the seconds elapsed in it (at least 1), not by its whole length."""
 
     model_config = ConfigDict(
         json_schema_extra={
