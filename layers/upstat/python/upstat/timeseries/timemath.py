@@ -390,7 +390,10 @@ def parse_range(
     tz: str = "UTC",
     default: str = "24h",
 ) -> RangeSpec:
-    """A preset or interval (``range``), or ``start``/``end`` date-times (``end`` defaults to now)."""
+    """A preset or interval (``range``), or ``start``/``end`` date-times (``end`` defaults to now); never
+    both (which would win is a guess: refused naming both)."""
+    if range_text is not None and (start is not None or end is not None):
+        raise InvalidInput("range: give either range or start/end, not both", field="range")
     if start is not None or end is not None:
         if start is None:
             raise InvalidInput("start: required when end is given", field="start")

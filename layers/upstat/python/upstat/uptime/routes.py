@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from upstat.api.deps import EngineDep, Reader, RedisDep, Writer, push_limits
 from upstat.api.errors import ErrorBody
+from upstat.api.params import UTC, End, Range, Resolution, Start, Tz
 from upstat.api.routes.series import Params
 from upstat.api.routes.series_models import ChartOut
 from upstat.auth import Principal
@@ -94,17 +95,14 @@ SERVICE_CHART_EXAMPLE: dict[str, Any] = {
 
 
 def range_query(
-    request: Request,
-    range: Annotated[
-        str | None, Query(description="24h (default), 7d, 90d or any interval (45m, 2w)")
-    ] = None,
-    start: Annotated[str | None, Query(description="ISO 8601 (instead of range)")] = None,
-    end: Annotated[str | None, Query(description="ISO 8601; default now")] = None,
-    resolution: Annotated[str | None, Query(description="auto (default), 5m, 1h, 1d ...")] = None,
-    tz: Annotated[str, Query(description="IANA zone for daily buckets")] = "UTC",
+    range: Range = None,
+    start: Start = None,
+    end: End = None,
+    resolution: Resolution = None,
+    tz: Tz = UTC,
 ) -> EngineQuery:
     """The engine query of a route's range parameters (the same rules as /v1/chart's), as of now."""
-    return ChartParams(range, start, end, resolution, None, None, tz).query(now_ms())
+    return ChartParams(range, start, end, resolution, None, None, tz.value).query(now_ms())
 
 
 RangeQuery = Annotated[EngineQuery, Depends(range_query)]
@@ -244,13 +242,13 @@ def uptime_daily(
     engine: EngineDep,
     _: Reader,
     days: Annotated[int, Query(ge=1, le=reports.MAX_DAILY_DAYS)] = 90,
-    tz: Annotated[str, Query(description="IANA zone the days are counted in")] = "UTC",
+    tz: Tz = UTC,
 ) -> DailyOut:
     """One bar per calendar day, today last; ``uptime`` null for a day without checks. Maintenance windows
     do not count (no ``up`` point is written inside one)."""
     service = _store(client).require(name)
-    bars = reports.daily(engine, service.id, days=days, tz=tz, now=now_ms())
-    return DailyOut(name=service.name, tz=tz, days=[DailyBar(**b) for b in bars])
+    bars = reports.daily(engine, service.id, days=days, tz=tz.value, now=now_ms())
+    return DailyOut(name=service.name, tz=tz.value, days=[DailyBar(**b) for b in bars])
 
 
 @router.get("/services/{name}/response-times", summary="Response-time statistics over a range")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from upstat.api.deps import Admin, EngineDep, Reader, RedisDep, SourceReader, SourceWriter
 from upstat.api.errors import ErrorBody
+from upstat.api.params import UTC, Aggregate, End, Fill, Name, OptionalName, Range, Resolution, Start, Tz
 from upstat.api.routes.series_models import ChartOut, RetentionOut, SeriesList, TopOut, TotalOut
 from upstat.auth import ensure_source
 from upstat.errors import InvalidInput
@@ -128,8 +129,8 @@ def list_series(
     engine: EngineDep,
     client: RedisDep,
     caller: SourceReader,
-    source: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    metric: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    source: OptionalName = None,
+    metric: OptionalName = None,
     services: Annotated[bool, SERVICES_QUERY] = False,
 ) -> dict[str, Any]:
     """Users' sources only, unless ``services=true``. A source key may list only its own source's metrics
@@ -156,24 +157,18 @@ def _service_names(client: Any, sources: list[str]) -> list[dict[str, str]]:
 
 
 def chart_params(
-    range: Annotated[str | None, Query(description="Preset (1h..1y) or interval such as 45m, 2w")] = None,
-    start: Annotated[str | None, Query(description="ISO 8601 or 'YYYY-MM-DD H:M:S' (in tz)")] = None,
-    end: Annotated[str | None, Query(description="ISO 8601 or 'YYYY-MM-DD H:M:S'; default now")] = None,
-    resolution: Annotated[str | None, Query(description="auto, raw, 1m, 5m, 15m, 1h, 6h, 1d or any")] = None,
-    aggregate: Annotated[
-        str | None,
-        Query(
-            description="avg, sum, min, max, count, first, last; increase, rate for counters (per second; "
-            "the last bucket, still filling, divides by the time elapsed in it)"
-        ),
-    ] = None,
-    fill: Annotated[Literal["zero", "null", "previous"] | None, Query()] = None,
-    tz: Annotated[str, Query(description="IANA zone for daily and weekly buckets")] = "UTC",
+    range: Range = None,
+    start: Start = None,
+    end: End = None,
+    resolution: Resolution = None,
+    aggregate: Aggregate = None,
+    fill: Fill = None,
+    tz: Tz = UTC,
     stats: bool = True,
     percentiles: bool = False,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> ChartParams:
-    return ChartParams(range, start, end, resolution, aggregate, fill, tz, stats, percentiles, format)
+    return ChartParams(range, start, end, resolution, aggregate, fill, tz.value, stats, percentiles, format)
 
 
 Params = Annotated[ChartParams, Depends(chart_params)]
@@ -191,8 +186,8 @@ def _csv_or_json(body: dict[str, Any], params: ChartParams, rows: str | None = N
     responses={200: {"model": ChartOut, "content": {"text/csv": {}}, "description": CSV_NOTE}},
 )
 def get_chart(
-    source: Annotated[str, Query(min_length=1, max_length=200)],
-    metric: Annotated[str, Query(min_length=1, max_length=200)],
+    source: Name,
+    metric: Name,
     params: Params,
     engine: EngineDep,
     caller: SourceReader,
@@ -227,7 +222,7 @@ def _total_aggregate(params: ChartParams, kind: str) -> str:
     responses={200: {"model": TotalOut, "content": {"text/csv": {}}, "description": CSV_NOTE}},
 )
 def get_total(
-    metric: Annotated[str, Query(min_length=1, max_length=200)],
+    metric: Name,
     params: Params,
     engine: EngineDep,
     _: Reader,
@@ -271,7 +266,7 @@ def get_total(
     responses={200: {"model": TopOut, "content": {"text/csv": {}}, "description": CSV_NOTE}},
 )
 def get_top(
-    metric: Annotated[str, Query(min_length=1, max_length=200)],
+    metric: Name,
     params: Params,
     engine: EngineDep,
     client: RedisDep,
