@@ -16,6 +16,13 @@ from upstat.errors import InvalidInput
 MAX_NAME = 200
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
+_NAME_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
+_EDGE_CHAR = r"[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]"
+#: The rule as a pattern, for the OpenAPI document (lone surrogates cannot be sent as valid JSON text).
+NAME_PATTERN = rf"^{_EDGE_CHAR}(?:{_NAME_CHAR}*{_EDGE_CHAR})?$"
+#: Names that are a URL path segment (services) also leave out '/'.
+SEGMENT_PATTERN = NAME_PATTERN.replace("[^", "[^/")
+
 
 def name_problem(value: Any, *, max_len: int = MAX_NAME, path_segment: bool = False) -> str | None:
     """Why ``value`` is not an acceptable name (None when it is)."""

@@ -14,6 +14,7 @@ from zoneinfo import available_timezones
 
 from fastapi import Query
 
+from upstat.names import NAME_PATTERN
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import AGGREGATES
 
@@ -26,11 +27,6 @@ DATETIME_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
     r"(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
 )
-#: The name rule (upstat.names) as a pattern: no control characters, no whitespace at either end.
-_NAME_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
-_EDGE_CHAR = r"[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]"
-NAME_PATTERN = rf"^{_EDGE_CHAR}(?:{_NAME_CHAR}*{_EDGE_CHAR})?$"
-
 RANGE_RULES = (
     "Rules across parameters (answered 400 naming the parameter): `range` and `start`/`end` are not given "
     "together; `end` is after `start`; `end` needs `start`; dates are real calendar dates after 1970 and "

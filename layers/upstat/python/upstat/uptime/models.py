@@ -13,8 +13,9 @@ the URL's shape is checked: scheme per kind, a host, a valid port, no whitespace
 
 from __future__ import annotations
 
+import copy
 import re
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
@@ -23,20 +24,24 @@ from pydantic import (
     Field,
     Strict,
     ValidationError,
+    WithJsonSchema,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 
 from upstat.errors import InvalidInput, invalid_from_errors
 from upstat.uptime.checks import DNS_RECORD_TYPES, STANDARD_METHODS, CheckSpec, parse_expected_status
+from upstat.wire import Name, SegmentName, StrictBool, StrictStr, Text, WholeInt, pattern
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ServiceKind = Literal["http", "tcp", "dns", "tls", "push"]
 
-SInt = Annotated[int, Strict()]
-SBool = Annotated[bool, Strict()]
-SStr = Annotated[str, Strict()]
+SInt = WholeInt
+SBool = StrictBool
+SStr = StrictStr
 
 MIN_INTERVAL_S = 30
 MAX_INTERVAL_S = 3600
@@ -59,13 +64,7 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_\-]{0,62})(?:\.[A-Za-z0-9_\-]{1,63})*\.?$")
 
-_CONFIG = ConfigDict(
-    extra="forbid",
-    populate_by_name=True,
-    alias_generator=to_camel,
-    allow_inf_nan=False,
-    str_strip_whitespace=True,
-)
+_CONFIG = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel, allow_inf_nan=False)
 
 
 class Confirmations(BaseModel):
@@ -212,16 +211,6 @@ def _upper_choice(value: Any, allowed: frozenset[str], field: str) -> Any:
     return upper
 
 
-def _check_text(value: str | None, what: str, max_len: int) -> str | None:
-    if value is None:
-        return None
-    if _CONTROL.search(value):
-        raise ValueError(f"{what} must not contain control characters")
-    if len(value) > max_len:
-        raise ValueError(f"{what} must be at most {max_len} characters")
-    return value
-
-
 def _check_host(host: str | None, what: str) -> str:
     if not host:
         raise ValueError(f"{what} needs a host")
@@ -281,41 +270,81 @@ def check_url(url: str, kind: str, *, what: str = "url") -> str:
     return url
 
 
+#: Loose shapes for the document (scheme, then a host without credentials or backslashes); the exact rules
+#: (the scheme of each kind, a valid host name or address, a valid port) are in check_url and its messages.
+URL_PATTERN = r"^$|^([Hh][Tt][Tt][Pp][Ss]?|[Tt][Cc][Pp]|[Dd][Nn][Ss])://[^\s/@\\?#]+([/?#][^\s\\]*)?$"
+WEBHOOK_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/@\\?#]+([/?#][^\s\\]*)?$"
+_CODE = "[1-5][0-9]{2}"
+STATUS_PATTERN = rf"^\s*{_CODE}\s*(-\s*{_CODE}\s*)?(,\s*{_CODE}\s*(-\s*{_CODE}\s*)?)*$"
+_STATUS_ITEM = {
+    "anyOf": [
+        {"type": "integer", "minimum": 100, "maximum": 599},
+        {"type": "string", "pattern": STATUS_PATTERN},
+    ]
+}
+ExpectedStatus = Annotated[
+    int | str,
+    WithJsonSchema(
+        {
+            "anyOf": [*_STATUS_ITEM["anyOf"], {"type": "array", "minItems": 1, "items": _STATUS_ITEM}],
+            "description": "A code (200), ranges ('200-299,301', low to high) or a list of either",
+            "default": 200,
+        }
+    ),
+]
+Method = Annotated[
+    str,
+    Strict(),
+    WithJsonSchema(
+        {"enum": sorted(STANDARD_METHODS), "type": "string", "description": "any case", "default": "GET"}
+    ),
+]
+RecordType = Annotated[
+    str, Strict(), WithJsonSchema({"enum": sorted(DNS_RECORD_TYPES), "type": "string", "default": "A"})
+]
+HeaderName = Annotated[str, pattern(_HEADER_NAME.pattern)]
+HeaderValue = Annotated[str, Strict(), Field(max_length=4096), pattern(r"^[^\x00-\x08\x0a-\x1f\x7f]*$")]
+
+
 class ServiceFields(BaseModel):
     """The fields of a service, with their validation (shared by ServiceIn and Service)."""
 
     model_config = _CONFIG
 
     # --- the six OpenUptimes fields ---
-    name: SStr = Field(min_length=1, max_length=100)
-    url: SStr = Field("", max_length=2048)
-    description: SStr = Field("", max_length=1000)
-    expected_status: int | str = 200
-    method: SStr = "GET"
-    timeout: SInt = Field(DEFAULT_TIMEOUT_MS, ge=100, le=60_000, description="milliseconds")
+    name: SegmentName = Field(max_length=100)
+    url: Annotated[SStr, pattern(URL_PATTERN)] = Field(
+        "", max_length=2048, description="The target, of the kind's form (README: the URL of each kind)"
+    )
+    description: Text = Field("", max_length=1000)
+    expected_status: ExpectedStatus = 200
+    method: Method = "GET"
+    timeout: SInt = Field(
+        DEFAULT_TIMEOUT_MS, ge=100, le=60_000, description="milliseconds, within the interval"
+    )
     # --- upstat's own ---
     interval: SInt = Field(DEFAULT_INTERVAL_S, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S, description="seconds")
     kind: ServiceKind = "http"
-    headers: dict[str, SStr] = Field(default_factory=dict, max_length=50)
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, max_length=50)
     body: SStr | None = Field(None, max_length=65_536)
-    keyword: SStr | None = Field(None, min_length=1, max_length=1000)
+    keyword: Text | None = Field(None, min_length=1, max_length=1000, description="http checks only")
     keyword_absent: SBool = False
     follow_redirects: SBool = True
-    degraded_ms: SInt | None = Field(None, ge=1, le=60_000)
+    degraded_ms: SInt | None = Field(None, ge=1, le=60_000, description="shorter than the timeout")
     confirmations: Confirmations = Field(default_factory=Confirmations)
     cert_warning_days: SInt = Field(DEFAULT_CERT_WARNING_DAYS, ge=0, le=365)
-    group: SStr | None = Field(None, max_length=100)
-    tags: list[Annotated[str, Strict(), Field(min_length=1, max_length=50)]] = Field(
-        default_factory=list, max_length=20
-    )
+    group: Annotated[Name, Field(max_length=100)] | None = None
+    tags: list[Annotated[Name, Field(max_length=50)]] = Field(default_factory=list, max_length=20)
     visible: SBool = True
     paused: SBool = False
-    dns_expected: list[Annotated[str, Strict(), Field(min_length=1, max_length=255)]] = Field(
+    dns_expected: list[Annotated[Text, Field(min_length=1, max_length=255)]] = Field(
         default_factory=list, max_length=20
     )
-    dns_record_type: SStr = "A"
+    dns_record_type: RecordType = "A"
     grace: SInt = Field(DEFAULT_PUSH_GRACE_S, ge=0, le=86_400, description="push monitors: seconds late")
-    webhooks: list[Annotated[str, Strict()]] = Field(default_factory=list, max_length=10)
+    webhooks: list[Annotated[SStr, Field(max_length=2048), pattern(WEBHOOK_PATTERN)]] = Field(
+        default_factory=list, max_length=10
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -331,19 +360,6 @@ class ServiceFields(BaseModel):
     @classmethod
     def _method(cls, value: Any) -> Any:
         return _upper_choice(value, STANDARD_METHODS, "method")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        _check_text(value, "name", 100)
-        if "/" in value:
-            raise ValueError("name must not contain '/' (it is part of the history URL)")
-        return value
-
-    @field_validator("description", "group", "keyword")
-    @classmethod
-    def _text(cls, value: str | None) -> str | None:
-        return _check_text(value, "text", 1000)
 
     @field_validator("headers")
     @classmethod
@@ -410,41 +426,17 @@ class ServiceIn(ServiceFields):
     """A new service as a client sends it (POST). Only ``name`` and (except for push) ``url`` are required."""
 
 
-class ServiceUpdate(BaseModel):
+class _Change(BaseModel):
     """A partial change (PATCH/PUT): only the fields present change; ``null`` clears an optional field.
 
-    The result is validated as a whole (:meth:`apply`), so cross-field rules (timeout within the interval,
-    url scheme per kind) hold after every update.
+    Each field has the type and bounds of the service's (so the document states them and a wrong type is
+    refused naming the field); the result is validated as a whole (:meth:`apply`), so cross-field rules
+    (timeout within the interval, url scheme per kind) hold after every update.
     """
 
     model_config = ConfigDict(
         extra="forbid", populate_by_name=True, alias_generator=to_camel, allow_inf_nan=False
     )
-
-    name: Any = None
-    url: Any = None
-    description: Any = None
-    expected_status: Any = None
-    method: Any = None
-    timeout: Any = None
-    interval: Any = None
-    kind: Any = None
-    headers: Any = None
-    body: Any = None
-    keyword: Any = None
-    keyword_absent: Any = None
-    follow_redirects: Any = None
-    degraded_ms: Any = None
-    confirmations: Any = None
-    cert_warning_days: Any = None
-    group: Any = None
-    tags: Any = None
-    visible: Any = None
-    paused: Any = None
-    dns_expected: Any = None
-    dns_record_type: Any = None
-    grace: Any = None
-    webhooks: Any = None
 
     @model_validator(mode="before")
     @classmethod
@@ -465,6 +457,38 @@ class ServiceUpdate(BaseModel):
             else:
                 merged[key] = value
         return merged
+
+
+class ConfirmationsUpdate(BaseModel):
+    """The confirmations to change (the other keeps its stored value)."""
+
+    model_config = _CONFIG
+
+    down: SInt = Field(None, ge=1, le=20)  # type: ignore[assignment]
+    up: SInt = Field(None, ge=1, le=20)  # type: ignore[assignment]
+
+
+def _optional(name: str, info: FieldInfo) -> tuple[Any, FieldInfo]:
+    """A service field as a change: the same type and bounds, absent by default (null only where the
+    service's own field takes null)."""
+    changed = copy.copy(info)
+    changed.default = None
+    changed.default_factory = None
+    return (ConfirmationsUpdate if name == "confirmations" else info.annotation), changed
+
+
+if TYPE_CHECKING:
+
+    class ServiceUpdate(_Change):
+        pass
+
+else:
+    ServiceUpdate = create_model(
+        "ServiceUpdate",
+        __base__=_Change,
+        __doc__=_Change.__doc__,
+        **{name: _optional(name, info) for name, info in ServiceFields.model_fields.items()},
+    )
 
 
 class Service(ServiceFields):
