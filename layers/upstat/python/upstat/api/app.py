@@ -82,12 +82,33 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             # Validation failures answer 400 naming the field (upstat.api.errors), never FastAPI's 422.
             operation.get("responses", {}).pop("422", None)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
+    _json_schema_bounds(schema)
     _restore_examples(components)
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     components.setdefault("ErrorBody", ErrorBody.model_json_schema())
     app.openapi_schema = schema
     return schema
+
+
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def _json_schema_bounds(node: Any) -> None:
+    """Bounds in JSON Schema's words. pydantic writes a constraint on a type with its own validator (our
+    ``WholeInt``) in pydantic-core's words (``ge``, ``le``) inside unions and lists, which no client reads."""
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            for short, word in _BOUNDS.items():
+                if short in node:
+                    node[word] = node.pop(short)
+        if "patternProperties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False  # keys outside the patterns are refused, as validated
+        for value in node.values():
+            _json_schema_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _json_schema_bounds(value)
 
 
 def _models(cls: type[BaseModel]) -> list[type[BaseModel]]:

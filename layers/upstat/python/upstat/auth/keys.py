@@ -22,6 +22,7 @@ from upstat.auth import tokens as tk
 from upstat.auth.names import AuthKeys
 from upstat.config import Settings
 from upstat.errors import InvalidInput, NotFound
+from upstat.names import check_name
 
 KeyState = Literal["active", "expired", "revoked"]
 MAX_NAME = 200
@@ -128,10 +129,9 @@ def create_key(
     """Store a new key; returns its record and the token (the only time the token exists anywhere)."""
     now = now_ms() if now is None else now
     chosen = check_scopes(scopes, source)
-    if not name.strip() or len(name) > MAX_NAME:
-        raise InvalidInput(f"name: 1 to {MAX_NAME} characters", field="name")
-    if source is not None and not source.strip():
-        raise InvalidInput("source: must not be empty", field="source")
+    check_name(name, "name", max_len=MAX_NAME)
+    if source is not None:
+        check_name(source, "source")
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("expires_at: must be in the future", field="expires_at")
     names = AuthKeys(settings.key_prefix)

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from upstat.api.deps import Admin, EngineDep, RedisDep, Writer, require
 from upstat.api.errors import register_error_format
@@ -241,7 +241,17 @@ class TtlOut(BaseModel):
 
 class TtlBody(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"ttl": 604800}]})
-    ttl: Any = Field(description="seconds, 0 = unlimited")
+    ttl: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": checklog.MAX_TTL_S,
+                "description": "seconds, 0 = unlimited",
+            }
+        ),
+    ]
 
 
 class TtlSet(TtlOut):
@@ -416,12 +426,6 @@ def _six(service: Any) -> ServiceOut:
     return ServiceOut(**{**service.openuptimes(), "url": mask_url(service.url)})
 
 
-def _required_name(name: str | None) -> str:
-    if name is None or not name.strip():
-        raise InvalidInput("name: the query parameter ?name= is required", field="name")
-    return name
-
-
 @router.put(
     "/services",
     summary="Update service (?name=): the fields sent change, a new name renames",
@@ -430,14 +434,11 @@ def _required_name(name: str | None) -> str:
 def update_service(
     client: RedisDep,
     _: Writer,
-    name: Annotated[str | None, Query(description="The service to update")] = None,
-    body: Annotated[ServiceUpdate | None, Body(examples=[SIX_FIELDS_EXAMPLE])] = None,
+    name: Annotated[str, Query(min_length=1, description="The service to update")],
+    body: Annotated[ServiceUpdate, Body(examples=[SIX_FIELDS_EXAMPLE])],
 ) -> ServiceResult:
     """Renaming keeps the service's history, uptime and incidents (they are kept by its id)."""
-    current = _required_name(name)
-    if body is None:
-        raise InvalidInput("body: a JSON object of the fields to change is required", field="body")
-    service = ServiceStore(client).update(current, body)
+    service = ServiceStore(client).update(name, body)
     return ServiceResult(service=_six(service))
 
 
@@ -445,9 +446,9 @@ def update_service(
 def delete_service(
     client: RedisDep,
     _: Writer,
-    name: Annotated[str | None, Query(description="The service to delete")] = None,
+    name: Annotated[str, Query(min_length=1, description="The service to delete")],
 ) -> Message:
-    ServiceStore(client).delete(_required_name(name))
+    ServiceStore(client).delete(name)
     return Message(message="Service deleted")
 
 

@@ -69,6 +69,8 @@ def set_retention(client: Any, changes: dict[str, Any]) -> Engine:
 
 
 def _to_ms(value: Any, field: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 86400.0: JSON Schema's integers include whole floats
     if isinstance(value, bool):
         raise InvalidInput(f"{field}: must be seconds (an integer) or an interval such as 14d", field=field)
     if isinstance(value, int):

@@ -10,10 +10,10 @@ import math
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from itertools import pairwise
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from upstat.errors import InvalidInput
 
@@ -102,6 +102,10 @@ def parse_interval(text: str, *, field: str = "interval") -> Interval:
     return interval
 
 
+#: IANA zone names a time zone parameter takes (``Area/City`` and UTC), for the OpenAPI document.
+TIME_ZONES = sorted(z for z in available_timezones() if "/" in z or z == "UTC")
+
+
 @lru_cache(maxsize=256)
 def zone(name: str) -> ZoneInfo:
     try:
@@ -110,6 +114,41 @@ def zone(name: str) -> ZoneInfo:
         raise InvalidInput(
             f"tz: unknown time zone {name!r} (use an IANA name such as Europe/Rome)", field="tz"
         ) from exc
+
+
+#: The date-times the API documents: a date from 1970, then optionally a time and an offset. The document's
+#: pattern is this one (api/params.py), so the two cannot disagree; a date that matches but does not exist
+#: (February 30) is refused naming it.
+DATETIME_PATTERN = (
+    r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"(?:[T ]([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9])(?:\.([0-9]{1,6}))?)?"
+    r"(Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?)?$"
+)
+_DATETIME = re.compile(DATETIME_PATTERN)
+
+
+def _documented_datetime(match: re.Match[str], text: str, field: str) -> datetime:
+    """The datetime of a :data:`DATETIME_PATTERN` match (naive when it has no offset)."""
+    y, mo, d, h, mi, sec, frac, offset = match.groups()
+    try:
+        value = datetime(
+            int(y),
+            int(mo),
+            int(d),
+            int(h or 0),
+            int(mi or 0),
+            int(sec or 0),
+            int((frac or "0").ljust(6, "0")),
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"{field}: {text!r} is not a real date ({exc})", field=field) from exc
+    if not offset:
+        return value
+    if offset == "Z":
+        return value.replace(tzinfo=UTC)
+    digits = offset[1:].replace(":", "")
+    delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return value.replace(tzinfo=timezone(-delta if offset[0] == "-" else delta))
 
 
 def parse_datetime(text: str, *, field: str, tz: str = "UTC") -> int:
@@ -121,6 +160,21 @@ def parse_datetime(text: str, *, field: str, tz: str = "UTC") -> int:
     value = text.strip() if isinstance(text, str) else ""
     if not value:
         raise InvalidInput(f"{field}: a date-time is required", field=field)
+    match = _DATETIME.match(value)
+    parsed = _documented_datetime(match, text, field) if match is not None else _other_datetime(value)
+    if parsed is None:
+        raise InvalidInput(
+            f"{field}: {text!r} is not a date-time: use ISO 8601 (2026-01-09T12:00:00Z) "
+            "or 'YYYY-MM-DD H:M:S'",
+            field=field,
+        )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone(tz))
+    return int(parsed.timestamp() * 1000)
+
+
+def _other_datetime(value: str) -> datetime | None:
+    """Other ISO 8601 forms Python reads, and the forms agents send (OpenWISP's '%d-%m-%Y_%H:%M:%S.%f')."""
     parsed: datetime | None = None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -131,15 +185,7 @@ def parse_datetime(text: str, *, field: str, tz: str = "UTC") -> int:
                 break
             except ValueError:
                 continue
-    if parsed is None:
-        raise InvalidInput(
-            f"{field}: {text!r} is not a date-time: use ISO 8601 (2026-01-09T12:00:00Z) "
-            "or 'YYYY-MM-DD H:M:S'",
-            field=field,
-        )
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone(tz))
-    return int(parsed.timestamp() * 1000)
+    return parsed
 
 
 # ---------------------------------------------------------------------------------------------------------

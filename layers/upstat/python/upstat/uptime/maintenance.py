@@ -16,12 +16,14 @@ from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, WithJsonSchema, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
+from upstat.timeseries.timemath import TIME_ZONES
 from upstat.uptime.keys import UptimeKeys
+from upstat.wire import StrictStr, Text, WholeInt, pattern
 
 #: A recurring window lasts at most a week (so at most one occurrence per weekday is ever active).
 MAX_RECURRING_MINUTES = 7 * 24 * 60
@@ -36,10 +38,10 @@ class Recurrence(BaseModel):
 
     model_config = _CONFIG
 
-    days: list[Annotated[int, Strict(), Field(ge=0, le=6)]] = Field(min_length=1, max_length=7)
-    start: Annotated[str, Strict()]
-    duration_minutes: Annotated[int, Strict()] = Field(ge=1, le=MAX_RECURRING_MINUTES)
-    tz: Annotated[str, Strict()] = "UTC"
+    days: list[Annotated[WholeInt, Field(ge=0, le=6)]] = Field(min_length=1, max_length=7)
+    start: Annotated[StrictStr, pattern(_HHMM.pattern)]
+    duration_minutes: WholeInt = Field(ge=1, le=MAX_RECURRING_MINUTES)
+    tz: Annotated[StrictStr, WithJsonSchema({"type": "string", "enum": TIME_ZONES, "default": "UTC"})] = "UTC"
 
     @field_validator("start")
     @classmethod
@@ -63,9 +65,14 @@ class MaintenanceIn(BaseModel):
 
     model_config = _CONFIG
 
-    title: Annotated[str, Strict()] = Field("", max_length=200)
-    start: Annotated[int, Strict()] | None = Field(None, ge=0)
-    end: Annotated[int, Strict()] | None = Field(None, ge=0)
+    title: Text = Field("", max_length=200)
+    start: WholeInt | None = Field(
+        None,
+        ge=0,
+        description="epoch ms. Rules across fields: a one-off window has start and end, end after start; a "
+        "weekly one has recurring and neither",
+    )
+    end: WholeInt | None = Field(None, ge=0, description="epoch ms, after start")
     recurring: Recurrence | None = None
 
     @model_validator(mode="after")

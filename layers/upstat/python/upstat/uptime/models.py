@@ -253,7 +253,10 @@ def check_url(url: str, kind: str, *, what: str = "url") -> str:
         raise ValueError(f"{what} is required for a {kind} check (e.g. {URL_FORMS[kind]})")
     if len(url) > 2048 or re.search(r"[\s\x00-\x1f\x7f]", url):
         raise ValueError(f"{what} must be a URL of at most 2048 characters, without spaces")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "Invalid IPv6 URL": a bracket that opens no address
+        raise ValueError(f"{what} host is not a valid host name or address") from exc
     if parts.scheme.lower() not in URL_SCHEMES[kind]:
         raise ValueError(_scheme_error(url, kind, what))
     if "@" in parts.netloc or "\\" in url:
@@ -272,8 +275,10 @@ def check_url(url: str, kind: str, *, what: str = "url") -> str:
 
 #: Loose shapes for the document (scheme, then a host without credentials or backslashes); the exact rules
 #: (the scheme of each kind, a valid host name or address, a valid port) are in check_url and its messages.
-URL_PATTERN = r"^$|^([Hh][Tt][Tt][Pp][Ss]?|[Tt][Cc][Pp]|[Dd][Nn][Ss])://[^\s/@\\?#]+([/?#][^\s\\]*)?$"
-WEBHOOK_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/@\\?#]+([/?#][^\s\\]*)?$"
+_HOST_PART = r"[^\s\x00-\x1f\x7f-\x9f/@\\?#]+"
+_REST = r"([/?#][^\s\x00-\x1f\x7f-\x9f\\]*)?"
+URL_PATTERN = rf"^$|^([Hh][Tt][Tt][Pp][Ss]?|[Tt][Cc][Pp]|[Dd][Nn][Ss])://{_HOST_PART}{_REST}$"
+WEBHOOK_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://{_HOST_PART}{_REST}$"
 _CODE = "[1-5][0-9]{2}"
 STATUS_PATTERN = rf"^\s*{_CODE}\s*(-\s*{_CODE}\s*)?(,\s*{_CODE}\s*(-\s*{_CODE}\s*)?)*$"
 _STATUS_ITEM = {
@@ -283,7 +288,7 @@ _STATUS_ITEM = {
     ]
 }
 ExpectedStatus = Annotated[
-    int | str,
+    Any,  # a code, a range text or a list of either; normalized to int | str by the field's validator
     WithJsonSchema(
         {
             "anyOf": [*_STATUS_ITEM["anyOf"], {"type": "array", "minItems": 1, "items": _STATUS_ITEM}],

@@ -12,7 +12,7 @@ import secrets
 import time
 from typing import Literal
 
-from upstat.errors import InvalidInput, NotFound
+from upstat.errors import Conflict, InvalidInput, NotFound
 from upstat.uptime.checks import CheckResult
 from upstat.uptime.models import Service
 from upstat.uptime.recorder import Recorded, record_results
@@ -99,5 +99,7 @@ def rotate_token(store: ServiceStore, name: str) -> Service:
     """Give the push monitor ``name`` a new token; the old URL stops working at once."""
     service = store.require(name)
     if service.kind != "push":
-        raise InvalidInput(f"service {name!r} is not a push monitor", field="kind")
+        raise Conflict(
+            f"name: service {name!r} is not a push monitor (its kind is {service.kind})", field="name"
+        )
     return store.set_push_token(name, new_token())

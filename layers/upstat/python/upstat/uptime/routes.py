@@ -166,7 +166,10 @@ def delete_service(name: str, client: RedisDep, _: Writer) -> Deleted:
     return Deleted(deleted=_store(client).delete(name).name)
 
 
-@router.post("/services/{name}/push-token", summary="Rotate a push monitor's token (the old URL stops)")
+@router.post(
+    "/services/{name}/push-token",
+    summary="Rotate a push monitor's token (the old URL stops; 409 for a service that is not a push monitor)",
+)
 def rotate_push_token(name: str, client: RedisDep, _: Writer) -> ServiceView:
     return ServiceView.of(push.rotate_token(_store(client), name), secret=True)
 

@@ -8,7 +8,7 @@ refused at once by the process that revoked it and by every other warm process w
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +18,7 @@ from upstat.api.errors import ErrorBody
 from upstat.auth import keys
 from upstat.auth.tokens import PREFIX
 from upstat.errors import InvalidInput, NotFound
+from upstat.wire import Name, WholeInt
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
@@ -37,11 +38,19 @@ class KeyCreate(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=keys.MAX_NAME, description="What the key is for")
+    name: Annotated[Name, Field(max_length=keys.MAX_NAME, description="What the key is for")]
     scopes: list[Scope] = Field(min_length=1, description="read, write and/or admin (admin holds all)")
-    source: str | None = Field(None, min_length=1, max_length=200, description="Limit writes to this source")
-    expires_in_days: int | None = Field(None, ge=1, le=3650, description="Expire this many days from now")
-    expires_at: datetime | None = Field(None, description="Expire at this time (ISO 8601; naive = UTC)")
+    source: Annotated[Name, Field(max_length=200)] | None = Field(
+        None, description="Bind the key to this source (no admin scope then): it reads and writes only it"
+    )
+    expires_in_days: WholeInt | None = Field(
+        None, ge=1, le=3650, description="Expire this many days from now"
+    )
+    expires_at: datetime | None = Field(
+        None,
+        description="Expire at this time (ISO 8601; naive = UTC). Rules across fields: in the future; not "
+        "together with expires_in_days; a source key cannot hold admin.",
+    )
 
 
 KEY_EXAMPLE: dict[str, Any] = {

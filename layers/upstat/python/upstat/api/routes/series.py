@@ -6,37 +6,75 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from upstat.api.deps import Admin, EngineDep, Reader, RedisDep, SourceReader, SourceWriter
 from upstat.api.errors import ErrorBody
-from upstat.api.params import UTC, Aggregate, End, Fill, Name, OptionalName, Range, Resolution, Start, Tz
+from upstat.api.params import (
+    DATETIME_PATTERN,
+    INTERVAL_PATTERN,
+    UTC,
+    Aggregate,
+    End,
+    Fill,
+    Name,
+    OptionalName,
+    Range,
+    Resolution,
+    Start,
+    Tz,
+)
 from upstat.api.routes.series_models import ChartOut, RetentionOut, SeriesList, TopOut, TotalOut
 from upstat.auth import ensure_source
 from upstat.errors import InvalidInput
+from upstat.names import NAME_PATTERN
 from upstat.timeseries import multi
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.config import retention_view, set_retention
 from upstat.timeseries.engine import now_ms
 from upstat.timeseries.ingest import check_source, gather, is_internal
 from upstat.timeseries.ingest import ingest as ingest_points
+from upstat.timeseries.points import MAX_BATCH, MICROSECONDS_LOOKALIKE, SECONDS_LOOKALIKE
 from upstat.timeseries.render import check_aggregate, default_fill, fill_gaps, statistics
 from upstat.timeseries.shapes import ChartParams, chart, chart_csv, default_aggregate
+from upstat.wire import Name as NameText
 
 router = APIRouter(prefix="/v1", tags=["series"])
 CSV_NOTE = "JSON, or CSV with format=csv"
 
 
+#: What a point's time may be in the document. Rules against the clock (stated here, answered 400 naming
+#: the field): from the raw tier's retention ago (48 h by default) to 5 minutes ahead.
+TIME_SCHEMA = {
+    "anyOf": [
+        {"type": "integer", "minimum": SECONDS_LOOKALIKE, "maximum": MICROSECONDS_LOOKALIKE - 1},
+        {"type": "string", "pattern": DATETIME_PATTERN},
+        {"type": "null"},
+    ],
+    "description": "Epoch milliseconds or ISO 8601; omitted or null = now. Accepted from the raw tier's "
+    "retention ago (retention.raw) to 5 minutes ahead.",
+}
+VALUE_SCHEMA = {
+    "type": "number",
+    "description": "A finite number; an integer beyond 2^53 is refused (it cannot be stored exactly)",
+}
+Time = Annotated[Any, WithJsonSchema(TIME_SCHEMA)]
+Value = Annotated[Any, WithJsonSchema(VALUE_SCHEMA)]
+
+
 class PointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    metric: str = Field(min_length=1, max_length=200)
-    value: Any = Field(description="A finite number (booleans, strings, NaN and Infinity are refused)")
-    time: Any = Field(None, description="Epoch milliseconds or ISO 8601; omitted = now")
+    metric: Annotated[
+        Any, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 200, "pattern": NAME_PATTERN})
+    ]
+    value: Value
+    time: Time = None
 
 
 class IngestBody(BaseModel):
-    """Points of one source: a ``metrics`` map sampled at ``time`` and/or ``points`` with their own times."""
+    """Points of one source: a ``metrics`` map sampled at ``time`` and/or ``points`` with their own times.
+    Rules across fields: at least one metric, point or kind; ``time`` goes with ``metrics``."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -52,13 +90,42 @@ class IngestBody(BaseModel):
         },
     )
 
-    source: str = Field(min_length=1, max_length=200)
-    time: Any = Field(None, description="Time of the ``metrics`` map: epoch ms or ISO 8601; omitted = now")
-    metrics: dict[str, Any] = Field(default_factory=dict)
-    points: list[PointIn] = Field(default_factory=list)
-    kinds: dict[str, Literal["gauge", "counter"]] = Field(
-        default_factory=dict, description="Declare metrics as counters (increase and rate on read)"
-    )
+    source: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "pattern": NAME_PATTERN,
+                "description": "The source; names starting with service: are upstat's own (403)",
+            }
+        ),
+    ]
+    time: Time = None
+    metrics: Annotated[
+        dict[str, Any],
+        WithJsonSchema(
+            {
+                "type": "object",
+                "propertyNames": {"maxLength": 200, "pattern": NAME_PATTERN},
+                "additionalProperties": VALUE_SCHEMA,
+                "description": "metric name -> value, sampled at `time`",
+            }
+        ),
+    ] = Field(default_factory=dict)
+    points: list[PointIn] = Field(default_factory=list, max_length=MAX_BATCH)
+    kinds: Annotated[
+        dict[str, Literal["gauge", "counter"]],
+        WithJsonSchema(
+            {
+                "type": "object",
+                "propertyNames": {"maxLength": 200, "pattern": NAME_PATTERN},
+                "additionalProperties": {"enum": ["gauge", "counter"]},
+                "description": "Declare metrics as counters (increase and rate on read)",
+            }
+        ),
+    ] = Field(default_factory=dict)
 
 
 class IngestResult(BaseModel):
@@ -99,8 +166,8 @@ class KindBody(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"source": "alice", "metric": "bytes_received", "kind": "counter"}]},
     )
-    source: str = Field(min_length=1)
-    metric: str = Field(min_length=1)
+    source: Annotated[NameText, Field(max_length=200)]
+    metric: Annotated[NameText, Field(max_length=200)]
     kind: Literal["gauge", "counter"]
 
 
@@ -183,7 +250,11 @@ def _csv_or_json(body: dict[str, Any], params: ChartParams, rows: str | None = N
 @router.get(
     "/chart",
     summary="One series over a range: points per bucket, the fill used, statistics",
-    responses={200: {"model": ChartOut, "content": {"text/csv": {}}, "description": CSV_NOTE}},
+    responses={
+        200: {"model": ChartOut, "content": {"text/csv": {}}, "description": CSV_NOTE},
+        403: {"model": ErrorBody, "description": "A source key reading another source"},
+        404: {"model": ErrorBody, "description": "No such series (source and metric)"},
+    },
 )
 def get_chart(
     source: Name,
@@ -316,7 +387,24 @@ class RetentionBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"retention": {"raw": "72h", "5m": 1209600}}]}
     )
-    retention: dict[str, int | str] = Field(description="Seconds or an interval such as 14d; 0 = for ever")
+    retention: Annotated[
+        dict[str, Any],
+        WithJsonSchema(
+            {
+                "type": "object",
+                "propertyNames": {"pattern": f"^(raw|{INTERVAL_PATTERN[1:-1]})$"},
+                "additionalProperties": {
+                    "anyOf": [
+                        {"type": "integer", "minimum": 0},
+                        {"type": "string", "pattern": f"^(0|unlimited|{INTERVAL_PATTERN[1:-1]})$"},
+                    ]
+                },
+                "description": "tier (raw or one of UPSTAT_TIERS, e.g. 5m) -> seconds or an interval such "
+                "as 14d; 0 = for ever. Rules across tiers: only the configured tiers; raw at least 1h; each "
+                "tier kept at least as long as the finer one plus one of its buckets.",
+            }
+        ),
+    ]
 
 
 @router.patch("/retention", summary="Change some tiers' retention (admin); applied by the next trim")

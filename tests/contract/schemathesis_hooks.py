@@ -1,0 +1,72 @@
+"""Schemathesis hooks for tests/contract/test_schemathesis.py (loaded through SCHEMATHESIS_HOOKS).
+
+``documented_rules_only`` replaces schemathesis' ``positive_data_acceptance``: a request that matches the
+OpenAPI document may still be refused with 400, but only by a rule across fields (or against the clock)
+that JSON Schema cannot state and that the document states in words. Every such rule is listed here by
+the words its error message starts with; any other 400 on schema-valid data fails the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+
+#: Message fragments of the rules across fields, each documented where it applies.
+DOCUMENTED_RULES = (
+    # chart and uptime ranges (api/params.py RANGE_RULES)
+    "give either range or start/end, not both",
+    "end: must be after start",
+    "start: required when end is given",
+    "the limit is 10000",
+    "is not a real date",
+    # ingest: against the clock, and integers a double cannot hold (TIME_SCHEMA, VALUE_SCHEMA)
+    "older than the raw tier's retention",
+    "in the future",
+    "too large to store exactly",
+    "send at least one metric or point",
+    "time is given but there are no metrics",
+    "older than data already trimmed",
+    # services (field descriptions): across fields, and the URL's host and port (README: URL forms)
+    "must not be longer than the interval",
+    "must be shorter than the timeout",
+    "only http checks read the body",
+    "check must have the form",
+    "is required for a",
+    "a push monitor has no url",
+    "is not a valid host name or address",
+    "has an invalid port",
+    "must be within 100-599, low to high",
+    "takes no path",
+    "needs a port",
+    "give either invert or keywordAbsent",
+    "stands for a hidden",
+    "a hidden webhook URL",
+    # keys (KeyCreate.expires_at)
+    "must be in the future",
+    "give expires_at or expires_in_days, not both",
+    "a source key cannot hold the admin scope",
+    # retention (RetentionBody)
+    "unknown tier",
+    "must be at least",
+    # maintenance windows (MaintenanceIn.start)
+    "end must be after start",
+    "give either start/end or recurring",
+    "a window needs start and end",
+)
+
+
+@schemathesis.check
+def documented_rules_only(ctx: Any, response: Any, case: Any) -> bool | None:
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 400:
+        return None
+    try:
+        message = str(response.json().get("message", ""))
+    except ValueError:
+        message = response.text
+    if any(rule in message for rule in DOCUMENTED_RULES):
+        return None
+    raise AssertionError(
+        f"a schema-valid request was refused by a rule the document does not state: {message}"
+    )
