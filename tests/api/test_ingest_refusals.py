@@ -182,3 +182,15 @@ def test_the_accepted_window_is_named_in_the_error(http: TestClient) -> None:
     assert old.status_code == 400 and "retention.raw" in old.json()["message"]
     ahead = post(http, {"source": "s", "time": now_ms() + HOUR, "metrics": {"x": 1}})
     assert ahead.status_code == 400 and "at most 5 minutes ahead" in ahead.json()["message"]
+
+
+def test_deleting_a_service_deletes_its_series_and_check_log(http: TestClient, r: Any) -> None:
+    service = ServiceStore(r).create({"name": "api", "url": "https://example.com"})
+    record(r, "api", (now_ms() - 60_000, "up", 20.0))
+    source = f"service:{service.id}"
+    assert http.get("/v1/series", params={"source": source}, headers=AUTH).json()["metrics"]
+    assert http.delete("/v1/services/api", headers=AUTH).status_code == 200
+    assert http.get("/v1/series", params={"source": source}, headers=AUTH).json()["metrics"] == []
+    assert http.get("/v1/series", params={"services": "true"}, headers=AUTH).json()["services"] == []
+    assert http.get("/v1/chart", params={"source": source, "metric": "up"}, headers=AUTH).status_code == 404
+    assert not [k for k in r.scan_iter(match=f"*{service.id}*")]

@@ -260,6 +260,29 @@ class Engine:
             prepared.append((source, metric, pts, kind or ""))
         return prepared
 
+    def delete_sources(self, sources: Sequence[str]) -> int:
+        """Delete every series of these sources, with their index entries (two round trips). Returns how
+        many series were deleted. A write racing with it may recreate a series it just removed."""
+        if not sources:
+            return 0
+        pipe = self.redis.pipeline(transaction=False)
+        for source in sources:
+            pipe.smembers(self.keys.source_metrics(source))
+        metrics = [[m.decode() if isinstance(m, bytes) else m for m in found] for found in pipe.execute()]
+        pipe = self.redis.pipeline(transaction=False)
+        count = 0
+        for source, names in zip(sources, metrics, strict=True):
+            for metric in names:
+                sid = series_id(source, metric)
+                pipe.delete(self.keys.series(sid))
+                pipe.srem(self.keys.series_registry(registry_shard(sid)), sid)
+                pipe.srem(self.keys.metric_sources(metric), source)
+                count += 1
+            pipe.delete(self.keys.source_metrics(source))
+            pipe.zrem(self.keys.sources(), source)
+        pipe.execute()
+        return count
+
     def floors(self, series: Sequence[tuple[str, str]]) -> list[int | None]:
         """Each series' floor (epoch ms before which its data was trimmed; None: nothing trimmed yet), in one
         pipelined round trip."""

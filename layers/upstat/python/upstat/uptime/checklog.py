@@ -18,7 +18,6 @@ from typing import Any
 
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
-from upstat.store.keys import Keys, registry_shard, series_id
 from upstat.uptime.keys import UptimeKeys, service_source
 from upstat.uptime.state import ServiceState
 
@@ -253,15 +252,6 @@ def clear(client: Any, *, service_ids: Sequence[str] | None = None, series: bool
 
 
 def _clear_series(client: Any, service_ids: Sequence[str]) -> None:
-    ekeys = Keys(get_settings().key_prefix)
-    pipe = client.pipeline(transaction=False)
-    for service_id in service_ids:
-        source = service_source(service_id)
-        for metric in SERVICE_METRICS:
-            sid = series_id(source, metric)
-            pipe.delete(ekeys.series(sid))
-            pipe.srem(ekeys.series_registry(registry_shard(sid)), sid)
-            pipe.srem(ekeys.metric_sources(metric), source)
-        pipe.delete(ekeys.source_metrics(source))
-        pipe.zrem(ekeys.sources(), source)
-    pipe.execute()
+    from upstat.timeseries.config import current_engine
+
+    current_engine(client).delete_sources([service_source(i) for i in service_ids])

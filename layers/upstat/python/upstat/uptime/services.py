@@ -46,6 +46,24 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def refuse_blocked_targets(fields: ServiceIn) -> None:
+    """InvalidInput naming ``url`` (or the webhook) when it names an address the SSRF guard refuses
+    (UPSTAT_ALLOWED_TARGETS lifts the refusal for the networks it lists)."""
+    from upstat.uptime.ssrf import AddressPolicy, refused_target  # loads aiohttp: only when services change
+
+    policy = AddressPolicy.from_text(get_settings().allowed_targets)
+    targets = [("url", fields.url)] if fields.kind in ("http", "tls", "tcp") else []
+    targets += [(f"webhooks[{i}]", url) for i, url in enumerate(fields.webhooks)]
+    for field, url in targets:
+        reason = refused_target(url, policy)
+        if reason is not None:
+            raise InvalidInput(
+                f"{field}: target refused: {reason}; checks never contact it (UPSTAT_ALLOWED_TARGETS lists "
+                "networks to allow)",
+                field=field,
+            )
+
+
 def first_check_ms(service: Service, now_ms: int) -> int:
     """When a new (or resumed) service is first due: at once, or for push monitors when a beat is late."""
     if service.kind == "push":
@@ -115,6 +133,7 @@ class ServiceStore:
         """
         now_ms = _now_ms() if now_ms is None else now_ms
         fields = validated(ServiceIn, data)
+        refuse_blocked_targets(fields)
         service = Service.model_validate(
             {
                 **fields.model_dump(by_alias=True, mode="json"),
@@ -172,7 +191,7 @@ class ServiceStore:
     def _cas_update(self, current: Service, change: ServiceUpdate, now_ms: int | None) -> Service:
         for _ in range(MAX_CAS_ATTEMPTS):
             merged = change.apply(current)
-            validated(ServiceIn, merged)
+            refuse_blocked_targets(validated(ServiceIn, merged))
             stamp = _now_ms() if now_ms is None else now_ms
             token = current.push_token
             if merged.get("kind") == "push" and not token:
@@ -240,11 +259,9 @@ class ServiceStore:
         raise Conflict(f"service {name!r} is being changed by others; try again")
 
     def delete(self, name: str) -> Service:
-        """Delete the service named ``name`` with its check log, state, incidents, windows and alerts.
-
-        Its engine series (response time, up ...) stay until their retention drops them. Returns the
-        deleted service; :class:`NotFound` if there is none.
-        """
+        """Delete the service named ``name`` with its check log, state, incidents, windows, alerts and
+        engine series (response time, up ...). Returns the deleted service; :class:`NotFound` if there is
+        none."""
         service = self.require(name)
         incident_ids = [_text(x) for x in self.redis.hkeys(self.keys.incidents(service.id))]
         self.redis.delete(*self.keys.all_of(service.id))  # one slot: atomic; the definition goes first
@@ -257,6 +274,10 @@ class ServiceStore:
             pipe.hdel(self.keys.push_tokens(), token_digest(service.push_token))
         pipe.execute()
         self._release_name(service.name, service.id)
+        from upstat.timeseries.config import current_engine
+        from upstat.uptime.keys import service_source
+
+        current_engine(self.redis).delete_sources([service_source(service.id)])
         return service
 
     # ------------------------------------------------------------------------------------------------

@@ -322,3 +322,29 @@ class GuardedResolver(AbstractResolver):
 
     async def close(self) -> None:
         return None
+
+
+# --- at the door ---------------------------------------------------------------------------------------
+
+
+def refused_target(url: str, policy: AddressPolicy) -> str | None:
+    """Why a service's or webhook's URL names a target the guard will never contact (an address literal
+    in a refused range, in any form the guard reads, or a ``localhost`` name), or None. Checked when a
+    service is created or changed, so the mistake is answered at once; names are resolved only at check
+    time (their addresses may change), where the guard refuses them again."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None  # the URL's shape is the model's to refuse
+    if not host:
+        return None
+    name = host.rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        loopback = ipaddress.ip_address("127.0.0.1")
+        reason = policy.is_refused(loopback)
+        return None if reason is None else f"{host} is loopback ({reason})"
+    try:
+        check_host(host, policy)
+    except TargetRefused as refused:
+        return refused.message.removeprefix("target refused: ")
+    return None
