@@ -156,12 +156,13 @@ def test_the_embedded_valkey_keeps_data_across_restarts(tmp_path: object) -> Non
     """Without REDIS_URL, `make run` keeps its data in .local-data: a restart finds services again."""
     port = _free_port()
     service = b'{"name": "kept", "url": "http://127.0.0.1:9/", "timeout": 1000}'
-    proc = _start_local(tmp_path, port, {})
+    loopback = {"UPSTAT_ALLOWED_TARGETS": "127.0.0.0/8"}  # the target is a closed local port
+    proc = _start_local(tmp_path, port, loopback)
     try:
         assert _call(port, "/api/services", "POST", service)["success"] is True
     finally:
         _stop(proc)
-    proc = _start_local(tmp_path, port, {})
+    proc = _start_local(tmp_path, port, loopback)
     try:
         names = [s["name"] for s in _call(port, "/api/services")["services"]]
         assert names == ["kept"]
