@@ -25,7 +25,7 @@ ROUTERS: tuple[str, ...] = (
     "upstat.api.routes.meta",
     "upstat.api.routes.series",
     "upstat.api.routes.keys",
-    "upstat.uptime.routes",
+    "upstat.api.routes.uptime",
     "upstat.dialects.openuptimes",
     "upstat.web.pages",
 )

@@ -10,11 +10,12 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from upstat.names import NAME_PATTERN
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import AGGREGATES
+from upstat.timeseries.shapes import ChartParams
 
 _UNITS = "smhdwMy"
 #: An interval: an integer (no leading zero, at most 9 digits) and a unit.
@@ -69,3 +70,21 @@ Tz = Annotated[TimeZone, Query(description="IANA zone for daily and weekly bucke
 UTC = TimeZone("UTC")
 Name = Annotated[str, Query(min_length=1, max_length=200, pattern=NAME_PATTERN)]
 OptionalName = Annotated[str | None, Query(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+
+
+def chart_params(
+    range: Range = None,
+    start: Start = None,
+    end: End = None,
+    resolution: Resolution = None,
+    aggregate: Aggregate = None,
+    fill: Fill = None,
+    tz: Tz = UTC,
+    stats: bool = True,
+    percentiles: bool = False,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> ChartParams:
+    return ChartParams(range, start, end, resolution, aggregate, fill, tz.value, stats, percentiles, format)
+
+
+Params = Annotated[ChartParams, Depends(chart_params)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from upstat.api.deps import Admin, EngineDep, Reader, RedisDep, SourceReader, SourceWriter
@@ -13,18 +13,11 @@ from upstat.api.errors import ErrorBody
 from upstat.api.params import (
     DATETIME_PATTERN,
     INTERVAL_PATTERN,
-    UTC,
-    Aggregate,
-    End,
-    Fill,
     Name,
     OptionalName,
-    Range,
-    Resolution,
-    Start,
-    Tz,
+    Params,
 )
-from upstat.api.routes.series_models import ChartOut, RetentionOut, SeriesList, TopOut, TotalOut
+from upstat.api.schemas.series import ChartOut, RetentionOut, SeriesList, TopOut, TotalOut
 from upstat.auth import ensure_source
 from upstat.errors import InvalidInput
 from upstat.names import NAME_PATTERN
@@ -221,24 +214,6 @@ def _service_names(client: Any, sources: list[str]) -> list[dict[str, str]]:
 
     ids = {service_id_of(s): s for s in sources}
     return [{"name": sv.name, "source": ids[sv.id]} for sv in ServiceStore(client).get_many(list(ids))]
-
-
-def chart_params(
-    range: Range = None,
-    start: Start = None,
-    end: End = None,
-    resolution: Resolution = None,
-    aggregate: Aggregate = None,
-    fill: Fill = None,
-    tz: Tz = UTC,
-    stats: bool = True,
-    percentiles: bool = False,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
-) -> ChartParams:
-    return ChartParams(range, start, end, resolution, aggregate, fill, tz.value, stats, percentiles, format)
-
-
-Params = Annotated[ChartParams, Depends(chart_params)]
 
 
 def _csv_or_json(body: dict[str, Any], params: ChartParams, rows: str | None = None) -> Any:

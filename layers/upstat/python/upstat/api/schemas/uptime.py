@@ -5,7 +5,6 @@ API shapes only: the domain models (``ServiceIn``, ``ServiceUpdate``, ``Service`
 :mod:`upstat.uptime.models`, maintenance windows in :mod:`upstat.uptime.maintenance`. Each ``of``
 constructor turns a domain value into its response shape, so the routes stay one call into the library.
 
-One response model stays in routes.py: ``HistoryOut`` (see there why).
 """
 
 from __future__ import annotations
@@ -490,3 +489,14 @@ class Beat(BaseModel):
     ok: bool = True
     recorded: bool = Field(description="false for a paused monitor or a repeated beat")
     status: str
+
+
+class CheckHistoryOut(BaseModel):
+    """A service's check log within the history TTL, oldest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "api", "ttl": 2_592_000, "checks": CHECK_ITEM_EXAMPLES}]}
+    )
+    name: str
+    ttl: int = Field(description="history TTL in seconds (0 = unlimited)")
+    checks: list[CheckItem]

@@ -11,27 +11,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from upstat.api.deps import EngineDep, Reader, RedisDep, Writer, push_limits
 from upstat.api.errors import ErrorBody
-from upstat.api.params import UTC, End, Range, Resolution, Start, Tz
-from upstat.api.routes.series import Params
-from upstat.api.routes.series_models import ChartOut
-from upstat.auth import Principal
-from upstat.errors import Forbidden, NotFound
-from upstat.timeseries.engine import Query as EngineQuery
-from upstat.timeseries.engine import now_ms
-from upstat.timeseries.shapes import ChartParams, chart
-from upstat.uptime import checklog, incidents, maintenance, push, reports
-from upstat.uptime.maintenance import MaintenanceIn, Window
-from upstat.uptime.models import ServiceIn, ServiceUpdate
-from upstat.uptime.schemas import (
-    CHECK_ITEM_EXAMPLES,
+from upstat.api.params import UTC, End, Params, Range, Resolution, Start, Tz
+from upstat.api.schemas.series import ChartOut
+from upstat.api.schemas.uptime import (
     SERVICE_EXAMPLE,
     T0,
     WINDOW_EXAMPLES,
     Beat,
+    CheckHistoryOut,
     CheckItem,
     CheckNow,
     DailyBar,
@@ -48,6 +38,14 @@ from upstat.uptime.schemas import (
     WindowList,
     WindowOut,
 )
+from upstat.auth import Principal
+from upstat.errors import Forbidden, NotFound
+from upstat.timeseries.engine import Query as EngineQuery
+from upstat.timeseries.engine import now_ms
+from upstat.timeseries.shapes import ChartParams, chart
+from upstat.uptime import checklog, incidents, maintenance, push, reports
+from upstat.uptime.maintenance import MaintenanceIn, Window
+from upstat.uptime.models import ServiceIn, ServiceUpdate
 from upstat.uptime.services import ServiceStore
 
 router = APIRouter(
@@ -58,18 +56,6 @@ router = APIRouter(
         409: {"model": ErrorBody, "description": "The name is taken, or the service changed meanwhile"},
     },
 )
-
-
-# Defined here rather than in schemas.py: it shares its class name with the OpenUptimes HistoryOut, so the
-# OpenAPI document names it by module path (upstat__uptime__routes__HistoryOut), and clients generated from
-# the document know it by that name. (A docstring would become its schema description.)
-class HistoryOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "api", "ttl": 2_592_000, "checks": CHECK_ITEM_EXAMPLES}]}
-    )
-    name: str
-    ttl: int = Field(description="history TTL in seconds (0 = unlimited)")
-    checks: list[CheckItem]
 
 
 #: A service's response times over three minutes, one bucket a minute (``stats``: stats=true, the default).
@@ -272,10 +258,10 @@ def history(
     since: Annotated[int | None, Query(ge=0, description="epoch ms")] = None,
     until: Annotated[int | None, Query(ge=0, description="epoch ms")] = None,
     limit: Annotated[int, Query(ge=1, le=100_000, description="the newest checks at most")] = 1440,
-) -> HistoryOut:
+) -> CheckHistoryOut:
     service = _store(client).require(name)
     entries = checklog.history(client, service.id, since_ms=since, until_ms=until, limit=limit)
-    return HistoryOut(
+    return CheckHistoryOut(
         name=service.name,
         ttl=checklog.get_ttl(client),
         checks=[CheckItem.of(e) for e in entries],
