@@ -29,11 +29,12 @@ def test_create_and_read_back_the_openuptimes_fields(store: ServiceStore) -> Non
     created = store.create(
         {**svc(), "description": "d", "expectedStatus": 200, "method": "get", "timeout": 5000}, now_ms=NOW
     )
-    assert created.openuptimes() == {
+    six = ("name", "url", "description", "expected_status", "method", "timeout")
+    assert {f: getattr(created, f) for f in six} == {
         "name": "api",
         "url": "https://example.com/health",
         "description": "d",
-        "expectedStatus": 200,
+        "expected_status": 200,
         "method": "GET",
         "timeout": 5000,
     }

@@ -29,8 +29,7 @@ from upstat.errors import InvalidInput, NotFound
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Query as EngineQuery
 from upstat.timeseries.engine import now_ms
-from upstat.uptime import checklog, reports
-from upstat.uptime.keys import UptimeKeys
+from upstat.uptime import checklog, reports, setup
 from upstat.uptime.models import ServiceIn, ServiceUpdate, mask_url
 from upstat.uptime.services import ServiceStore
 
@@ -77,7 +76,6 @@ KeyReader = Annotated[Principal, Depends(require("read"))]
 # Public while the status page is.
 StatusReader = Annotated[Principal, Depends(require("read", public_setting="public_status_page"))]
 
-SETUP_FIELD = "setup_completed_at"
 EXAMPLE_TIME = 1627987654321
 SIX_FIELDS_EXAMPLE: dict[str, Any] = {
     "name": "Example Service",
@@ -320,32 +318,42 @@ def ping(client: RedisDep, _: Writer) -> PingOut:
 def status(client: RedisDep, _: StatusReader) -> Response:
     """Services shown on the status page (``visible``), with the latest check of each. Two round trips to
     Redis whatever the number of services; the list is re-encoded only when a service or a state changed."""
-    global _status_cache
     snap = reports.status_snapshot(client, visible_only=True)
-    cached = _status_cache
-    if cached is None or cached[0] != snap.version:
-        items = [
-            {
-                "name": r.name,
-                "description": r.description,
-                "status": r.status,
-                "lastChecked": r.last_checked,
-                "responseTime": r.response_time,
-            }
-            for r in snap.rows
-        ]
-        cached = (
-            snap.version,
-            json.dumps(reports.overall(snap.rows)),
-            json.dumps(items, separators=(",", ":")),
-        )
-        _status_cache = cached
-    body = f'{{"overall":{cached[1]},"updated":{now_ms()},"services":{cached[2]}}}'
+    overall, services = _encoded.get(snap)
+    body = f'{{"overall":{overall},"updated":{now_ms()},"services":{services}}}'
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-# The last /api/status list as encoded, with the snapshot version it was encoded from.
-_status_cache: tuple[tuple[Any, ...], str, str] | None = None
+class _EncodedStatus:
+    """The last /api/status list as encoded, with the snapshot version it was encoded from: a warm process
+    re-encodes 1,000 services only when a service or a state changed."""
+
+    def __init__(self) -> None:
+        self._last: tuple[tuple[Any, ...], str, str] | None = None
+
+    def get(self, snap: reports.Snapshot) -> tuple[str, str]:
+        last = self._last
+        if last is None or last[0] != snap.version:
+            items = [
+                {
+                    "name": r.name,
+                    "description": r.description,
+                    "status": r.status,
+                    "lastChecked": r.last_checked,
+                    "responseTime": r.response_time,
+                }
+                for r in snap.rows
+            ]
+            last = (
+                snap.version,
+                json.dumps(reports.overall(snap.rows)),
+                json.dumps(items, separators=(",", ":")),
+            )
+            self._last = last
+        return last[1], last[2]
+
+
+_encoded = _EncodedStatus()
 
 
 def _json(body: dict[str, Any]) -> JSONResponse:
@@ -378,7 +386,10 @@ def history(
         raise NotFound(f"serviceName: no service named {serviceName!r}", field="serviceName")
     if range is None and resolution is None:
         entries = checklog.history(client, service.id, since_ms=since, limit=limit)
-        return _json({"name": service.name, "history": [e.openuptimes() for e in entries]})
+        items = [
+            {"timestamp": e.timestamp, "status": e.status, "responseTime": e.response_ms} for e in entries
+        ]
+        return _json({"name": service.name, "history": items})
     return _json(_engine_history(engine, service.id, service.name, range, resolution).model_dump())
 
 
@@ -396,9 +407,13 @@ def _engine_history(
         )
     query = EngineQuery(tm.parse_range(rng, now=now), resolution)
     grid_resolution, items = reports.bucket_history(engine, service_id, query, now=now)
-    return BucketHistoryOut(
-        name=name, history=[BucketItem(**item) for item in items], resolution=grid_resolution
-    )
+    history = [
+        BucketItem(
+            timestamp=b.start, status=b.status, responseTime=b.response_ms, uptime=b.uptime, checks=b.checks
+        )
+        for b in items
+    ]
+    return BucketHistoryOut(name=name, history=history, resolution=grid_resolution)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -423,7 +438,14 @@ def add_service(
 def _six(service: Any) -> ServiceOut:
     """The document's six fields; a query value that looks like a credential in the url is hidden
     (``********``; sent back unchanged in a PUT, it keeps the stored url)."""
-    return ServiceOut(**{**service.openuptimes(), "url": mask_url(service.url)})
+    return ServiceOut(
+        name=service.name,
+        url=mask_url(service.url),
+        description=service.description,
+        expectedStatus=service.expected_status,
+        method=service.method,
+        timeout=service.timeout,
+    )
 
 
 @router.put(
@@ -490,22 +512,14 @@ def clear_history(
 # Setup and configuration
 
 
-def _setup_key(client: Any) -> tuple[str, str]:
-    from upstat.config import get_settings
-
-    return UptimeKeys(get_settings().key_prefix).config(), SETUP_FIELD
-
-
 @router.get("/setup/status", summary="Setup status", response_model=SetupOut)
 def setup_status(client: RedisDep) -> SetupOut:
-    key, field = _setup_key(client)
-    return SetupOut(completed=client.hexists(key, field))
+    return SetupOut(completed=setup.is_complete(client))
 
 
 @router.post("/setup/complete", summary="Complete setup", response_model=Message)
 def setup_complete(client: RedisDep, _: Admin) -> Message:
-    key, field = _setup_key(client)
-    client.hsetnx(key, field, now_ms())
+    setup.complete(client, now_ms())
     return Message(message="Setup completed")
 
 

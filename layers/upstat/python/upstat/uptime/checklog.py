@@ -39,10 +39,6 @@ class CheckEntry:
     error: str | None
     maintenance: bool = False
 
-    def openuptimes(self) -> dict[str, Any]:
-        """The OpenUptimes history item: timestamp (ms), status, responseTime."""
-        return {"timestamp": self.timestamp, "status": self.status, "responseTime": self.response_ms}
-
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -415,17 +415,6 @@ class ServiceFields(BaseModel):
         """The expected statuses as inclusive (low, high) ranges."""
         return parse_expected_status(str(self.expected_status))
 
-    def openuptimes(self) -> dict[str, Any]:
-        """The six fields of the OpenUptimes document, by their wire names."""
-        return {
-            "name": self.name,
-            "url": self.url,
-            "description": self.description,
-            "expectedStatus": self.expected_status,
-            "method": self.method,
-            "timeout": self.timeout,
-        }
-
 
 class ServiceIn(ServiceFields):
     """A new service as a client sends it (POST). Only ``name`` and (except for push) ``url`` are required."""

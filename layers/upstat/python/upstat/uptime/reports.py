@@ -293,7 +293,68 @@ def uptime_windows(
     return out
 
 
-def uptime_over(engine: Engine, service_id: str, query: Query, *, now: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class UptimeBucket:
+    start: int
+    uptime: float | None  # percent
+    checks: int
+
+
+@dataclass(frozen=True, slots=True)
+class UptimeSpan:
+    """Uptime over a range: overall and per bucket holding checks."""
+
+    start: int
+    end: int
+    resolution: str
+    uptime: float | None  # percent; None without checks
+    checks: int
+    down_checks: int
+    buckets: list[UptimeBucket]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryBucket:
+    """One bucket of checks: its start, status (up when every check was up, down when none was, degraded
+    between), average response time, uptime % and number of checks."""
+
+    start: int
+    status: str
+    response_ms: float | None
+    uptime: float | None
+    checks: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayBar:
+    """One calendar day: its date in the zone asked for, its start, uptime % (None without checks)."""
+
+    date: str
+    start: int
+    uptime: float | None
+    checks: int
+    down_checks: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseTimeStats:
+    """Response times over a range; percentiles exact while the raw tier covers it (``exact``)."""
+
+    start: int
+    end: int
+    resolution: str
+    tier: str | None
+    count: int
+    avg: float | None
+    min: float | None
+    max: float | None
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    exact: bool
+
+
+def uptime_over(engine: Engine, service_id: str, query: Query, *, now: int) -> UptimeSpan:
     """Uptime over any range, overall and per bucket of the query's resolution."""
     if query.resolution == "raw":  # uptime is per bucket: raw points are bucketed automatically
         query = Query(query.range, "auto", query.tz)
@@ -301,24 +362,14 @@ def uptime_over(engine: Engine, service_id: str, query: Query, *, now: int) -> d
     grid = _grid(b, query, now)
     value, checks, downs = ratio(b)
     filled = _up_buckets(b) if b is not None else ()
-    buckets = [{"start": start, "uptime": percent(share), "checks": n} for _, start, share, n in filled]
-    return {
-        "start": grid.start,
-        "end": grid.end,
-        "resolution": grid.resolution,
-        "uptime": percent(value),
-        "checks": checks,
-        "downChecks": downs,
-        "buckets": buckets,
-    }
+    buckets = [UptimeBucket(start, percent(share), n) for _, start, share, n in filled]
+    return UptimeSpan(grid.start, grid.end, grid.resolution, percent(value), checks, downs, buckets)
 
 
 def bucket_history(
     engine: Engine, service_id: str, query: Query, *, now: int
-) -> tuple[str, list[dict[str, Any]]]:
-    """The resolution, and one item per bucket holding checks: ``timestamp`` (the bucket's start),
-    ``status`` (up when every check was up, down when none was, degraded between), ``responseTime`` (the
-    bucket's average), ``uptime`` % and ``checks``. Both series in one engine read."""
+) -> tuple[str, list[HistoryBucket]]:
+    """The resolution, and one item per bucket holding checks. Both series in one engine read."""
     source = service_source(service_id)
     up, ms = engine.read_many([(source, "up"), (source, "response_ms")], query, now=now)
     items = []
@@ -326,21 +377,14 @@ def bucket_history(
         times = ms.records if ms is not None else [None] * len(up.records)
         for i, start, share, checks in _up_buckets(up):
             rt = times[i]
-            items.append(
-                {
-                    "timestamp": start,
-                    "status": "up" if share >= 1 else "down" if share <= 0 else "degraded",
-                    "responseTime": None if rt is None else _round(rt[2] / rt[1]),
-                    "uptime": percent(share),
-                    "checks": checks,
-                }
-            )
+            status = "up" if share >= 1 else "down" if share <= 0 else "degraded"
+            average = None if rt is None else _round(rt[2] / rt[1])
+            items.append(HistoryBucket(start, status, average, percent(share), checks))
     return _grid(up, query, now).resolution, items
 
 
-def daily(engine: Engine, service_id: str, *, days: int, tz: str, now: int) -> list[dict[str, Any]]:
-    """One bar per calendar day in ``tz`` for the last ``days`` days (today last): date, start, uptime %
-    (None for a day without checks), checks and down checks."""
+def daily(engine: Engine, service_id: str, *, days: int, tz: str, now: int) -> list[DayBar]:
+    """One bar per calendar day in ``tz`` for the last ``days`` days (today last)."""
     tm.zone(tz)
     query = Query(tm.RangeSpec(last_ms=days * tm.DAY, label=f"{days}d"), tm.Interval(1, "d"), tz)
     b = read_series(engine, service_id, "up", query, now=now)
@@ -351,54 +395,43 @@ def daily(engine: Engine, service_id: str, *, days: int, tz: str, now: int) -> l
     for start, rec in zip(grid.starts(), records, strict=True):
         date = datetime.fromtimestamp(start / 1000, UTC).astimezone(zone).date().isoformat()
         if rec is None:
-            bars.append({"date": date, "start": start, "uptime": None, "checks": 0, "downChecks": 0})
-            continue
-        count, ups = rec[1], rec[2]
-        bars.append(
-            {
-                "date": date,
-                "start": start,
-                "uptime": percent(ups / count),
-                "checks": count,
-                "downChecks": count - round(ups),
-            }
-        )
+            bars.append(DayBar(date, start, None, 0, 0))
+        else:
+            count, ups = rec[1], rec[2]
+            bars.append(DayBar(date, start, percent(ups / count), count, count - round(ups)))
     return bars
 
 
-def response_times(engine: Engine, service_id: str, query: Query, *, now: int) -> dict[str, Any]:
+def response_times(engine: Engine, service_id: str, query: Query, *, now: int) -> ResponseTimeStats:
     """avg, min, max, p50, p95, p99 of response times over the query's range.
 
     avg, min, max and count are exact at every tier (buckets keep count, sum, min and max). Percentiles are
-    exact when the raw tier still covers the range (``exact: true``); beyond it they are computed from the
-    bucket averages weighted by their counts (``exact: false``: an approximation that smooths out spikes).
+    exact when the raw tier still covers the range (``exact``); beyond it they are computed from the
+    bucket averages weighted by their counts (an approximation that smooths out spikes).
     """
     q = Query(query.range, query.resolution, query.tz, percentiles=True)
     b = read_series(engine, service_id, "response_ms", q, now=now)
     grid = _grid(b, q, now)
-    body: dict[str, Any] = {"start": grid.start, "end": grid.end, "resolution": grid.resolution}
     if b is None:
-        return {
-            **body,
-            "tier": None,
-            "count": 0,
-            **dict.fromkeys(("avg", "min", "max", "p50", "p95", "p99")),
-            "exact": True,
-        }
+        return ResponseTimeStats(
+            grid.start, grid.end, grid.resolution, None, 0, None, None, None, None, None, None, True
+        )
     stats = measured(b)
     pv = b.percentile_values or []
-    return {
-        **body,
-        "tier": b.tier.name,
-        "count": stats["count"],
-        "avg": _round(stats["avg"]),
-        "min": _round(stats["min"]),
-        "max": _round(stats["max"]),
-        "p50": _round(tm.percentile(pv, 50)),
-        "p95": _round(tm.percentile(pv, 95)),
-        "p99": _round(tm.percentile(pv, 99)),
-        "exact": b.percentiles_exact or not stats["count"],
-    }
+    return ResponseTimeStats(
+        grid.start,
+        grid.end,
+        grid.resolution,
+        b.tier.name,
+        stats["count"],
+        _round(stats["avg"]),
+        _round(stats["min"]),
+        _round(stats["max"]),
+        _round(tm.percentile(pv, 50)),
+        _round(tm.percentile(pv, 95)),
+        _round(tm.percentile(pv, 99)),
+        b.percentiles_exact or not stats["count"],
+    )
 
 
 def _round(value: float | None) -> float | None:

@@ -8,6 +8,7 @@ service's stable id.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query
@@ -221,7 +222,7 @@ def service_status(name: str, client: RedisDep, engine: EngineDep, _: Reader) ->
 @router.get("/services/{name}/uptime", summary="Uptime % over any range, overall and per bucket")
 def uptime(name: str, query: RangeQuery, client: RedisDep, engine: EngineDep, _: Reader) -> UptimeOut:
     service = _store(client).require(name)
-    return UptimeOut(name=service.name, **reports.uptime_over(engine, service.id, query, now=now_ms()))
+    return UptimeOut.of(service.name, reports.uptime_over(engine, service.id, query, now=now_ms()))
 
 
 @router.get("/services/{name}/uptime/daily", summary="Daily uptime bars (the last 90 days by default)")
@@ -237,7 +238,7 @@ def uptime_daily(
     do not count (no ``up`` point is written inside one)."""
     service = _store(client).require(name)
     bars = reports.daily(engine, service.id, days=days, tz=tz.value, now=now_ms())
-    return DailyOut(name=service.name, tz=tz.value, days=[DailyBar(**b) for b in bars])
+    return DailyOut(name=service.name, tz=tz.value, days=[DailyBar.of(b) for b in bars])
 
 
 @router.get("/services/{name}/response-times", summary="Response-time statistics over a range")
@@ -247,7 +248,9 @@ def response_times(
     """avg, min, max and count are exact at every tier; p50/p95/p99 are exact while the raw tier covers
     the range (48 h by default) and approximate beyond it (``exact`` false)."""
     service = _store(client).require(name)
-    return ResponseTimes(name=service.name, **reports.response_times(engine, service.id, query, now=now_ms()))
+    return ResponseTimes(
+        name=service.name, **asdict(reports.response_times(engine, service.id, query, now=now_ms()))
+    )
 
 
 @router.get("/services/{name}/history", summary="The check log (within the history TTL), oldest first")

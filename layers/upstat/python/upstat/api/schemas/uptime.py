@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # type-only: keeps the import of this module as cheap as rout
     from upstat.uptime.checklog import CheckEntry
     from upstat.uptime.checks import CheckResult
     from upstat.uptime.models import Service
-    from upstat.uptime.reports import StatusRow
+    from upstat.uptime.reports import DayBar, StatusRow, UptimeSpan
     from upstat.uptime.state import ServiceState
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
@@ -291,6 +291,19 @@ class UptimeOut(BaseModel):
     downChecks: int
     buckets: list[UptimeBucket]
 
+    @classmethod
+    def of(cls, name: str, span: UptimeSpan) -> UptimeOut:
+        return cls(
+            name=name,
+            start=span.start,
+            end=span.end,
+            resolution=span.resolution,
+            uptime=span.uptime,
+            checks=span.checks,
+            downChecks=span.down_checks,
+            buckets=[UptimeBucket(start=b.start, uptime=b.uptime, checks=b.checks) for b in span.buckets],
+        )
+
 
 class DailyBar(BaseModel):
     date: str = Field(description="YYYY-MM-DD in the requested time zone")
@@ -298,6 +311,12 @@ class DailyBar(BaseModel):
     uptime: float | None
     checks: int
     downChecks: int
+
+    @classmethod
+    def of(cls, bar: DayBar) -> DailyBar:
+        return cls(
+            date=bar.date, start=bar.start, uptime=bar.uptime, checks=bar.checks, downChecks=bar.down_checks
+        )
 
 
 class DailyOut(BaseModel):

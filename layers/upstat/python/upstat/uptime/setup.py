@@ -1,0 +1,20 @@
+"""Whether the first-run setup was completed (the OpenUptimes setup routes): one field of the uptime config
+hash, written once (the first completion time stays)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from upstat.config import get_settings
+from upstat.uptime.keys import UptimeKeys
+
+FIELD = "setup_completed_at"
+
+
+def is_complete(client: Any) -> bool:
+    return bool(client.hexists(UptimeKeys(get_settings().key_prefix).config(), FIELD))
+
+
+def complete(client: Any, now_ms: int) -> None:
+    """Mark the setup complete (idempotent: the first time is kept)."""
+    client.hsetnx(UptimeKeys(get_settings().key_prefix).config(), FIELD, now_ms)
