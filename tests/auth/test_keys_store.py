@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.auth.helpers import every_value
+from upstat import clock
 from upstat.auth import cache, keys
 from upstat.auth.names import AuthKeys, address_bucket
 from upstat.auth.service import authenticate
@@ -92,9 +93,11 @@ def test_bad_key_requests_name_the_field(
 
 
 def test_a_cached_key_still_expires_on_time(r: Any, settings: Settings) -> None:
-    record, token = keys.create_key(r, settings, name="x", scopes=["read"], expires_at=keys.now_ms() + 60_000)
+    record, token = keys.create_key(
+        r, settings, name="x", scopes=["read"], expires_at=clock.now_ms() + 60_000
+    )
     assert authenticate(token, settings=settings, client=r).key_id == record.key_id
-    expired = keys.KeyRecord(**{**record.__dict__, "expires_at": keys.now_ms() - 1})
+    expired = keys.KeyRecord(**{**record.__dict__, "expires_at": clock.now_ms() - 1})
     cache.put(settings.key_prefix, expired, 60)
     with pytest.raises(Unauthorized, match="expired"):
         authenticate(token, settings=settings, client=r)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from upstat import clock
 from upstat.auth import SCOPES
 from upstat.auth import keys as api_keys
 from upstat.config import get_settings
@@ -70,7 +71,7 @@ def _view(record: api_keys.KeyRecord) -> dict[str, Any]:
         "name": record.name,
         "scopes": sorted(record.scopes),
         "source": record.source,
-        "status": record.state(api_keys.now_ms()),
+        "status": record.state(clock.now_ms()),
         "created_at": _when(record.created_at),
         "expires_at": _when(record.expires_at),
         "revoked_at": _when(record.revoked_at),
@@ -82,7 +83,7 @@ def _view(record: api_keys.KeyRecord) -> dict[str, Any]:
 def _create(args: argparse.Namespace, client: Any) -> int:
     if args.expires_days is not None and args.expires_days < 1:
         raise InvalidInput("--expires-days: at least 1", field="expires_days")
-    now = api_keys.now_ms()
+    now = clock.now_ms()
     record, token = api_keys.create_key(
         client,
         get_settings(),

@@ -12,7 +12,6 @@ id that created it) and ``digest``. Records are kept after revocation, for the a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,16 +19,13 @@ from typing import Any, Literal
 from upstat.auth import SCOPES, Principal, cache
 from upstat.auth import tokens as tk
 from upstat.auth.names import AuthKeys
+from upstat.clock import now_ms
 from upstat.config import Settings
 from upstat.errors import InvalidInput, NotFound
 from upstat.names import check_name
 
 KeyState = Literal["active", "expired", "revoked"]
 MAX_NAME = 200
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)

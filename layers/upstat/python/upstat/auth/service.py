@@ -24,8 +24,9 @@ from typing import Any, NoReturn
 from upstat.auth import ANONYMOUS_READER, Principal, cache
 from upstat.auth import ratelimit as rl
 from upstat.auth import tokens as tk
-from upstat.auth.keys import KeyRecord, now_ms
+from upstat.auth.keys import KeyRecord
 from upstat.auth.names import AuthKeys
+from upstat.clock import now_ms
 from upstat.config import Settings
 from upstat.errors import StoreUnavailable, Unauthorized
 

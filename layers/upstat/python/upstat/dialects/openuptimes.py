@@ -25,10 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from upstat.api.deps import Admin, EngineDep, RedisDep, Writer, require
 from upstat.api.errors import register_error_format
 from upstat.auth import Principal
+from upstat.clock import now_ms
 from upstat.errors import InvalidInput, NotFound
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Query as EngineQuery
-from upstat.timeseries.engine import now_ms
 from upstat.uptime import checklog, reports, setup
 from upstat.uptime.models import ServiceIn, ServiceUpdate, mask_url
 from upstat.uptime.services import ServiceStore

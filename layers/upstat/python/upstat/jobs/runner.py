@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from upstat import clock
 from upstat.config import get_settings
 from upstat.store.client import get_redis
 from upstat.store.keys import Keys
@@ -62,7 +63,7 @@ def run_job(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]
     try:
         raw_state = client.get(keys.job_state(name))
         state = json.loads(raw_state) if raw_state else {}
-        ctx = JobContext(name, int(time.time() * 1000), started + budget, state)
+        ctx = JobContext(name, clock.now_ms(), started + budget, state)
         summary = body(ctx)
         client.set(keys.job_state(name), json.dumps(ctx.state))
         summary.setdefault("job", name)

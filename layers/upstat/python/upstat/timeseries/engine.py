@@ -10,13 +10,13 @@ reads the coarsest tier that nests in its buckets: a 1-year chart reads about 36
 from __future__ import annotations
 
 import struct
-import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from upstat.clock import now_ms
 from upstat.config import Settings, get_settings
 from upstat.errors import InvalidInput, NotFound
 from upstat.names import check_name
@@ -33,10 +33,6 @@ KINDS = ("gauge", "counter")
 AGGREGATES = ("avg", "sum", "min", "max", "count", "first", "last", "increase", "rate")
 ADDITIVE = frozenset({"sum", "count", "increase"})
 FILLS = ("zero", "null", "previous")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)

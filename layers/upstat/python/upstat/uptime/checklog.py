@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from upstat import clock
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
 from upstat.uptime.keys import UptimeKeys, service_source
@@ -64,10 +65,6 @@ def _keys() -> UptimeKeys:
     return UptimeKeys(get_settings().key_prefix)
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 # ----------------------------------------------------------------------------------------------------
 # Reads
 
@@ -85,7 +82,7 @@ def history(
 
     With ``limit``, the newest ``limit`` of them (still oldest first). One round trip plus the TTL read.
     """
-    now = _now_ms() if now_ms is None else now_ms
+    now = clock.now_ms() if now_ms is None else now_ms
     ttl = get_ttl(client)
     low = since_ms if since_ms is not None else 0
     if ttl:
@@ -205,7 +202,7 @@ def trim_all(
     Goes through the service index, ``BATCH`` logs per round trip; stops early at ``deadline``
     (a ``time.monotonic()`` value). Returns ``{"logs": n, "removed": n, "complete": bool}``.
     """
-    now = _now_ms() if now_ms is None else now_ms
+    now = clock.now_ms() if now_ms is None else now_ms
     keys = _keys()
     ttl = get_ttl(client)
     cap = get_settings().check_log_max_entries

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from upstat import clock
 from upstat.config import Settings, get_settings
 from upstat.uptime.checks import CheckResult, CheckStatus
 from upstat.uptime.models import Service
@@ -30,10 +31,6 @@ MAX_DUE_PER_TICK = 20_000
 #: Seconds kept free at the end of the budget for recording and alerting after the probes.
 RECORD_MARGIN_S = 3.0
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _store(client: Any = None) -> ServiceStore:
@@ -194,7 +191,7 @@ def run_ping_worker(event: dict[str, Any], context: Any, *, ssl_context: Any = N
         try:
             body = json.loads(record["body"])
             ids = [str(x) for x in body["ids"]]
-            at = int(body.get("at") or _now_ms())
+            at = int(body.get("at") or clock.now_ms())
             recorded = check_services(
                 client,
                 store.get_many(ids),
@@ -227,7 +224,7 @@ def run_ping_now(
     Synchronous (runs an event loop): call it from a worker thread.
     """
     settings = get_settings()
-    now_ms = _now_ms() if now is None else now
+    now_ms = clock.now_ms() if now is None else now
     store = ServiceStore(client)
     services = store.list()
     if names is not None:

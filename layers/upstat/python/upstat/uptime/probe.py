@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from upstat import clock
 from upstat.config import Settings
 from upstat.uptime.checks import (
     DNS_RECORD_TYPES,
@@ -150,7 +151,7 @@ def run_probes(specs: Sequence[CheckSpec], **kwargs: Any) -> list[CheckResult]:
 
 async def probe_one(run: _Run, spec: CheckSpec) -> CheckResult:
     """One check under its own timeout; every target failure becomes a down result."""
-    checked_at = run.now_ms if run.now_ms is not None else int(time.time() * 1000)
+    checked_at = run.now_ms if run.now_ms is not None else clock.now_ms()
     started = time.perf_counter()
     try:
         async with asyncio.timeout(spec.timeout_ms / 1000):

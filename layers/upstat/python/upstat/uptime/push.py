@@ -9,9 +9,9 @@ its SHA-256.
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Literal
 
+from upstat import clock
 from upstat.errors import Conflict, InvalidInput, NotFound
 from upstat.uptime.checks import CheckResult
 from upstat.uptime.models import Service
@@ -59,7 +59,7 @@ def record_beat(
         raise InvalidInput("status must be up or down", field="status")
     if response_ms is not None and (isinstance(response_ms, bool) or not 0 <= response_ms < 86_400_000):
         raise InvalidInput("ping must be milliseconds between 0 and a day", field="ping")
-    now = int(time.time() * 1000) if now_ms is None else now_ms
+    now = clock.now_ms() if now_ms is None else now_ms
     text = None if message is None else message[:MAX_MESSAGE]
     result = CheckResult(
         service.id,

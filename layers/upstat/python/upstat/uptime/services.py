@@ -20,13 +20,13 @@ import builtins
 import hashlib
 import json
 import secrets
-import time
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
 
+from upstat import clock
 from upstat.config import get_settings
 from upstat.errors import Conflict, InvalidInput, NotFound
 from upstat.uptime.keys import UptimeKeys
@@ -35,10 +35,6 @@ from upstat.uptime.models import Service, ServiceIn, ServiceUpdate, validated
 
 #: Compare-and-set attempts before an update gives up with a 409 (only under extreme contention).
 MAX_CAS_ATTEMPTS = 50
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def token_digest(token: str) -> str:
@@ -131,7 +127,7 @@ class ServiceStore:
         ``data`` is a ServiceIn or wire-named data (validated here: pydantic ValidationError or
         InvalidInput naming the field on bad input).
         """
-        now_ms = _now_ms() if now_ms is None else now_ms
+        now_ms = clock.now_ms() if now_ms is None else now_ms
         fields = validated(ServiceIn, data)
         refuse_blocked_targets(fields)
         service = Service.model_validate(
@@ -192,7 +188,7 @@ class ServiceStore:
         for _ in range(MAX_CAS_ATTEMPTS):
             merged = change.apply(current)
             refuse_blocked_targets(validated(ServiceIn, merged))
-            stamp = _now_ms() if now_ms is None else now_ms
+            stamp = clock.now_ms() if now_ms is None else now_ms
             token = current.push_token
             if merged.get("kind") == "push" and not token:
                 token = secrets.token_urlsafe(24)
@@ -223,7 +219,7 @@ class ServiceStore:
 
     def _after_update(self, before: Service, after: Service, now_ms: int | None) -> None:
         """Keep the schedule and the push index in line with the new definition."""
-        now = _now_ms() if now_ms is None else now_ms
+        now = clock.now_ms() if now_ms is None else now_ms
         pipe = self.redis.pipeline(transaction=False)
         if after.paused:
             pipe.zrem(self.keys.due(), after.id)
@@ -302,7 +298,7 @@ class ServiceStore:
         """Re-index services a crash left out of the index or schedule (reads the name index, no SCAN).
 
         Returns how many entries were added back."""
-        now = _now_ms() if now_ms is None else now_ms
+        now = clock.now_ms() if now_ms is None else now_ms
         names = {_text(k): _text(v) for k, v in self.redis.hgetall(self.keys.names()).items()}
         live = [s for s in self.get_many(list(names.values())) if names.get(s.name) == s.id]
         pipe = self.redis.pipeline(transaction=False)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from upstat import clock
 from upstat.api.deps import Admin, RedisDep, SettingsDep
 from upstat.api.errors import ErrorBody
 from upstat.auth import keys
@@ -138,7 +139,7 @@ def public(record: keys.KeyRecord) -> KeyPublic:
         name=record.name,
         scopes=sorted(record.scopes),  # type: ignore[arg-type]
         source=record.source,
-        status=record.state(keys.now_ms()),
+        status=record.state(clock.now_ms()),
         created_at=_time(record.created_at),  # type: ignore[arg-type]
         expires_at=_time(record.expires_at),
         revoked_at=_time(record.revoked_at),
@@ -163,7 +164,7 @@ def expiry_ms(body: KeyCreate, now: int) -> int | None:
 def create(
     body: KeyCreate, response: Response, client: RedisDep, settings: SettingsDep, caller: Admin
 ) -> KeyCreated:
-    now = keys.now_ms()
+    now = clock.now_ms()
     record, token = keys.create_key(
         client,
         settings,

@@ -19,12 +19,12 @@ from upstat.api.params import (
 )
 from upstat.api.schemas.series import ChartOut, RetentionOut, SeriesList, TopOut, TotalOut
 from upstat.auth import ensure_source
+from upstat.clock import now_ms
 from upstat.errors import InvalidInput
 from upstat.names import NAME_PATTERN
 from upstat.timeseries import multi
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.config import retention_view, set_retention
-from upstat.timeseries.engine import now_ms
 from upstat.timeseries.ingest import check_source, gather, is_internal
 from upstat.timeseries.ingest import ingest as ingest_points
 from upstat.timeseries.points import MAX_BATCH, MICROSECONDS_LOOKALIKE, SECONDS_LOOKALIKE

@@ -40,9 +40,9 @@ from upstat.api.schemas.uptime import (
     WindowOut,
 )
 from upstat.auth import Principal
+from upstat.clock import now_ms
 from upstat.errors import Forbidden, NotFound
 from upstat.timeseries.engine import Query as EngineQuery
-from upstat.timeseries.engine import now_ms
 from upstat.timeseries.shapes import ChartParams, chart
 from upstat.uptime import checklog, incidents, maintenance, push, reports
 from upstat.uptime.maintenance import MaintenanceIn, Window
