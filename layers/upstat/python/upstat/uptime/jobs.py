@@ -81,7 +81,7 @@ def check_services(
     extra = {} if ssl_context is None else {"ssl_context": ssl_context}
     results = _probe(probed, now_ms, deadline, settings, **extra)
     pairs = list(zip(probed, results, strict=True))
-    pairs += [(s, overdue_result(s, now_ms, None)) for s in active if s.kind == "push"]
+    pairs += [(s, overdue_result(s, now_ms)) for s in active if s.kind == "push"]
     recorded = record_results(client, pairs)
     _alert(client, recorded, deadline, settings)
     return recorded
@@ -241,7 +241,7 @@ def run_ping_now(
     pushes = [s for s in services if s.kind == "push"]
     late = set(store.due(now_ms)) if pushes else set()
     pairs = [(s, results[s.id]) for s in probed]
-    pairs += [(s, overdue_result(s, now_ms, None)) for s in pushes if s.id in late]
+    pairs += [(s, overdue_result(s, now_ms)) for s in pushes if s.id in late]
     recorded = {r.service.id: r for r in record_results(client, pairs)}
     _alert(client, list(recorded.values()), deadline, settings)
     out: list[tuple[Service, CheckResult, ServiceState]] = []

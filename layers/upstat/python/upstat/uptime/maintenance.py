@@ -9,7 +9,6 @@ hash per service (under the service's hash tag) and one global hash.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import secrets
 from collections.abc import Iterable, Sequence
@@ -165,12 +164,3 @@ def windows_for(client: Any, service_ids: Sequence[str]) -> dict[str, list[Windo
         sid: common + [Window.model_validate_json(x) for x in raw]
         for sid, raw in zip(service_ids, replies[1:], strict=True)
     }
-
-
-def active_now(client: Any, service_ids: Sequence[str], now_ms: int) -> dict[str, bool]:
-    """Whether each service is in a maintenance window at ``now_ms``."""
-    return {sid: in_maintenance(ws, now_ms) for sid, ws in windows_for(client, service_ids).items()}
-
-
-def to_json(window: Window) -> str:
-    return json.dumps(window.model_dump(by_alias=True), separators=(",", ":"))

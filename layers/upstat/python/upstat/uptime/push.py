@@ -78,21 +78,11 @@ def record_beat(
     return record_results(store.redis, [(service, result)])[0]
 
 
-def overdue_result(service: Service, now_ms: int, last_beat_ms: int | None) -> CheckResult:
-    """The down check a push monitor gets when the tick finds it due (no beat within interval + grace)."""
-    if last_beat_ms:
-        error = (
-            f"no beat since {last_beat_ms} (expected every {service.interval} s + {service.grace} s grace)"
-        )
-    else:
-        error = f"no beat yet (expected every {service.interval} s + {service.grace} s grace)"
+def overdue_result(service: Service, now_ms: int) -> CheckResult:
+    """The down check a push monitor gets when the tick finds it due: no beat came within its interval +
+    grace (since its last beat, or since it was created or resumed)."""
+    error = f"no beat within {service.interval} s + {service.grace} s grace"
     return CheckResult(service.id, "down", None, None, "timeout", error, None, now_ms)
-
-
-def is_overdue(service: Service, now_ms: int, last_beat_ms: int | None) -> bool:
-    """True when the latest beat (or the creation, before any) is more than interval + grace old."""
-    since = last_beat_ms or service.created_at
-    return now_ms > since + (service.interval + service.grace) * 1000
 
 
 def rotate_token(store: ServiceStore, name: str) -> Service:

@@ -152,10 +152,6 @@ class AddressPolicy:
         return None
 
 
-def policy_from_text(text: str) -> AddressPolicy:
-    return AddressPolicy.from_text(text)
-
-
 # --- URL validation ------------------------------------------------------------------------------------
 
 
