@@ -16,7 +16,7 @@ from upstat.errors import Conflict, InvalidInput, NotFound
 from upstat.uptime.checks import CheckResult
 from upstat.uptime.models import Service
 from upstat.uptime.recorder import Recorded, record_results
-from upstat.uptime.services import ServiceStore, token_digest
+from upstat.uptime.services import ServiceStore
 
 #: Longest message a beat may carry into the check log.
 MAX_MESSAGE = 500
@@ -30,10 +30,7 @@ def service_for_token(store: ServiceStore, token: str) -> Service | None:
     """The push monitor whose token this is, or None (also for paused or non-push services)."""
     if not token or len(token) > 200:
         return None
-    raw = store.redis.hget(store.keys.push_tokens(), token_digest(token))
-    if raw is None:
-        return None
-    service = store.get_by_id(raw.decode() if isinstance(raw, bytes) else raw)
+    service = store.by_push_token(token)
     if service is None or service.kind != "push" or service.push_token != token:
         return None
     return service

@@ -27,6 +27,7 @@ from upstat.timeseries.engine import Buckets, Engine, Query
 from upstat.timeseries.render import measured
 from upstat.uptime.checklog import decode_state
 from upstat.uptime.keys import UptimeKeys, service_source
+from upstat.uptime.lua import UptimeScripts
 from upstat.uptime.state import ServiceState, overall_status
 
 #: The uptime windows of every status, with the bucket each is read in (the coarsest that keeps the window's
@@ -115,18 +116,6 @@ _displays: dict[str, tuple[bytes, Display]] = {}
 _states: dict[bytes, ServiceState] = {}
 CACHE_LIMIT = 200_000
 
-# One script call reads every service's definition version and state on a single Redis: 2n keys in one
-# command instead of 2n pipelined commands (the client's per-command cost dominates at 1,000 services).
-# On Redis Cluster the keys span slots, so the same reads are pipelined instead.
-_READ_SCRIPT = """
-local out = {}
-for i = 1, #KEYS, 2 do
-  out[#out + 1] = redis.call('HGET', KEYS[i], 'version') or false
-  out[#out + 1] = redis.call('HGET', KEYS[i + 1], 's') or false
-end
-return out
-"""
-
 
 def _versions_and_states(client: Any, keys: UptimeKeys, ids: Sequence[str]) -> list[Any]:
     names = [k for sid in ids for k in (keys.service(sid), keys.state(sid))]
@@ -136,7 +125,8 @@ def _versions_and_states(client: Any, keys: UptimeKeys, ids: Sequence[str]) -> l
             pipe.hget(names[i], "version")
             pipe.hget(names[i + 1], "s")
         return list(pipe.execute())
-    return list(client.register_script(_READ_SCRIPT)(keys=names))
+    # One script call on a single Redis; on Redis Cluster the keys span slots, so the reads are pipelined.
+    return list(UptimeScripts(client).run("status_read", names, []))
 
 
 def _display(doc: bytes | str) -> Display:

@@ -92,6 +92,12 @@ class ServiceStore:
             pipe.hget(self.keys.service(service_id), "doc")
         return [s for s in (self._decode(raw) for raw in pipe.execute()) if s is not None]
 
+    def by_push_token(self, token: str) -> Service | None:
+        """The service the push token index points at (by the token's digest), or None. The caller checks
+        that the service is a push monitor still holding this token (the index may lag a rotation)."""
+        raw = self.redis.hget(self.keys.push_tokens(), token_digest(token))
+        return None if raw is None else self.get_by_id(_text(raw))
+
     def get(self, name: str) -> Service | None:
         """The service named ``name``, or None."""
         service_id = self._id_of(name)
