@@ -242,20 +242,21 @@ def target_thread() -> Iterator[ServerThread]:
     thread.stop()
 
 
-@pytest.fixture(scope="session")
-def _http_target(target_thread: ServerThread) -> LocalTarget:
+def _serve_target(thread: ServerThread) -> LocalTarget:
     hits: Counter[str] = Counter()
     echoes: list[dict[str, str]] = []
-    port = target_thread.serve(make_app(hits, echoes))
+    port = thread.serve(make_app(hits, echoes))
     return LocalTarget(f"http://{HOST}:{port}", hits, echoes)
+
+
+@pytest.fixture(scope="session")
+def _http_target(target_thread: ServerThread) -> LocalTarget:
+    return _serve_target(target_thread)
 
 
 @pytest.fixture(scope="session")
 def _second_target(target_thread: ServerThread) -> LocalTarget:
-    hits: Counter[str] = Counter()
-    echoes: list[dict[str, str]] = []
-    port = target_thread.serve(make_app(hits, echoes))
-    return LocalTarget(f"http://{HOST}:{port}", hits, echoes)
+    return _serve_target(target_thread)
 
 
 @pytest.fixture
