@@ -55,6 +55,8 @@ class Settings:
 
     max_body_bytes: int = 1024 * 1024
     public_status_page: bool = True
+    # The status page's name: its title and the text of its logo (the page shows it in the header).
+    status_page_title: str = "Service status"
     public_read: bool = False
     key_cache_seconds: float = 5.0
     rate_limit_per_key: int = 600
@@ -85,6 +87,8 @@ class Settings:
             if value < low or (high is not None and value > high):
                 top = f" and at most {high}" if high is not None else ""
                 raise ValueError(f"{env_names(name)[0]}: must be at least {low}{top}, got {value}")
+        if not self.status_page_title.strip() or len(self.status_page_title) > 100:
+            raise ValueError("UPSTAT_STATUS_PAGE_TITLE: must be 1 to 100 characters, not only spaces")
         if "{" in self.key_prefix or "}" in self.key_prefix:
             raise ValueError(
                 "UPSTAT_KEY_PREFIX: must not contain '{' or '}' (they would change the cluster slot)"

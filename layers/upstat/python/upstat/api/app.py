@@ -25,6 +25,7 @@ ROUTERS: tuple[str, ...] = (
     "upstat.api.routes.meta",
     "upstat.api.routes.series",
     "upstat.api.routes.keys",
+    "upstat.api.routes.status_page",
     "upstat.api.routes.uptime",
     "upstat.dialects.openuptimes",
     "upstat.web.pages",

@@ -6,6 +6,7 @@ hash tag), then indexed in one global sorted set for listings across services.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -119,3 +120,46 @@ def across_services(
     for sid, iid in pairs:
         pipe.hget(keys.incidents(sid), iid)
     return [decode(raw) for raw in pipe.execute() if raw is not None]
+
+
+def per_day(found: Sequence[Incident], starts: Sequence[int], now: int) -> list[tuple[int, int]]:
+    """(incidents, downtime ms) of each day that starts at ``starts[i]`` (the last day ends at ``now``):
+    an incident counts on every day it overlaps, an open one runs until ``now``. Pure."""
+    ends = [*starts[1:], now]
+    out = []
+    for day_start, day_end in zip(starts, ends, strict=True):
+        count = down = 0
+        for i in found:
+            overlap = min(day_end, now if i.end is None else i.end) - max(day_start, i.start)
+            if overlap > 0 or (i.end is None and day_start <= i.start < day_end):
+                count += 1
+                down += max(0, overlap)
+        out.append((count, down))
+    return out
+
+
+#: What a public page says caused an incident, by the check's error class. The check's own message can
+#: name hosts, keywords or addresses of the target, so a public page never shows it.
+PUBLIC_CAUSES = {
+    "timeout": "Timed out",
+    "dns": "DNS lookup failed",
+    "tls": "TLS or certificate error",
+    "refused": "Connection refused",
+    "connection": "Connection failed",
+    "status": "Unexpected HTTP status",
+    "keyword": "Unexpected content",
+    "blocked": "Target not allowed",
+    "invalid": "Check misconfigured",
+    "too_many_redirects": "Too many redirects",
+}
+_STATUS_CODE = re.compile(r"^(?:status|HTTP) (\d{3})\b")
+
+
+def public_cause(incident: Incident) -> str:
+    """The cause of an incident in words fit for a public page: the error class (and the HTTP status code
+    for a status mismatch), never the check's message."""
+    kind = incident.error_kind
+    code = _STATUS_CODE.match(incident.cause or "") if kind in ("status", None) else None
+    if code:
+        return f"HTTP {code.group(1)}"
+    return PUBLIC_CAUSES.get(kind or "", "Service down")

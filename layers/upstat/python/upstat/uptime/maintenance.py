@@ -98,19 +98,40 @@ def is_active(window: MaintenanceIn, now_ms: int) -> bool:
     if window.recurring is None:
         assert window.start is not None and window.end is not None
         return window.start <= now_ms < window.end
-    rec = window.recurring
+    found = _recurring_occurrence(window.recurring, now_ms)
+    return found is not None and found[0] <= found[2]
+
+
+def occurrence(window: MaintenanceIn, now_ms: int) -> tuple[int, int] | None:
+    """(start, end) in epoch ms of the window's occurrence in force at ``now_ms``, else of its next one (a
+    status page announces it); None for a one-off window that has ended."""
+    if window.recurring is None:
+        assert window.start is not None and window.end is not None
+        return (window.start, window.end) if now_ms < window.end else None
+    found = _recurring_occurrence(window.recurring, now_ms)
+    if found is None:
+        return None
+    begin, end, _ = found
+    return int(begin.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def _recurring_occurrence(
+    rec: Recurrence, now_ms: int
+) -> tuple[dt.datetime, dt.datetime, dt.datetime] | None:
+    """(begin, end, now) local times of the earliest occurrence that has not ended at ``now_ms``: the one in
+    force if any (it began up to a week ago at most), else the next one (within a week)."""
     zone = ZoneInfo(rec.tz)
     now = dt.datetime.fromtimestamp(now_ms / 1000, tz=zone)
     hour, minute = (int(x) for x in rec.start.split(":"))
     length = dt.timedelta(minutes=rec.duration_minutes)
-    for back in range(8):  # an occurrence that began up to a week ago may still be running
-        day = now.date() - dt.timedelta(days=back)
+    for offset in range(-7, 8):
+        day = now.date() + dt.timedelta(days=offset)
         if day.weekday() not in rec.days:
             continue
         begin = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
-        if begin <= now < begin + length:
-            return True
-    return False
+        if now < begin + length:
+            return begin, begin + length, now
+    return None
 
 
 def in_maintenance(windows: Iterable[MaintenanceIn], now_ms: int) -> bool:

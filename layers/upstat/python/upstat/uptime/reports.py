@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from upstat.config import get_settings
+from upstat.errors import InvalidInput
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Buckets, Engine, Query
 from upstat.timeseries.render import measured
@@ -375,21 +376,44 @@ def bucket_history(
 
 def daily(engine: Engine, service_id: str, *, days: int, tz: str, now: int) -> list[DayBar]:
     """One bar per calendar day in ``tz`` for the last ``days`` days (today last)."""
-    tm.zone(tz)
-    query = Query(tm.RangeSpec(last_ms=days * tm.DAY, label=f"{days}d"), tm.Interval(1, "d"), tz)
-    b = read_series(engine, service_id, "up", query, now=now)
-    grid = _grid(b, query, now)
+    return daily_many(engine, [service_id], days=days, tz=tz, now=now)[service_id]
+
+
+def daily_many(
+    engine: Engine, service_ids: Sequence[str], *, days: int, tz: str, now: int
+) -> dict[str, list[DayBar]]:
+    """:func:`daily` of many services on the same days, in one pipelined engine read."""
+    query = _days_query(days, tz)
+    found = engine.read_many([(service_source(sid), "up") for sid in service_ids], query, now=now)
+    dates = calendar_days(days=days, tz=tz, now=now)
+    out: dict[str, list[DayBar]] = {}
+    for sid, b in zip(service_ids, found, strict=True):
+        records = b.records if b is not None else [None] * len(dates)
+        out[sid] = [_bar(date, start, rec) for (date, start), rec in zip(dates, records, strict=True)]
+    return out
+
+
+def _days_query(days: int, tz: str) -> Query:
+    return Query(tm.RangeSpec(last_ms=days * tm.DAY, label=f"{days}d"), tm.Interval(1, "d"), tz)
+
+
+def calendar_days(*, days: int, tz: str, now: int) -> list[tuple[str, int]]:
+    """(YYYY-MM-DD, start in epoch ms) of the last ``days`` calendar days in ``tz``, today last: the days
+    of :func:`daily`'s bars."""
     zone = tm.zone(tz)
-    bars = []
-    records = b.records if b is not None else [None] * grid.n
-    for start, rec in zip(grid.starts(), records, strict=True):
-        date = datetime.fromtimestamp(start / 1000, UTC).astimezone(zone).date().isoformat()
-        if rec is None:
-            bars.append(DayBar(date, start, None, 0, 0))
-        else:
-            count, ups = rec[1], rec[2]
-            bars.append(DayBar(date, start, percent(ups / count), count, count - round(ups)))
-    return bars
+    query = _days_query(days, tz)
+    grid = tm.make_grid(query.range, query.resolution, now=now, tz=tz)
+    return [
+        (datetime.fromtimestamp(start / 1000, UTC).astimezone(zone).date().isoformat(), start)
+        for start in grid.starts()
+    ]
+
+
+def _bar(date: str, start: int, rec: Any) -> DayBar:
+    if rec is None:
+        return DayBar(date, start, None, 0, 0)
+    count, ups = rec[1], rec[2]
+    return DayBar(date, start, percent(ups / count), count, count - round(ups))
 
 
 def response_times(engine: Engine, service_id: str, query: Query, *, now: int) -> ResponseTimeStats:
@@ -403,11 +427,19 @@ def response_times(engine: Engine, service_id: str, query: Query, *, now: int) -
     b = read_series(engine, service_id, "response_ms", q, now=now)
     grid = _grid(b, q, now)
     if b is None:
+        return _response_stats(grid, None, [], True)
+    return _response_stats(grid, b, b.percentile_values or [], b.percentiles_exact)
+
+
+def _response_stats(
+    grid: tm.Grid, b: Buckets | None, sorted_values: list[float], exact: bool
+) -> ResponseTimeStats:
+    """The statistics of one read over ``grid`` and its sorted values."""
+    if b is None:
         return ResponseTimeStats(
             grid.start, grid.end, grid.resolution, None, 0, None, None, None, None, None, None, True
         )
     stats = measured(b)
-    pv = b.percentile_values or []
     return ResponseTimeStats(
         grid.start,
         grid.end,
@@ -417,11 +449,90 @@ def response_times(engine: Engine, service_id: str, query: Query, *, now: int) -
         _round(stats["avg"]),
         _round(stats["min"]),
         _round(stats["max"]),
-        _round(tm.percentile(pv, 50)),
-        _round(tm.percentile(pv, 95)),
-        _round(tm.percentile(pv, 99)),
-        b.percentiles_exact or not stats["count"],
+        _round(tm.percentile(sorted_values, 50)),
+        _round(tm.percentile(sorted_values, 95)),
+        _round(tm.percentile(sorted_values, 99)),
+        exact or not stats["count"],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSeries:
+    """Response times of many services on one grid (a status page's charts): per service, the average
+    of each bucket, its p50 and p95 (None where the raw points no longer cover the range: only the
+    raw tier keeps single checks) and the range's statistics (as :func:`response_times`)."""
+
+    grid: tm.Grid
+    per_bucket_percentiles: bool
+    avg: dict[str, list[float | None]]
+    p50: dict[str, list[float | None]]
+    p95: dict[str, list[float | None]]
+    stats: dict[str, ResponseTimeStats]
+
+
+def response_series(engine: Engine, service_ids: Sequence[str], *, last: str, now: int) -> ResponseSeries:
+    """Bucketed response times of every service over the last ``last`` (``24h``, ``7d`` ...) at the
+    automatic resolution, in one pipelined read, plus one read of the raw points when the raw tier covers
+    the range (for each bucket's p50 and p95, and exact percentiles over the range)."""
+    rng = tm.RangeSpec(last_ms=tm.parse_interval(last, field="range").ms, label=last)
+    grid = tm.make_grid(rng, "auto", now=now)
+    lowest = engine.lowest_accepted(now)
+    covered = lowest is None or grid.start >= lowest
+    series = [(service_source(sid), "response_ms") for sid in service_ids]
+    found = engine.read_many(series, Query(rng, "auto", percentiles=not covered), now=now)
+    raw = _raw_reads(engine, series, grid, now) if covered else [None] * len(series)
+    out = ResponseSeries(grid, covered, {}, {}, {}, {})
+    for sid, b, r in zip(service_ids, found, raw, strict=True):
+        out.avg[sid] = [None] * grid.n if b is None else [_avg(rec) for rec in b.records]
+        if r is not None:
+            p50, p95 = _bucket_percentiles(grid, r.raw_times, r.raw_values)
+            out.stats[sid] = _response_stats(grid, b, sorted(r.raw_values), True)
+        else:
+            p50 = p95 = [None] * grid.n
+            pv = b.percentile_values if b is not None else None
+            out.stats[sid] = _response_stats(grid, b, pv or [], b is None or b.percentiles_exact)
+        out.p50[sid], out.p95[sid] = p50, p95
+    return out
+
+
+def _raw_reads(
+    engine: Engine, series: list[tuple[str, str]], grid: tm.Grid, now: int
+) -> list[Buckets | None]:
+    """Raw points of each series over the grid's span. A series over the point cap of one read (a push
+    monitor beating every few seconds) gets None (no per-bucket percentiles), not an error for all."""
+    query = Query(tm.RangeSpec(start=grid.start, end=grid.end, label="custom"), "raw")
+    try:
+        return engine.read_many(series, query, now=now)
+    except InvalidInput:
+        out: list[Buckets | None] = []
+        for one in series:
+            try:
+                out.append(engine.read_many([one], query, now=now)[0])
+            except InvalidInput:
+                out.append(None)
+        return out
+
+
+def _avg(rec: Any) -> float | None:
+    return None if rec is None else _round(rec[2] / rec[1])
+
+
+def _bucket_percentiles(
+    grid: tm.Grid, times: Sequence[int], values: Sequence[float]
+) -> tuple[list[float | None], list[float | None]]:
+    """p50 and p95 of the raw values in each bucket of the grid."""
+    per: list[list[float]] = [[] for _ in range(grid.n)]
+    for t, v in zip(times, values, strict=True):
+        j = grid.index(t)
+        if 0 <= j < grid.n:
+            per[j].append(v)
+    p50: list[float | None] = []
+    p95: list[float | None] = []
+    for vals in per:
+        vals.sort()
+        p50.append(_round(tm.percentile(vals, 50)))
+        p95.append(_round(tm.percentile(vals, 95)))
+    return p50, p95
 
 
 def _round(value: float | None) -> float | None:
