@@ -26,6 +26,7 @@ ROUTERS: tuple[str, ...] = (
     "upstat.api.routes.series",
     "upstat.api.routes.keys",
     "upstat.api.routes.status_page",
+    "upstat.api.routes.sources",
     "upstat.api.routes.uptime",
     "upstat.dialects.openuptimes",
     "upstat.web.pages",

@@ -356,6 +356,20 @@ class Engine:
     def sources(self) -> list[str]:
         return [s.decode() for s in self.redis.zrange(self.keys.sources(), 0, -1)]
 
+    def metrics_of_many(self, sources: Sequence[str]) -> list[list[str]]:
+        """:meth:`metrics_of` of many sources, in one pipelined round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for source in sources:
+            pipe.smembers(self.keys.source_metrics(source))
+        return [sorted(m.decode() for m in found) for found in pipe.execute()]
+
+    def info_many(self, series: Sequence[tuple[str, str]]) -> list[SeriesInfo | None]:
+        """:meth:`info` of many series, in one pipelined round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for source, metric in series:
+            pipe.hmget(self.keys.series(series_id(source, metric)), *META_FIELDS)
+        return [_info(s, m, raw) for (s, m), raw in zip(series, pipe.execute(), strict=True)]
+
     def read(self, source: str, metric: str, query: Query, *, now: int | None = None) -> Buckets:
         """Aggregates of one series over the query's grid (404 if the series does not exist)."""
         result = self.read_many([(source, metric)], query, now=now)[0]
