@@ -20,7 +20,7 @@ PACKAGE_BLOCKER = \
     process.exit(h[0] > w[0] || (h[0] === w[0] && h[1] >= w[1]) ? 0 : 1)' $(NODE_MIN) \
   || echo "Node.js $$(node --version) is older than $(NODE_MIN), which osls needs"
 
-.PHONY: install run test lint typecheck pytest bench package package-or-skip layers clean
+.PHONY: install run test lint typecheck pytest chromium vendor bench package package-or-skip layers clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -45,8 +45,28 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install
+pytest: install chromium
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The browser tests (tests/browser) drive Debian's chromium with Playwright. Installed here with apt-get when
+# missing and run as root; otherwise this says so and those tests skip, each with the reason.
+chromium:
+	@if command -v chromium >/dev/null; then :; \
+	elif [[ "$$(id -u 2>/dev/null)" == 0 ]] && command -v apt-get >/dev/null; then \
+	  echo "make: installing Debian's chromium for the browser tests (apt-get install -y chromium)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "make: chromium could not be installed: the browser tests will skip"; \
+	else echo "make: chromium is not installed and this is not root with apt-get: the browser tests will skip"; fi
+
+# The status page's chart library, committed under web/static/vendor; this refreshes it from the npm registry.
+UPLOT_VERSION := 1.6.32
+VENDOR := layers/upstat/python/upstat/web/static/vendor
+vendor:
+	@command -v npm >/dev/null || { echo "make vendor: npm is needed (npm pack uplot@$(UPLOT_VERSION))" >&2; exit 1; }
+	tmp="$$(mktemp -d)" && (cd "$$tmp" && npm pack -s "uplot@$(UPLOT_VERSION)" >/dev/null && tar xzf "uplot-$(UPLOT_VERSION).tgz") \
+	  && cp "$$tmp/package/dist/uPlot.iife.min.js" $(VENDOR)/uplot.min.js \
+	  && cp "$$tmp/package/dist/uPlot.min.css" $(VENDOR)/uplot.min.css \
+	  && cp "$$tmp/package/LICENSE" $(VENDOR)/uplot.LICENSE && rm -rf "$$tmp"
 
 test: lint typecheck pytest package-or-skip
 

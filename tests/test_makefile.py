@@ -58,3 +58,10 @@ def test_an_old_python_is_refused_with_the_version_needed(tmp_path: Path) -> Non
     assert done.returncode != 0
     assert "upstat needs Python 3.11 or newer" in done.stderr and "Python 3.10.12" in done.stderr
     assert not (work / ".tools").exists()
+
+
+def test_make_test_says_the_browser_tests_skip_when_chromium_cannot_be_installed(tmp_path: Path) -> None:
+    done = _make(tmp_path, "-o", ".venv/.synced", "chromium")  # no chromium, no id, no apt-get on PATH
+    assert done.returncode == 0, done.stderr
+    assert "chromium is not installed" in done.stdout and "the browser tests will skip" in done.stdout
+

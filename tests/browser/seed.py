@@ -37,7 +37,7 @@ FLEET: dict[str, tuple[str | None, str, int, float, list[tuple[float, int]]]] = 
 
 def check_times(now: int, created: int, outages: list[tuple[float, int]]) -> list[int]:
     """When a service was checked: sparse long ago, dense lately and around its outages."""
-    times = set(range(now - 2 * DAY, now, 15 * MINUTE))
+    times = set(range(now - 2 * DAY, now - DAY, 15 * MINUTE)) | set(range(now - DAY, now, 5 * MINUTE))
     times.update(range(max(created, now - 90 * DAY), now - 2 * DAY, 3 * HOUR))
     for days_ago, minutes in outages:
         start = now - int(days_ago * DAY)

@@ -96,7 +96,7 @@ const Upstat = (() => {
       scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min || 0), (max || 1) * 1.1] } },
       axes: [
         { ...axis, space: 60 },
-        { ...axis, size: o.axisSize || 56, values: (u, vals) => vals.map((v) => (o.axisFormat || fmtVal)(v)) },
+        { ...axis, size: o.axisSize || 72, values: (u, vals) => vals.map((v) => (o.axisFormat || fmtVal)(v)) },
       ],
       series: [
         { value: (u, t) => (t === null ? "—" : dateTime(t)) },
