@@ -256,6 +256,7 @@ def test_make_run_prints_where_everything_is_and_logs_each_job_result_once(
     base = f"http://127.0.0.1:{port}"
     assert f"API on {base}" in text
     assert f"status page: {base}/status (also at {base}/)" in text
+    assert f"dashboard: {base}/dashboard (enter the admin token or a read key)" in text
     assert f"API docs: {base}/docs" in text
     assert "admin token (from UPSTAT_ADMIN_TOKEN): local-e2e-token" in text
     results = [line for line in text.splitlines() if "rollup" in line and "duration_ms" in line]

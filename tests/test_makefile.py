@@ -64,4 +64,3 @@ def test_make_test_says_the_browser_tests_skip_when_chromium_cannot_be_installed
     done = _make(tmp_path, "-o", ".venv/.synced", "chromium")  # no chromium, no id, no apt-get on PATH
     assert done.returncode == 0, done.stderr
     assert "chromium is not installed" in done.stdout and "the browser tests will skip" in done.stdout
-

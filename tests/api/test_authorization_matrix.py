@@ -69,6 +69,9 @@ Request = tuple[str, dict[str, Any]]  # (path, httpx request keyword arguments)
 REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("GET", "/healthz"): lambda w, s: ("/healthz", {}),
     ("GET", "/status"): lambda w, s: ("/status", {}),
+    ("GET", "/dashboard"): lambda w, s: ("/dashboard", {}),
+    ("GET", "/v1/status/page"): lambda w, s: ("/v1/status/page", {}),
+    ("GET", "/v1/sources"): lambda w, s: ("/v1/sources", {}),
     ("POST", "/v1/ingest"): lambda w, s: ("/v1/ingest", {"json": {"source": s, "metrics": {"x": 1}}}),
     ("PUT", "/v1/series/kind"): lambda w, s: (
         "/v1/series/kind",

@@ -166,3 +166,33 @@ def test_an_empty_install_is_pending(client: TestClient, r: Any) -> None:
     body = page(client).json()
     assert body["state"] == "pending" and body["groups"] == [] and body["updated"] is None
     assert len(body["days"]["dates"]) == 90
+
+
+def test_beyond_the_raw_tier_the_chart_has_averages_and_no_per_bucket_percentiles(
+    client: TestClient, fleet: dict[str, str]
+) -> None:
+    body = page(client, range="7d").json()
+    assert body["chart"]["perBucketPercentiles"] is False and len(body["chart"]["times"]) == 168
+    api = body["groups"][0]["services"][0]
+    assert set(api["responseTimes"]["p50"]) == {None} and any(
+        v is not None for v in api["responseTimes"]["avg"]
+    )
+
+
+def test_sources_lists_services_and_users_sources_with_health(
+    client: TestClient, fleet: dict[str, str], r: Any
+) -> None:
+    from upstat.timeseries.config import current_engine
+
+    now = now_ms()
+    engine = current_engine(r, fresh=True)
+    engine.write("router", "cpu", [(now - 60_000, 12.0)], now=now)
+    engine.write("backup", "duration_s", [(now - 5 * HOUR, 300.0)], now=now)
+    res = client.get("/v1/sources", headers=AUTH)
+    assert res.status_code == 200
+    found = {s["service"] or s["source"]: s for s in res.json()["sources"]}
+    assert found["api"]["health"] == "down" and "response_ms" in found["api"]["metrics"]
+    assert found["hidden-db"]["health"] == "up"  # a read key sees hidden services
+    assert found["router"]["health"] == "active" and found["router"]["metrics"] == ["cpu"]
+    assert found["backup"]["health"] == "quiet" and found["backup"]["lastSeen"] == now - 5 * HOUR
+    assert client.get("/v1/sources").status_code == 401

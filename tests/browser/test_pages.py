@@ -88,6 +88,7 @@ def test_the_status_page_lists_every_visible_service_with_90_daily_bars(
     )
     assert page.title() == "Example Corp status"
     assert page.locator("#banner-title").inner_text() == "All systems operational"
+    assert page.locator("#keyform").is_hidden()  # a public page never asks for a key
     # A service created 25 days ago: its older days are drawn as no data, not as down.
     cdn_bars = page.eval_on_selector_all('.svc[data-service="CDN"] .bar', "els => els.map(e => e.className)")
     assert set(cdn_bars[:60]) == {"bar"} and "bar u-ok" in cdn_bars[-10:]

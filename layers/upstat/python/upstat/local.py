@@ -142,6 +142,7 @@ def _announce(port: int, token_from: str) -> None:
     base = f"http://127.0.0.1:{port}"
     log.info("API on %s", base)
     log.info("status page: %s/status (also at %s/)", base, base)
+    log.info("dashboard: %s/dashboard (enter the admin token or a read key)", base)
     log.info("API docs: %s/docs", base)
     # A local run's own bootstrap token, printed on purpose: the user needs it for the API and the docs.
     log.info("admin token (from %s): %s", token_from, os.environ["UPSTAT_ADMIN_TOKEN"])
