@@ -153,7 +153,7 @@ def painted(page: Any, selector: str) -> int:
     )
 
 
-def test_bars_tell_their_day_by_keyboard_and_by_tap(site: dict[str, Any], tab: Any) -> None:
+def test_bars_tell_their_day_by_keyboard_and_by_tap(site: dict[str, Any], tab: Any, shots: Path) -> None:
     page = open_status(tab(), site["base"])
     page.focus('.svc[data-service="Public API"] .bars')
     tip = page.locator("#tip")
@@ -169,6 +169,7 @@ def test_bars_tell_their_day_by_keyboard_and_by_tap(site: dict[str, Any], tab: A
     mobile.touchscreen.tap(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
     assert mobile.locator("#tip").is_visible()
     assert "Uptime" in mobile.locator("#tip").inner_text()
+    mobile.screenshot(path=str(shots / "status-375-tap.png"))
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "375px"])
@@ -181,6 +182,9 @@ def test_the_status_page_fits_the_screen_and_is_photographed(
     page.locator('.svc[data-service="Public API"] .chart canvas').wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     page.screenshot(path=str(shots / f"status-{viewport['width']}.png"), full_page=True)
+    dark = open_status(tab(viewport, color_scheme="dark"), site["base"])
+    assert dark.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(13, 17, 23)"
+    dark.screenshot(path=str(shots / f"status-{viewport['width']}-dark.png"), full_page=True)
 
 
 def open_dashboard(t: Tab, base: str) -> Any:
