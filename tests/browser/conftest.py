@@ -55,8 +55,10 @@ def _why_no_browser() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one module. Playwright's sync API runs an event loop in this thread while it is open,
+    so it is closed after the module: tests elsewhere run their own loops (asyncio.run)."""
     reason = _why_no_browser()
     if reason is not None:
         _notes.append(f"browser tests skipped: {reason}")
@@ -78,6 +80,7 @@ def site(redis_url: str) -> Iterator[dict[str, Any]]:
         port = _free_port()
         mp.setenv("REDIS_URL", redis_url)
         mp.setenv("UPSTAT_ADMIN_TOKEN", ADMIN_TOKEN)
+        mp.setenv("UPSTAT_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")
         mp.setenv("UPSTAT_PORT", str(port))
         mp.setenv("UPSTAT_STATUS_PAGE_TITLE", "Example Corp status")
         mp.setenv("UPSTAT_RATE_LIMIT_PER_IP", "100000")
