@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from upstat.api.deps import EngineDep, Reader, RedisDep
+from upstat.clock import now_ms
 from upstat.timeseries import catalog
-from upstat.timeseries.engine import now_ms
 from upstat.timeseries.ingest import is_internal
 from upstat.uptime import reports
 from upstat.uptime.keys import service_source
