@@ -29,7 +29,7 @@ ROUTERS: tuple[str, ...] = (
     "upstat.api.routes.sources",
     "upstat.api.routes.uptime",
     "upstat.dialects.openuptimes",
-    "upstat.web.pages",
+    "upstat.api.routes.pages",
 )
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

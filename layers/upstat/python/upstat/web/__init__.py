@@ -1,1 +1,2 @@
-"""Browser assets: the public status page (static HTML, CSS and JS reading ``/api/status``)."""
+"""Browser assets: the public status page and the operator dashboard (static HTML, CSS, JS and the vendored
+chart library), read by upstat.web.assets."""
