@@ -32,6 +32,7 @@ from upstat.timeseries.engine import Query as EngineQuery
 from upstat.uptime import checklog, reports, setup
 from upstat.uptime.models import ServiceIn, ServiceUpdate, mask_url
 from upstat.uptime.services import ServiceStore
+from upstat.uptime.state import OVERALL_RULE
 
 PREFIX = "/api"
 
@@ -152,10 +153,7 @@ class StatusOut(BaseModel):
             ]
         }
     )
-    overall: str = Field(
-        description="down when any service is down; else degraded when any is degraded; else up; pending "
-        "while no service has been checked yet; unknown with no service (paused services do not count)"
-    )
+    overall: str = Field(description=OVERALL_RULE)
     updated: int
     services: list[StatusItem]
 

@@ -197,6 +197,13 @@ def incident_change(prev: ServiceState, transitions: list[Transition]) -> Litera
     return None
 
 
+#: The overall rule in words, for the documents that describe it (one rule, written once).
+OVERALL_RULE = (
+    "down when any service is down; else degraded when any is degraded; else up; pending while no service "
+    "has been checked yet; unknown with no service (paused services do not count)"
+)
+
+
 def overall_status(statuses: list[Status]) -> str:
     """One word for many services: ``down`` if any is down, else ``degraded`` if any is degraded, else
     ``up`` (a pending service among settled ones counts as up); ``pending`` while no service has a settled

@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from upstat.uptime.maintenance import Window, is_active
 from upstat.uptime.models import ServiceFields, mask_url
+from upstat.uptime.state import OVERALL_RULE
 
 if TYPE_CHECKING:  # type-only: keeps the import of this module as cheap as routes.py's was
     from upstat.uptime.checklog import CheckEntry
@@ -251,10 +252,7 @@ class StatusOverview(BaseModel):
             "examples": [{"overall": "up", "updated": T0, "services": [SERVICE_STATUS_EXAMPLE]}]
         }
     )
-    overall: str = Field(
-        description="down if any is down, else degraded if any is degraded, else up; pending while no "
-        "service has been checked yet; unknown with no service"
-    )
+    overall: str = Field(description=OVERALL_RULE)
     updated: int
     services: list[ServiceStatus]
 
