@@ -26,10 +26,10 @@ FLOOR = "import fastapi, mangum, pydantic"
 # What each scheduled job imports lazily on its first invocation: the handler module's import alone would
 # understate its cold start, so ``cold_<name>_ms`` adds these.
 JOB_MODULES = {
-    "ping": "upstat.uptime.jobs",
-    "ping_worker": "upstat.uptime.jobs",
+    "ping": "upstat.uptime.ticks",
+    "ping_worker": "upstat.uptime.ticks",
     "rollup": "upstat.timeseries.rollup, upstat.timeseries.config",
-    "retention": "upstat.timeseries.rollup, upstat.timeseries.config, upstat.uptime.jobs",
+    "retention": "upstat.timeseries.rollup, upstat.timeseries.config, upstat.uptime.ticks",
 }
 # The smallest real API function: one route, built and wrapped (building routes pulls in pydantic.v1
 # through FastAPI's compatibility layer, and validation models, which the bare imports do not).

@@ -112,7 +112,7 @@ def test_the_rollup_function_runs_end_to_end_without_fastapi_or_boto3(redis_url:
 
 
 def test_the_ping_function_takes_the_scheduler_event(r: Any, context: LambdaContext) -> None:
-    pytest.importorskip("upstat.uptime.jobs")
+    pytest.importorskip("upstat.uptime.ticks")
     summary = function_module("ping").handler(load_event("scheduler_input"), context)
     assert isinstance(summary, dict)
     json.dumps(summary)
@@ -121,7 +121,7 @@ def test_the_ping_function_takes_the_scheduler_event(r: Any, context: LambdaCont
 def test_the_ping_worker_takes_an_sqs_batch_and_names_only_the_bad_message(
     r: Any, context: LambdaContext
 ) -> None:
-    pytest.importorskip("upstat.uptime.jobs")
+    pytest.importorskip("upstat.uptime.ticks")
     event = load_event("sqs_ping_batch")
     assert function_module("ping_worker").handler(event, context) == {"batchItemFailures": []}
     event["Records"][1]["body"] = "not json"

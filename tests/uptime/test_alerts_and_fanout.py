@@ -17,9 +17,11 @@ from moto import mock_aws
 from tests.uptime.targets import LocalTarget, TlsTarget
 from upstat import aws
 from upstat.config import get_settings
+from upstat.jobs.handlers import ping as run_ping_job
+from upstat.jobs.handlers import ping_worker as run_ping_worker
 from upstat.uptime import alerts, checklog
-from upstat.uptime.jobs import run_ping_job, run_ping_tick, run_ping_worker
 from upstat.uptime.services import ServiceStore
+from upstat.uptime.ticks import run_ping_tick
 
 SECRET = "webhook-secret-0123456789"
 

@@ -16,10 +16,10 @@ from upstat.timeseries.config import current_engine
 from upstat.timeseries.engine import Query
 from upstat.uptime import checklog, incidents, maintenance, push
 from upstat.uptime.checks import CheckResult
-from upstat.uptime.jobs import run_ping_now, run_ping_tick, trim_check_logs
 from upstat.uptime.keys import service_source
 from upstat.uptime.recorder import record_results
 from upstat.uptime.services import ServiceStore
+from upstat.uptime.ticks import run_ping_now, run_ping_tick, trim_check_logs
 
 MIN = 60_000
 

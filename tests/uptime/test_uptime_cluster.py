@@ -10,8 +10,8 @@ import pytest
 from tests.uptime.targets import LocalTarget
 from upstat.store.client import get_redis
 from upstat.uptime import checklog, incidents
-from upstat.uptime.jobs import run_ping_now, run_ping_tick, trim_check_logs
 from upstat.uptime.services import ServiceStore
+from upstat.uptime.ticks import run_ping_now, run_ping_tick, trim_check_logs
 
 pytestmark = pytest.mark.cluster
 

@@ -290,7 +290,7 @@ class RedisOut(BaseModel):
 def ping(client: RedisDep, _: Writer) -> PingOut:
     """Runs the checks at once (each within its own timeout), records them like the scheduled ones (history,
     uptime, incidents, alerts) and answers each service's result."""
-    from upstat.uptime.jobs import run_ping_now
+    from upstat.uptime.ticks import run_ping_now
 
     started = time.monotonic()
     stamp = now_ms()

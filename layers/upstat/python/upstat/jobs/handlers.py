@@ -67,22 +67,31 @@ def retention(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _uptime_retention(ctx: JobContext) -> dict[str, Any]:
-    try:
-        from upstat.uptime.jobs import trim_check_logs  # type: ignore[import-not-found]
-    except ModuleNotFoundError:
-        return {}
+    from upstat.uptime.ticks import trim_check_logs
+
     return dict(trim_check_logs(now_ms=ctx.now_ms, deadline=ctx.deadline))
 
 
 def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Check every due service (or fan batches out to workers past the threshold)."""
-    from upstat.uptime.jobs import run_ping_job  # type: ignore[import-not-found]
+    """Check every due service (or fan batches out to workers past the threshold), one tick under the
+    "ping" job lock and time budget."""
 
-    return dict(run_ping_job(event, context))
+    def body(ctx: JobContext) -> dict[str, Any]:
+        from upstat.store.client import get_redis
+        from upstat.uptime.ticks import run_ping_tick
+
+        return run_ping_tick(get_redis(), now_ms=ctx.now_ms, deadline=ctx.deadline)
+
+    return run_job("ping", context, body)
 
 
-def ping_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Check the services of the SQS batches the ping job fanned out."""
-    from upstat.uptime.jobs import run_ping_worker  # type: ignore[import-not-found]
+def ping_worker(event: dict[str, Any], context: Any, *, ssl_context: Any = None) -> dict[str, Any]:
+    """Check the services of the SQS batches the ping job fanned out (``ssl_context``: tests' local CA)."""
+    import time
 
-    return dict(run_ping_worker(event, context))
+    from upstat.jobs.runner import budget_seconds
+    from upstat.store.client import get_redis
+    from upstat.uptime.ticks import check_batches
+
+    deadline = time.monotonic() + budget_seconds(context)
+    return check_batches(get_redis(), event.get("Records", []), deadline=deadline, ssl_context=ssl_context)

@@ -163,7 +163,7 @@ def rotate_push_token(name: str, client: RedisDep, _: Writer) -> ServiceView:
 
 @router.post("/services/{name}/check", summary="Check one service now (recorded like a scheduled check)")
 def check_now(name: str, client: RedisDep, _: Writer) -> CheckNow:
-    from upstat.uptime.jobs import run_ping_now
+    from upstat.uptime.ticks import run_ping_now
 
     _store(client).require(name)
     found = run_ping_now(client, names=[name])
@@ -428,7 +428,7 @@ def push_beat(
     except NotFound:
         raise NotFound("token: unknown push token", field="token") from None
     if rec.transitions:
-        from upstat.uptime.jobs import alert_recorded
+        from upstat.uptime.ticks import alert_recorded
 
         background.add_task(alert_recorded, client, [rec])
     return Beat(recorded=rec.applied, status=rec.state.status)

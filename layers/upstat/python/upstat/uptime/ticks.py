@@ -24,7 +24,7 @@ from upstat.uptime.recorder import Recorded, record_results
 from upstat.uptime.services import ServiceStore
 from upstat.uptime.state import ServiceState
 
-log = logging.getLogger("upstat.uptime.jobs")
+log = logging.getLogger("upstat.uptime.ticks")
 
 #: Services claimed at most per tick (the rest stay due for the next one).
 MAX_DUE_PER_TICK = 20_000
@@ -163,30 +163,16 @@ def fan_out(ids: Sequence[str], *, now_ms: int, settings: Settings | None = None
     return len(bodies)
 
 
-def run_ping_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The scheduled ping function's body: one tick under the "ping" job lock and time budget."""
-    from upstat.jobs.runner import JobContext, run_job
-    from upstat.store.client import get_redis
-
-    def body(ctx: JobContext) -> dict[str, Any]:
-        return run_ping_tick(get_redis(), now_ms=ctx.now_ms, deadline=ctx.deadline)
-
-    return run_job("ping", context, body)
-
-
-def run_ping_worker(event: dict[str, Any], context: Any, *, ssl_context: Any = None) -> dict[str, Any]:
-    """The SQS worker: check the services of each message; answers ``{"batchItemFailures": [...]}`` naming
-    the messages to retry (SQS ReportBatchItemFailures)."""
-    from upstat.jobs.runner import budget_seconds
-    from upstat.store.client import get_redis
-
-    client = get_redis()
+def check_batches(
+    client: Any, records: Sequence[dict[str, Any]], *, deadline: float, ssl_context: Any = None
+) -> dict[str, Any]:
+    """The SQS worker's body: check the services of each message; answers ``{"batchItemFailures": [...]}``
+    naming the messages to retry (SQS ReportBatchItemFailures)."""
     settings = get_settings()
-    deadline = time.monotonic() + budget_seconds(context)
     store = ServiceStore(client)
     failures: list[dict[str, str]] = []
     checked = 0
-    for record in event.get("Records", []):
+    for record in records:
         message_id = str(record.get("messageId", ""))
         try:
             body = json.loads(record["body"])

@@ -1,0 +1,88 @@
+"""The library's layering, checked on its source (README "Architecture"): HTTP only at the edge, and each
+package importing only what sits beneath it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+LIB = Path(__file__).resolve().parents[2] / "layers" / "upstat" / "python" / "upstat"
+HTTP = ("fastapi", "starlette", "mangum", "uvicorn")
+#: Packages that may speak HTTP (routers, request and response models, status codes).
+EDGE = ("api", "dialects")
+#: What each domain package may import from the library (besides itself and the shared base modules).
+BASE = {
+    "upstat",
+    "upstat.config",
+    "upstat.errors",
+    "upstat.clock",
+    "upstat.names",
+    "upstat.wire",
+    "upstat.aws",
+}
+ALLOWED = {
+    "store": set(),
+    "timeseries": {"store"},
+    "auth": {"store"},
+    "uptime": {"store", "timeseries"},
+    "jobs": {"store", "timeseries", "uptime"},
+    "web": set(),
+}
+
+
+def modules() -> list[tuple[str, Path]]:
+    return [(".".join(p.relative_to(LIB.parent).with_suffix("").parts), p) for p in sorted(LIB.rglob("*.py"))]
+
+
+def imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def package_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 else ""
+
+
+def test_http_lives_only_in_api_and_dialects() -> None:
+    speaking = {
+        name
+        for name, path in modules()
+        if package_of(name) not in EDGE
+        and name not in ("upstat.local",)  # `make run` starts uvicorn: the local entry point, not the library
+        and any(i.split(".")[0] in HTTP for i in imports(path))
+    }
+    assert speaking == set()
+
+
+def test_domain_packages_import_only_what_sits_beneath_them() -> None:
+    wrong = []
+    for name, path in modules():
+        package = package_of(name)
+        if package not in ALLOWED:
+            continue
+        for imported in imports(path):
+            if not imported.startswith("upstat.") or imported in BASE:
+                continue
+            target = imported.split(".")[1]
+            if target != package and target not in ALLOWED[package]:
+                wrong.append(f"{name} imports {imported}")
+    assert wrong == []
+
+
+def test_a_dialect_imports_no_other_dialect_and_the_domain_imports_none() -> None:
+    wrong = []
+    for name, path in modules():
+        package = package_of(name)
+        for imported in imports(path):
+            if not imported.startswith("upstat.dialects."):
+                continue
+            own = package == "dialects" and imported.split(".")[2] == name.split(".")[2]
+            if not own and name != "upstat.api.app":
+                wrong.append(f"{name} imports {imported}")
+    assert wrong == []
