@@ -25,6 +25,8 @@ ALLOWED = {
     "timeseries": {"store"},
     "auth": {"store"},
     "uptime": {"store", "timeseries"},
+    # Sources (the registry every dialect shares) may make source keys; auth never looks sources up.
+    "sources": {"store", "timeseries", "auth"},
     "jobs": {"store", "timeseries", "uptime"},
     "web": set(),
 }
