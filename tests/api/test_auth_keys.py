@@ -107,8 +107,28 @@ def test_an_expired_key_is_refused(http: TestClient, r: Any) -> None:
 def test_keys_can_be_made_to_expire_in_days_or_at_a_time(http: TestClient) -> None:
     in_days = new_key(http, scopes=["read"], expires_in_days=30)
     assert in_days["expires_at"] and in_days["status"] == "active"
-    at = new_key(http, scopes=["read"], expires_at="2099-01-01T00:00:00Z")
-    assert at["expires_at"].startswith("2099-01-01T00:00:00")
+    at = new_key(http, scopes=["read"], expires_at="2030-01-01T00:00:00Z")
+    assert at["expires_at"].startswith("2030-01-01T00:00:00")
+    ms = new_key(http, scopes=["read"], expires_at=1_900_000_000_000)
+    assert ms["expires_at"].startswith("2030-03-17")
+
+
+@pytest.mark.parametrize(
+    ("expires", "words"),
+    [
+        ({"expires_at": "9999-12-31T23:59:59-05:00"}, "at most 3650 days"),
+        ({"expires_at": 1_900_000_000}, "looks like epoch seconds"),
+        ({"expires_at": "2001-01-01T00:00:00Z"}, "must be in the future"),
+        ({"expires_in_days": 100_000_000}, "less than or equal to 3650"),
+    ],
+)
+def test_an_expiry_out_of_bounds_is_refused_and_nothing_is_stored(
+    http: TestClient, expires: dict[str, Any], words: str
+) -> None:
+    res = http.post("/v1/keys", json={"name": "far", "scopes": ["read"], **expires}, headers=ADMIN)
+    assert res.status_code == 400 and words in res.json()["message"], res.text
+    listed = http.get("/v1/keys", headers=ADMIN)
+    assert listed.status_code == 200 and listed.json()["count"] == 0
 
 
 def test_listing_shows_no_token_and_no_digest_anywhere(http: TestClient, r: Any) -> None:

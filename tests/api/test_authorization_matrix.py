@@ -30,6 +30,7 @@ from upstat.uptime.maintenance import MaintenanceIn
 from upstat.uptime.services import ServiceStore
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+T0 = 1_767_225_600_000
 CALLERS = ("anonymous", "read key", "write key", "source key", "admin key")
 ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) ([^`]+)` \|(.+)\|$")
 
@@ -106,13 +107,13 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("GET", "/v1/maintenance"): lambda w, s: ("/v1/maintenance", {}),
     ("POST", "/v1/maintenance"): lambda w, s: (
         "/v1/maintenance",
-        {"json": {"title": "t", "start": 1, "end": 2}},
+        {"json": {"title": "t", "start": 1_767_225_600_000, "end": 1_767_229_200_000}},
     ),
     ("DELETE", "/v1/maintenance/{window_id}"): lambda w, s: (f"/v1/maintenance/{w.window_id}", {}),
     ("GET", "/v1/services/{name}/maintenance"): lambda w, s: ("/v1/services/api/maintenance", {}),
     ("POST", "/v1/services/{name}/maintenance"): lambda w, s: (
         "/v1/services/api/maintenance",
-        {"json": {"title": "t", "start": 1, "end": 2}},
+        {"json": {"title": "t", "start": 1_767_225_600_000, "end": 1_767_229_200_000}},
     ),
     ("DELETE", "/v1/services/{name}/maintenance/{window_id}"): lambda w, s: (
         f"/v1/services/api/maintenance/{w.service_window_id}",
@@ -158,9 +159,9 @@ def build(r: Any, target: str) -> World:
     store.create({"name": "api", "url": target})
     world.push_token = str(store.create({"name": "beat", "kind": "push"}).push_token)
     record(r, "api", (now_ms(), "up", 12.0))
-    world.window_id = maintenance.add_window(r, MaintenanceIn(title="g", start=1, end=2)).id
+    world.window_id = maintenance.add_window(r, MaintenanceIn(title="g", start=T0, end=T0 + 1)).id
     service_id = store.require("api").id
-    window = maintenance.add_window(r, MaintenanceIn(title="s", start=1, end=2), service_id=service_id)
+    window = maintenance.add_window(r, MaintenanceIn(title="s", start=T0, end=T0 + 1), service_id=service_id)
     world.service_window_id = window.id
     from upstat.timeseries.config import current_engine
 

@@ -147,3 +147,28 @@ def test_hidden_values_sent_back_keep_the_stored_ones(http: TestClient, r: Any) 
     assert revealed["description"] == "edited"
     unknown = http.patch("/v1/services/private", json={"headers": {"X-New": "********"}}, headers=writer)
     assert unknown.status_code == 400 and unknown.json()["field"] == "headers.X-New"
+
+
+def test_two_hidden_webhooks_on_one_host_keep_their_own_urls(http: TestClient, r: Any) -> None:
+    hooks = ["https://hooks.example.com/hookA?token=A", "https://hooks.example.com/hookB?token=B"]
+    http.post("/v1/services", json={**GOOD, "name": "two", "webhooks": hooks}, headers=AUTH)
+    shown = http.get("/v1/services/two", headers=AUTH).json()["webhooks"]
+    assert shown == ["https://hooks.example.com/********"] * 2
+    assert http.patch("/v1/services/two", json={"webhooks": shown}, headers=AUTH).status_code == 200
+    assert http.patch("/v1/services/two", json={"webhooks": shown[::-1]}, headers=AUTH).status_code == 200
+    assert http.get("/v1/services/two?reveal=true", headers=AUTH).json()["webhooks"] == hooks
+    one = http.patch("/v1/services/two", json={"webhooks": [shown[0]]}, headers=AUTH)
+    assert one.status_code == 200  # position 0: hookA
+    assert http.get("/v1/services/two?reveal=true", headers=AUTH).json()["webhooks"] == hooks[:1]
+
+
+def test_a_hidden_query_value_is_kept_when_another_parameter_changes(http: TestClient) -> None:
+    url = "https://example.com/health?api_key=url-secret&region=eu"
+    http.post("/v1/services", json={**GOOD, "name": "q", "url": url}, headers=AUTH)
+    shown = http.get("/v1/services/q", headers=AUTH).json()["url"]
+    changed = shown.replace("region=eu", "region=us")
+    assert http.patch("/v1/services/q", json={"url": changed}, headers=AUTH).status_code == 200
+    stored = http.get("/v1/services/q?reveal=true", headers=AUTH).json()["url"]
+    assert stored == "https://example.com/health?api_key=url-secret&region=us"
+    bad = http.patch("/v1/services/q", json={"url": "https://example.com/?token=********"}, headers=AUTH)
+    assert bad.status_code == 400 and bad.json()["field"] == "url"

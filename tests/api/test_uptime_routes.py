@@ -343,7 +343,8 @@ def test_maintenance_windows_crud(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"start": 2000, "end": 1000}, "end"),
+        ({"start": 1_767_225_602_000, "end": 1_767_225_601_000}, "end"),
+        ({"start": 1_796_022_927, "end": 1_796_026_527}, "start"),  # seconds: refused, never 1970
         ({"title": "no times"}, "start"),
         ({"recurring": {"days": [7], "start": "02:00", "durationMinutes": 5}}, "recurring.days[0]"),
         ({"recurring": {"days": [1], "start": "25:00", "durationMinutes": 5}}, "recurring.start"),

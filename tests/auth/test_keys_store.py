@@ -101,3 +101,26 @@ def test_a_cached_key_still_expires_on_time(r: Any, settings: Settings) -> None:
     cache.put(settings.key_prefix, expired, 60)
     with pytest.raises(Unauthorized, match="expired"):
         authenticate(token, settings=settings, client=r)
+
+
+def test_an_expiry_beyond_ten_years_is_refused_before_anything_is_stored(r: Any, settings: Settings) -> None:
+    far = clock.now_ms() + 11 * 365 * 86_400_000
+    with pytest.raises(InvalidInput, match="at most 3650 days"):
+        keys.create_key(r, settings, name="far", scopes=["read"], expires_at=far)
+    assert keys.list_keys(r, settings) == []
+
+
+def test_a_record_with_an_expiry_no_datetime_holds_still_lists(r: Any, settings: Settings) -> None:
+    """Records written before expiry was bounded (year 275817) list and show instead of failing."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import ADMIN_TOKEN
+    from upstat.api.app import create_app
+
+    record, _ = keys.create_key(r, settings, name="old", scopes=["read"])
+    r.hset(f"upstat:key:{{{record.key_id}}}", "expires_at", str(8_640_000_000_000_000))
+    with TestClient(create_app()) as http:
+        listed = http.get("/v1/keys", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        shown = http.get(f"/v1/keys/{record.key_id}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert listed.status_code == shown.status_code == 200
+    assert shown.json()["expires_at"].startswith("9999-12-31")

@@ -85,9 +85,11 @@ def test_a_recurring_window_announces_its_next_occurrence_and_the_one_in_force()
 
 
 def test_a_one_off_window_is_announced_until_it_ends() -> None:
-    window = MaintenanceIn(start=1000, end=2000)
-    assert occurrence(window, 0) == (1000, 2000) and occurrence(window, 1999) == (1000, 2000)
-    assert occurrence(window, 2000) is None
+    t0 = _ms("2026-12-06T03:00:00+01:00")
+    window = MaintenanceIn(start=t0 + 1000, end=t0 + 2000)
+    span = (t0 + 1000, t0 + 2000)
+    assert occurrence(window, t0) == span and occurrence(window, t0 + 1999) == span
+    assert occurrence(window, t0 + 2000) is None
 
 
 @pytest.mark.parametrize(

@@ -211,3 +211,22 @@ def test_deleted_service_is_not_recreated_by_a_late_record(r: Any, store: Servic
     store.delete("gone")
     [rec] = record_results(r, [(svc, CheckResult(svc.id, "down", None, None, "refused", "x", None, now))])
     assert not rec.applied and r.exists(*store.keys.all_of(svc.id)) == 0
+
+
+def test_a_service_is_checked_every_interval_even_when_the_tick_fires_a_little_early(
+    r: Any, store: ServiceStore, local_target: LocalTarget, now: int
+) -> None:
+    """The schedule fires once a minute, never exactly on a service's due time: a tick a few hundred
+    milliseconds before the interval is up still checks a 60 s service (it used to wait a whole tick)."""
+    store.create({"name": "ok", "url": local_target.url("/ok"), "interval": 60}, now_ms=now)
+    assert tick(r, now)["recorded"] == 1
+    for k in range(1, 4):
+        assert tick(r, now + k * MIN - 300)["recorded"] == 1, k  # each tick fires 300 ms early
+    push_token = store.create(
+        {"name": "beat", "kind": "push", "interval": 60, "grace": 0}, now_ms=now
+    ).push_token
+    push.record_beat(store, str(push_token), now_ms=now)
+    tick(r, now + MIN - 300)  # a push monitor is never late before its own deadline (beat + interval + grace)
+    assert status_of(r, store, "beat") == "up"
+    tick(r, now + MIN + 1_000)
+    assert status_of(r, store, "beat") == "down"

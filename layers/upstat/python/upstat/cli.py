@@ -17,7 +17,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from upstat import clock
@@ -62,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _when(ms: int | None) -> str | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+    at = api_keys.time_of(ms)
+    return None if at is None else at.isoformat(timespec="seconds")
 
 
 def _view(record: api_keys.KeyRecord) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from upstat.auth import SCOPES, Principal, cache
@@ -26,6 +27,19 @@ from upstat.names import check_name
 
 KeyState = Literal["active", "expired", "revoked"]
 MAX_NAME = 200
+#: The longest a key may be made to last (expiry at most this far ahead; no expiry at all is allowed).
+MAX_LIFETIME_MS = 3650 * 86_400_000
+
+
+def time_of(ms: int | None) -> datetime | None:
+    """An epoch-ms field of a record as a UTC datetime; a value beyond what a datetime holds (a record
+    written before expiry was bounded) reads as the latest datetime rather than failing the listing."""
+    if ms is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    except (ValueError, OverflowError, OSError):
+        return datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -130,6 +144,8 @@ def create_key(
         check_name(source, "source")
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("expires_at: must be in the future", field="expires_at")
+    if expires_at is not None and expires_at > now + MAX_LIFETIME_MS:
+        raise InvalidInput("expires_at: at most 3650 days (10 years) ahead", field="expires_at")
     names = AuthKeys(settings.key_prefix)
     for _ in range(5):
         token = tk.new_token()

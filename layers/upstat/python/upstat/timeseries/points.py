@@ -55,13 +55,10 @@ def _unit_hint(value: int) -> str | None:
     return None
 
 
-def check_time(value: Any, *, field: str, now: int, lowest: int | None) -> int:
-    """A point's time in epoch ms, or an InvalidInput naming ``field``.
-
-    Accepted: from the raw tier's retention ago (``lowest``) to 5 minutes ahead of ``now``. Times that look
-    like seconds, microseconds or nanoseconds get a hint with the value in milliseconds."""
-    if value is None:
-        return now
+def check_epoch_ms(value: Any, *, field: str) -> int:
+    """An integer of epoch milliseconds (a whole float is taken as that integer), or an InvalidInput naming
+    ``field``: other types are refused, and a value that looks like seconds, microseconds or nanoseconds
+    gets a hint with its value in milliseconds (never a guess)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(
             f"{field}: time must be an integer of epoch milliseconds, got {shown(value)}", field=field
@@ -76,6 +73,17 @@ def check_time(value: Any, *, field: str, now: int, lowest: int | None) -> int:
     hint = _unit_hint(value)
     if hint is not None:
         raise InvalidInput(f"{field}: {shown(value)} {hint}", field=field)
+    return value
+
+
+def check_time(value: Any, *, field: str, now: int, lowest: int | None) -> int:
+    """A point's time in epoch ms, or an InvalidInput naming ``field``.
+
+    Accepted: from the raw tier's retention ago (``lowest``) to 5 minutes ahead of ``now``. Times that look
+    like seconds, microseconds or nanoseconds get a hint with the value in milliseconds."""
+    if value is None:
+        return now
+    value = check_epoch_ms(value, field=field)
     if value > now + MAX_FUTURE_MS:
         raise InvalidInput(
             f"{field}: {value} is more than 5 minutes in the future (points may be at most 5 minutes ahead "

@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
+from upstat.timeseries.points import check_epoch_ms
 from upstat.timeseries.timemath import TIME_ZONES
 from upstat.uptime.keys import UptimeKeys
 from upstat.wire import StrictStr, Text, WholeInt, pattern
@@ -73,6 +74,12 @@ class MaintenanceIn(BaseModel):
     )
     end: WholeInt | None = Field(None, ge=0, description="epoch ms, after start")
     recurring: Recurrence | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _epoch_ms(cls, value: int | None, info: Any) -> int | None:
+        """Epoch milliseconds; a time in seconds is refused with a hint, never read as 1970."""
+        return None if value is None else check_epoch_ms(value, field=info.field_name)
 
     @model_validator(mode="after")
     def _one_kind(self) -> MaintenanceIn:

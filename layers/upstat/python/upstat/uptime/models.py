@@ -143,8 +143,8 @@ def unmask(changes: dict[str, Any], current: ServiceFields) -> dict[str, Any]:
     refused naming the field."""
     out = dict(changes)
     url = out.get("url")
-    if isinstance(url, str) and url != current.url and url == mask_url(current.url):
-        out["url"] = current.url
+    if isinstance(url, str) and MASK in url:
+        out["url"] = _unmask_query(url, current.url)
     if out.get("body") == MASK:
         if current.body is None:
             raise InvalidInput("body: '********' stands for a hidden body, and none is stored", field="body")
@@ -164,15 +164,51 @@ def unmask(changes: dict[str, Any], current: ServiceFields) -> dict[str, Any]:
         out["headers"] = headers
     hooks = out.get("webhooks")
     if isinstance(hooks, list):
-        by_mask = {mask_webhook(w): w for w in current.webhooks}
-        for i, hook in enumerate(hooks):
-            if isinstance(hook, str) and MASK in hook:
-                if hook not in by_mask:
-                    raise InvalidInput(
-                        f"webhooks[{i}]: a hidden webhook URL that matches no stored one; send the full URL",
-                        field=f"webhooks[{i}]",
-                    )
-                hooks[i] = by_mask[hook]
+        out["webhooks"] = _unmask_webhooks(hooks, current.webhooks)
+    return out
+
+
+def _unmask_query(url: str, stored: str) -> str:
+    """``url`` with each query value sent as ``********`` replaced by the stored URL's value of that
+    parameter (so changing another parameter keeps the hidden one); 400 when nothing is stored behind it."""
+    parts = urlsplit(url)
+    kept: dict[str, list[str]] = {}
+    for pair in urlsplit(stored).query.split("&"):
+        name, _, value = pair.partition("=")
+        kept.setdefault(name, []).append(value)
+    pairs = []
+    for pair in parts.query.split("&"):
+        name, eq, value = pair.partition("=")
+        if eq and value == MASK:
+            if not kept.get(name):
+                raise InvalidInput(
+                    f"url: '********' stands for a hidden value of {name}, and the stored url has none; "
+                    "send it",
+                    field="url",
+                )
+            value = kept[name].pop(0)
+        pairs.append(f"{name}{eq}{value}")
+    return urlunsplit(parts._replace(query="&".join(pairs)))
+
+
+def _unmask_webhooks(sent: list[Any], stored: list[str]) -> list[Any]:
+    """Webhooks with hidden ones (``https://host/********``) replaced by the stored URLs they stand for:
+    the stored webhook at the same position when its hidden form matches, else the only stored one with
+    that hidden form. Two stored webhooks on one host are told apart by position, never mixed up."""
+    out = list(sent)
+    for i, hook in enumerate(sent):
+        if not isinstance(hook, str) or MASK not in hook:
+            continue
+        if i < len(stored) and mask_webhook(stored[i]) == hook:
+            out[i] = stored[i]
+            continue
+        matches = [w for w in stored if mask_webhook(w) == hook]
+        if len(matches) != 1:
+            why = "matches no stored one" if not matches else "matches several stored ones"
+            raise InvalidInput(
+                f"webhooks[{i}]: a hidden webhook URL that {why}; send the full URL", field=f"webhooks[{i}]"
+            )
+        out[i] = matches[0]
     return out
 
 

@@ -223,12 +223,21 @@ def engine_points(rec: Recorded) -> list[tuple[str, str, list[tuple[int, float]]
     return out
 
 
+#: A checked service is due again this much before its interval is up: the schedule fires once a minute,
+#: and a tick that fires a few milliseconds before a service's exact due time would otherwise leave a 60 s
+#: service for the next tick, 120 s after its last check. Well under the shortest interval (30 s).
+DUE_SLACK_MS = 5_000
+
+
 def next_due_ms(service: Service, result: CheckResult) -> int:
-    """When a service is due after this check: one interval later; a push monitor's beat moves its
-    deadline to interval + grace after the beat."""
-    if service.kind == "push" and result.status != "down":
-        return result.checked_at_ms + (service.interval + service.grace) * 1000
-    return result.checked_at_ms + service.interval * 1000
+    """When a service is due after this check: one interval later (less :data:`DUE_SLACK_MS`, so the tick
+    of that minute takes it); a push monitor's beat moves its deadline to exactly interval + grace after the
+    beat (a late beat is late by its own rule, never early)."""
+    if service.kind == "push":
+        if result.status != "down":
+            return result.checked_at_ms + (service.interval + service.grace) * 1000
+        return result.checked_at_ms + service.interval * 1000
+    return result.checked_at_ms + service.interval * 1000 - DUE_SLACK_MS
 
 
 def _after(

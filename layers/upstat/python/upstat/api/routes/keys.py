@@ -7,18 +7,21 @@ refused at once by the process that revoked it and by every other warm process w
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from upstat import clock
 from upstat.api.deps import Admin, RedisDep, SettingsDep
 from upstat.api.errors import ErrorBody
+from upstat.api.params import DATETIME_PATTERN
 from upstat.auth import keys
 from upstat.auth.tokens import PREFIX
 from upstat.errors import InvalidInput, NotFound
+from upstat.timeseries.points import MICROSECONDS_LOOKALIKE, SECONDS_LOOKALIKE, check_epoch_ms
+from upstat.timeseries.timemath import parse_datetime
 from upstat.wire import Name, WholeInt
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -47,11 +50,21 @@ class KeyCreate(BaseModel):
     expires_in_days: WholeInt | None = Field(
         None, ge=1, le=3650, description="Expire this many days from now"
     )
-    expires_at: datetime | None = Field(
-        None,
-        description="Expire at this time (ISO 8601; naive = UTC). Rules across fields: in the future; not "
-        "together with expires_in_days; a source key cannot hold admin.",
-    )
+    expires_at: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": DATETIME_PATTERN},
+                    {"type": "integer", "minimum": SECONDS_LOOKALIKE, "maximum": MICROSECONDS_LOOKALIKE - 1},
+                    {"type": "null"},
+                ],
+                "description": "Expire at this time: ISO 8601 (no offset = UTC) or epoch milliseconds. Rules "
+                "across fields: in the future, at most 3650 days ahead; not together with expires_in_days; "
+                "a source key cannot hold admin.",
+            }
+        ),
+    ] = None
 
 
 KEY_EXAMPLE: dict[str, Any] = {
@@ -128,8 +141,7 @@ class KeyList(BaseModel):
     keys: list[KeyPublic]
 
 
-def _time(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+_time = keys.time_of
 
 
 def public(record: keys.KeyRecord) -> KeyPublic:
@@ -154,9 +166,10 @@ def expiry_ms(body: KeyCreate, now: int) -> int | None:
         raise InvalidInput("expires_at: give expires_at or expires_in_days, not both", field="expires_at")
     if body.expires_in_days is not None:
         return now + int(timedelta(days=body.expires_in_days).total_seconds() * 1000)
+    if isinstance(body.expires_at, str):
+        return parse_datetime(body.expires_at, field="expires_at")
     if body.expires_at is not None:
-        at = body.expires_at if body.expires_at.tzinfo else body.expires_at.replace(tzinfo=UTC)
-        return int(at.timestamp() * 1000)
+        return check_epoch_ms(body.expires_at, field="expires_at")
     return None
 
 
