@@ -462,3 +462,28 @@ def test_openapi_documents_the_uptime_routes_with_models(client: TestClient) -> 
     ok = paths["/v1/services/{name}/response-times"]["get"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/ResponseTimes")
     assert "examples" in spec["components"]["schemas"]["ResponseTimes"]
+
+
+def test_every_status_view_agrees_during_a_maintenance_window(client: TestClient, r: Any) -> None:
+    """The status page, /v1/status, /api/status and /v1/sources show one rule: a service a window covers
+    reads maintenance (unless down), and so does the overall status when nothing is down or degraded."""
+    create(client, "web")
+    create(client, "db")
+    record(r, "web", (now_ms() - 30_000, "up", 20.0))
+    record(r, "db", (now_ms() - 30_000, "down", None))
+    window = {"title": "upgrade", "start": now_ms() - 60_000, "end": now_ms() + 3_600_000}
+    assert client.post("/v1/maintenance", json=window, headers=AUTH).status_code == 201
+    v1 = {s["name"]: s["status"] for s in client.get("/v1/status", headers=AUTH).json()["services"]}
+    dialect = {s["name"]: s["status"] for s in client.get("/api/status").json()["services"]}
+    sources = {
+        s["service"]: s["health"]
+        for s in client.get("/v1/sources", headers=AUTH).json()["sources"]
+        if s.get("service")
+    }
+    page = client.get("/v1/status/page").json()
+    on_page = {s["name"]: s["state"] for g in page["groups"] for s in g["services"]}
+    assert v1 == dialect == sources == on_page == {"web": "maintenance", "db": "down"}
+    assert client.get("/v1/status", headers=AUTH).json()["overall"] == "down"
+    client.delete("/v1/services/db", headers=AUTH)
+    assert client.get("/v1/status", headers=AUTH).json()["overall"] == "maintenance"
+    assert client.get("/api/status").json()["overall"] == "maintenance"

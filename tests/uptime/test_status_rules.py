@@ -85,7 +85,9 @@ def test_incident_opens_on_down_and_closes_on_recovery() -> None:
 
 def test_overall_status() -> None:
     assert overall_status([]) == "unknown"
-    assert overall_status(["up", "pending", "maintenance"]) == "up"
+    assert overall_status(["up", "pending"]) == "up"
+    assert overall_status(["up", "pending", "maintenance"]) == "maintenance"  # a window covers one
+    assert overall_status(["maintenance", "degraded"]) == "degraded"
     assert overall_status(["pending", "pending"]) == "pending"  # nothing checked yet is not "up"
     assert overall_status(["up", "degraded"]) == "degraded"
     assert overall_status(["degraded", "down"]) == "down"

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from upstat import clock
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Buckets, Engine, Query
 from upstat.timeseries.render import measured
+from upstat.uptime import maintenance
 from upstat.uptime.checklog import decode_state
 from upstat.uptime.keys import UptimeKeys, service_source
 from upstat.uptime.lua import UptimeScripts
@@ -69,6 +71,7 @@ class StatusRow:
     id: str
     display: Display
     state: ServiceState
+    in_window: bool = False  # a maintenance window covers it now
 
     @property
     def name(self) -> str:
@@ -88,8 +91,14 @@ class StatusRow:
 
     @property
     def status(self) -> str:
-        """pending, up, degraded, down, maintenance, or paused for a paused service."""
-        return "paused" if self.display.paused else self.state.status
+        """pending, up, degraded, down, maintenance, or paused for a paused service. A service a window
+        covers now reads ``maintenance``, unless it is down (a service down before its window began stays
+        down until a check says otherwise): the one rule every status view shows."""
+        if self.display.paused:
+            return "paused"
+        if self.in_window and self.state.status != "down":
+            return "maintenance"
+        return self.state.status
 
     @property
     def response_time(self) -> int | None:
@@ -167,8 +176,9 @@ def _state(raw: bytes | None) -> ServiceState:
     return found
 
 
-def status_snapshot(client: Any, *, visible_only: bool = False) -> Snapshot:
-    """Every service (oldest first) with its state, in two round trips (three when definitions changed)."""
+def status_snapshot(client: Any, *, visible_only: bool = False, now: int | None = None) -> Snapshot:
+    """Every service (oldest first) with its state and whether a maintenance window covers it now, in three
+    round trips (four when definitions changed)."""
     keys = UptimeKeys(get_settings().key_prefix)
     ids = [_text(x) for x in client.zrange(keys.index(), 0, -1)]
     if not ids:
@@ -182,6 +192,9 @@ def status_snapshot(client: Any, *, visible_only: bool = False) -> Snapshot:
     ]
     if stale:
         _refresh_displays(client, keys, stale)
+    windows = maintenance.windows_for(client, ids)
+    at = clock.now_ms() if now is None else now
+    covered = {sid: maintenance.in_maintenance(ws, at) for sid, ws in windows.items()}
     rows = []
     for sid, version, raw in zip(ids, versions, states, strict=True):
         cached = _displays.get(sid)
@@ -189,18 +202,19 @@ def status_snapshot(client: Any, *, visible_only: bool = False) -> Snapshot:
             continue  # deleted meanwhile
         if visible_only and not cached[1].visible:
             continue
-        rows.append(StatusRow(sid, cached[1], _state(raw)))
-    return Snapshot(rows, (visible_only, tuple(ids), tuple(versions), tuple(states)))
+        rows.append(StatusRow(sid, cached[1], _state(raw), covered.get(sid, False)))
+    marks = tuple(covered.get(sid, False) for sid in ids)
+    return Snapshot(rows, (visible_only, tuple(ids), tuple(versions), tuple(states), marks))
 
 
-def status_rows(client: Any, *, visible_only: bool = False) -> list[StatusRow]:
+def status_rows(client: Any, *, visible_only: bool = False, now: int | None = None) -> list[StatusRow]:
     """Every service (oldest first) with its state (see :func:`status_snapshot`)."""
-    return status_snapshot(client, visible_only=visible_only).rows
+    return status_snapshot(client, visible_only=visible_only, now=now).rows
 
 
 def overall(rows: Sequence[StatusRow]) -> str:
     """The overall status of these services (paused ones do not count): see ``state.overall_status``."""
-    return overall_status([r.state.status for r in rows if not r.paused])  # type: ignore[misc]
+    return overall_status([r.status for r in rows if not r.paused])  # type: ignore[misc]
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -199,8 +199,9 @@ def incident_change(prev: ServiceState, transitions: list[Transition]) -> Litera
 
 #: The overall rule in words, for the documents that describe it (one rule, written once).
 OVERALL_RULE = (
-    "down when any service is down; else degraded when any is degraded; else up; pending while no service "
-    "has been checked yet; unknown with no service (paused services do not count)"
+    "down when any service is down; else degraded when any is degraded; else maintenance when any is in a "
+    "maintenance window; else up; pending while no service has been checked yet; unknown with no service "
+    "(paused services do not count)"
 )
 
 
@@ -216,4 +217,6 @@ def overall_status(statuses: list[Status]) -> str:
         return "down"
     if "degraded" in statuses:
         return "degraded"
+    if "maintenance" in statuses:
+        return "maintenance"
     return "up"

@@ -54,32 +54,18 @@ def page_state(states: Sequence[str]) -> str:
     return "operational"
 
 
-def service_state(row: StatusRow, in_window: bool) -> str:
-    """A service's state on the page: its status, or ``maintenance`` while a window covers it (unless it
-    is paused or down: a service down before its window began stays down until a check says otherwise)."""
-    if in_window and row.status not in ("paused", "down"):
-        return "maintenance"
-    return row.status
-
-
 def build(client: Any, engine: Engine, *, now: int, tz: str, chart_range: str) -> dict[str, Any]:
     """The page's body (wire names), for the reader's time zone ``tz`` and chart range."""
-    rows = reports.status_rows(client, visible_only=True)
+    rows = reports.status_rows(client, visible_only=True, now=now)
     ids = [r.id for r in rows]
     names = {r.id: r.name for r in rows}
     windows = maintenance.windows_for(client, ids) if ids else {}
-    active = {sid: maintenance.in_maintenance(ws, now) for sid, ws in windows.items()}
     uptime = reports.uptime_windows(engine, ids, now=now)
     bars = reports.daily_many(engine, ids, days=BAR_DAYS, tz=tz, now=now)
     series = reports.response_series(engine, ids, last=chart_range, now=now)
     found = _incidents(client, rows, since=now - BAR_DAYS * tm.DAY)
     days = reports.calendar_days(days=BAR_DAYS, tz=tz, now=now)
-    services = {
-        r.id: _service(
-            r, service_state(r, active.get(r.id, False)), uptime[r.id], bars[r.id], series, found, now
-        )
-        for r in rows
-    }
+    services = {r.id: _service(r, r.status, uptime[r.id], bars[r.id], series, found, now) for r in rows}
     checked = [r.last_checked for r in rows if r.last_checked]
     return {
         "state": page_state([s["state"] for s in services.values()]),
