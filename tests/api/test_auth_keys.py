@@ -366,3 +366,11 @@ def test_no_log_line_holds_a_query_key_or_a_bearer_token(
     assert any("key=[REDACTED]" in line for line in lines)  # the request lines were logged, redacted
     for line in lines:
         assert secret not in line and key["token"] not in line and ADMIN_TOKEN not in line
+
+
+def test_a_source_key_lists_its_own_source(http: TestClient, r: Any) -> None:
+    token = make_key(r, ("read", "write"), source="alice")
+    assert ingest(http, token, "alice") == 200
+    listing = http.get("/v1/series", headers=bearer(token))
+    assert listing.status_code == 200 and listing.json() == {"source": "alice", "metrics": ["x"]}
+    assert http.get("/v1/series", params={"metric": "x"}, headers=bearer(token)).status_code == 403

@@ -239,3 +239,43 @@ def test_openapi_documents_the_error_envelope(http: TestClient) -> None:
     assert "Retry-After" in ingest_op["responses"]["429"]["headers"]
     assert "HTTPValidationError" not in doc["components"]["schemas"]
     assert http.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "words"),
+    [
+        ({"start": "garbage"}, "start", "is not an ISO 8601 date-time"),
+        ({"range": "0h"}, "range", "is not an interval"),
+        ({"tz": "Mars/Olympus"}, "tz", "such as Europe/Rome"),
+        ({"source": "a\x01b"}, "source", "is not a name without control characters"),
+    ],
+)
+def test_refusals_say_what_is_expected_not_a_pattern(
+    http: TestClient, params: dict[str, str], field: str, words: str
+) -> None:
+    res = http.get("/v1/chart", params={"source": "s", "metric": "m", **params}, headers=AUTH)
+    body = res.json()
+    assert res.status_code == 400 and body["field"] == field and words in body["message"], body
+    assert "^" not in body["message"] and len(body["message"]) < 300
+
+
+def test_a_body_that_is_not_utf8_json_names_the_body(http: TestClient) -> None:
+    res = http.post(
+        "/v1/ingest", content=b'{"source": "\xff\xfe"}', headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert res.status_code == 400 and res.json()["field"] == "body"
+    deep = b"[" * 100_000 + b"]" * 100_000
+    res = http.post("/v1/ingest", content=deep, headers={**AUTH, "Content-Type": "application/json"})
+    assert res.status_code == 400 and res.json()["field"] == "body"
+
+
+def test_calls_without_a_token_count_against_their_address(
+    env: dict[str, str], r: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from upstat.config import get_settings
+
+    monkeypatch.setenv("UPSTAT_RATE_LIMIT_PER_IP", "10")
+    get_settings.cache_clear()
+    with TestClient(create_app()) as client:
+        codes = [client.get("/v1/series").status_code for _ in range(15)]
+    assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}

@@ -69,7 +69,15 @@ def _caller(request: Request, settings: Settings, client: Any, *, public: bool) 
         return admitted
     token = bearer_token(request)
     if token is None and not public:
-        raise Unauthorized("Authorization: a bearer token is required", field="Authorization")
+        from upstat.auth.service import refuse
+
+        refuse(  # counted against the address like any refused credential: probing is limited too
+            client_address(request),
+            "a bearer token is required",
+            settings=settings,
+            client=client,
+            field="Authorization",
+        )
     if token == "":
         from upstat.auth.service import refuse
 

@@ -109,7 +109,50 @@ def validation_problem(exc: RequestValidationError) -> InvalidInput:
         return InvalidInput(
             "body: expected a JSON object, sent with Content-Type: application/json", field="body"
         )
-    return invalid_from_errors(errors)
+    return invalid_from_errors([_readable(e) for e in errors])
+
+
+#: Human words for the patterns and long choice lists the document states (the message never quotes a
+#: regular expression or hundreds of time zones).
+_PATTERN_WORDS = {
+    "INTERVAL": "an interval: an integer and one of s, m, h, d, w, M, y (such as 15m, 24h, 7d)",
+    "RESOLUTION": "auto, raw or an interval such as 5m, 1h, 1d",
+    "DATETIME": "an ISO 8601 date-time such as 2026-01-09T12:00:00Z, or 'YYYY-MM-DD H:M:S'",
+    "NAME": "a name without control characters or spaces at either end",
+}
+
+
+def _pattern_words(pattern: str) -> str:
+    from upstat.api import params
+    from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
+
+    known = {
+        params.INTERVAL_PATTERN: _PATTERN_WORDS["INTERVAL"],
+        params.RESOLUTION_PATTERN: _PATTERN_WORDS["RESOLUTION"],
+        params.DATETIME_PATTERN: _PATTERN_WORDS["DATETIME"],
+        NAME_PATTERN: _PATTERN_WORDS["NAME"],
+        SEGMENT_PATTERN: _PATTERN_WORDS["NAME"] + " or '/'",
+    }
+    return known.get(pattern, "the form the document states for it")
+
+
+def _readable(error: Any) -> Any:
+    """A pydantic error whose message a reader can act on: a pattern says what it stands for, a long list
+    of choices is summed up, and the value sent is quoted as JSON would write it."""
+    from upstat.timeseries.points import shown
+
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "string_pattern_mismatch":
+        words = _pattern_words(str(ctx.get("pattern", "")))
+        return {**error, "msg": f"{shown(value)} is not {words}"}
+    if kind in ("enum", "literal_error") and str(ctx.get("expected", "")).count(",") > 20:
+        example = (
+            "Europe/Rome" if "Europe/" in str(ctx.get("expected")) else "one of the values the document lists"
+        )
+        return {**error, "msg": f"{shown(value)} is not one of the accepted values (such as {example})"}
+    return error
 
 
 def _template(path: str) -> re.Pattern[str]:
@@ -164,6 +207,11 @@ def install(app: FastAPI) -> None:
             headers = {**(headers or {}), "Allow": ", ".join(allowed)}
             message = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
         field = "body" if exc.status_code == 413 else None
+        if exc.status_code == 400 and message == "There was an error parsing the body":
+            message, field = (
+                "body: not valid JSON (text in UTF-8, nested at most a few hundred levels)",
+                "body",
+            )
         return error_response(request.url.path, exc.status_code, error, message, field, headers)
 
     @app.exception_handler(Exception)

@@ -102,7 +102,7 @@ def _service(
         "state": state,
         "since": row.state.since_ms,
         "lastChecked": row.last_checked,
-        "responseTime": row.response_time,
+        "responseTime": None if state == "down" else row.response_time,  # a failed check's time is no answer
         "uptime": uptime,
         "bars": {
             "uptime": [b.uptime for b in bars],

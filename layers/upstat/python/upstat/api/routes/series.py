@@ -193,8 +193,10 @@ def list_series(
     metric: OptionalName = None,
     services: Annotated[bool, SERVICES_QUERY] = False,
 ) -> dict[str, Any]:
-    """Users' sources only, unless ``services=true``. A source key may list only its own source's metrics
-    (``?source=<its source>``)."""
+    """Users' sources only, unless ``services=true``. A source key lists its own source's metrics (with or
+    without ``?source=<its source>``)."""
+    if caller.source is not None and source is None and metric is None:
+        source = caller.source  # a source key's listing is its own source's metrics
     ensure_source(caller, source)
     if source is not None:
         return {"source": source, "metrics": engine.metrics_of(source)}

@@ -81,6 +81,11 @@ const Upstat = (() => {
 
   function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
+  function isolated(values) {
+    const has = (i) => i >= 0 && i < values.length && values[i] !== null && values[i] !== undefined;
+    return values.some((v, i) => has(i) && !has(i - 1) && !has(i + 1));
+  }
+
   // A line chart: times in ms, series [{label, values, color (a CSS variable), dash, width, unit}].
   function lineChart(host, times, series, opts) {
     const o = opts || {};
@@ -106,7 +111,9 @@ const Upstat = (() => {
           width: s.width || 2,
           dash: s.dash,
           spanGaps: false,
-          points: { show: false },
+          // A value between two empty buckets has no line to sit on: draw the points then, or it is lost
+          // (data once a minute on 30 s buckets alternates value and empty).
+          points: { show: isolated(s.values), size: 5 },
           value: (u, v) => fmtVal(v),
         })),
       ],
