@@ -156,7 +156,7 @@ def test_the_embedded_valkey_keeps_data_across_restarts(tmp_path: object) -> Non
     """Without REDIS_URL, `make run` keeps its data in .local-data: a restart finds services again."""
     port = _free_port()
     service = b'{"name": "kept", "url": "http://127.0.0.1:9/", "timeout": 1000}'
-    loopback = {"UPSTAT_ALLOWED_TARGETS": "127.0.0.0/8"}  # the target is a closed local port
+    loopback: dict[str, str] = {}  # make run lets checks reach this machine (the target is a closed port)
     proc = _start_local(tmp_path, port, loopback)
     try:
         assert _call(port, "/api/services", "POST", service)["success"] is True
@@ -261,3 +261,34 @@ def test_make_run_prints_where_everything_is_and_logs_each_job_result_once(
     assert "admin token (from UPSTAT_ADMIN_TOKEN): local-e2e-token" in text
     results = [line for line in text.splitlines() if "rollup" in line and "duration_ms" in line]
     assert len(results) == 1, results
+
+
+def test_a_second_make_run_in_the_same_directory_refuses_to_start(tmp_path: object) -> None:
+    """Two embedded servers on one data folder would corrupt it: the second run says so and stops, and
+    the first keeps serving (and its CLI address file stays)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    port = _free_port()
+    first = _start_local(tmp_path, port, {})
+    try:
+        assert _call(port, "/healthz")["status"] == "ok"
+        env = {
+            k: v
+            for k, v in __import__("os").environ.items()
+            if not k.startswith("UPSTAT_") and k != "REDIS_URL"
+        }
+        second = subprocess.run(
+            [sys.executable, "-m", "upstat.local"],
+            env={**env, "PORT": str(_free_port()), "UPSTAT_ADMIN_TOKEN": "local-e2e-token"},
+            cwd=str(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode != 0 and "already running in this directory" in second.stderr
+        assert (Path(str(tmp_path)) / ".local-data" / "redis-url").exists()
+        assert _call(port, "/healthz")["status"] == "ok"
+    finally:
+        _stop(first)

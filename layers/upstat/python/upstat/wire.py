@@ -35,14 +35,20 @@ def _named(path_segment: bool) -> Any:
 WholeInt = Annotated[int, BeforeValidator(_whole), Strict()]
 StrictStr = Annotated[str, Strict()]
 StrictBool = Annotated[bool, Strict()]
+
+
 # Patterns go into the JSON schema only (json_schema_extra): the validators below enforce the same rules
 # with messages that say which rule failed, where pydantic would print the pattern.
-Name = Annotated[
-    str, Strict(), Field(min_length=1, json_schema_extra={"pattern": NAME_PATTERN}), _named(False)
-]
-SegmentName = Annotated[
-    str, Strict(), Field(min_length=1, json_schema_extra={"pattern": SEGMENT_PATTERN}), _named(True)
-]
+def name_type(max_length: int = 200, *, segment: bool = False) -> Any:
+    """A name of at most ``max_length`` characters (``segment``: also no '/'). The length is checked
+    before the rule, so its message speaks of characters."""
+    regex = SEGMENT_PATTERN if segment else NAME_PATTERN
+    limits = Field(min_length=1, max_length=max_length, json_schema_extra={"pattern": regex})
+    return Annotated[str, Strict(), limits, _named(segment)]
+
+
+Name = name_type()
+SegmentName = name_type(100, segment=True)
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
 

@@ -34,7 +34,7 @@ from pydantic.fields import FieldInfo
 
 from upstat.errors import InvalidInput, invalid_from_errors
 from upstat.uptime.checks import DNS_RECORD_TYPES, STANDARD_METHODS, CheckSpec, parse_expected_status
-from upstat.wire import Name, SegmentName, StrictBool, StrictStr, Text, WholeInt, pattern
+from upstat.wire import SegmentName, StrictBool, StrictStr, Text, WholeInt, name_type, pattern
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ServiceKind = Literal["http", "tcp", "dns", "tls", "push"]
@@ -353,7 +353,7 @@ class ServiceFields(BaseModel):
     model_config = _CONFIG
 
     # --- the six OpenUptimes fields ---
-    name: SegmentName = Field(max_length=100)
+    name: SegmentName
     url: Annotated[SStr, pattern(URL_PATTERN)] = Field(
         "", max_length=2048, description="The target, of the kind's form (README: the URL of each kind)"
     )
@@ -374,8 +374,8 @@ class ServiceFields(BaseModel):
     degraded_ms: SInt | None = Field(None, ge=1, le=60_000, description="shorter than the timeout")
     confirmations: Confirmations = Field(default_factory=Confirmations)
     cert_warning_days: SInt = Field(DEFAULT_CERT_WARNING_DAYS, ge=0, le=365)
-    group: Annotated[Name, Field(max_length=100)] | None = None
-    tags: list[Annotated[Name, Field(max_length=50)]] = Field(default_factory=list, max_length=20)
+    group: name_type(100) | None = None  # type: ignore[valid-type]
+    tags: list[name_type(50)] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
     visible: SBool = True
     paused: SBool = False
     dns_expected: list[Annotated[Text, Field(min_length=1, max_length=255)]] = Field(

@@ -42,9 +42,9 @@ class KeyCreate(BaseModel):
         },
     )
 
-    name: Annotated[Name, Field(max_length=keys.MAX_NAME, description="What the key is for")]
+    name: Annotated[Name, Field(description="What the key is for")]
     scopes: list[Scope] = Field(min_length=1, description="read, write and/or admin (admin holds all)")
-    source: Annotated[Name, Field(max_length=200)] | None = Field(
+    source: Name | None = Field(
         None, description="Bind the key to this source (no admin scope then): it reads and writes only it"
     )
     expires_in_days: WholeInt | None = Field(

@@ -159,8 +159,8 @@ class KindBody(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"source": "alice", "metric": "bytes_received", "kind": "counter"}]},
     )
-    source: Annotated[NameText, Field(max_length=200)]
-    metric: Annotated[NameText, Field(max_length=200)]
+    source: NameText
+    metric: NameText
     kind: Literal["gauge", "counter"]
 
 
