@@ -68,6 +68,10 @@ def set_retention(client: Any, changes: dict[str, Any]) -> Engine:
     return current_engine(client, fresh=True)
 
 
+#: The longest retention that is not "for ever" (0).
+MAX_RETENTION_S = 100 * 365 * 86_400
+
+
 def _to_ms(value: Any, field: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # 86400.0: JSON Schema's integers include whole floats
@@ -76,9 +80,16 @@ def _to_ms(value: Any, field: str) -> int:
     if isinstance(value, int):
         if value < 0:
             raise InvalidInput(f"{field}: must not be negative", field=field)
+        if value > MAX_RETENTION_S:
+            raise InvalidInput(
+                f"{field}: at most 100 years ({MAX_RETENTION_S} s); 0 keeps data for ever", field=field
+            )
         return value * 1000
     if isinstance(value, str):
         if value.strip() in ("0", "unlimited"):
             return 0
-        return tm.parse_interval(value, field=field).ms
+        ms = tm.parse_interval(value, field=field).ms
+        if ms > MAX_RETENTION_S * 1000:
+            raise InvalidInput(f"{field}: at most 100 years; 0 keeps data for ever", field=field)
+        return ms
     raise InvalidInput(f"{field}: must be seconds (an integer) or an interval such as 14d", field=field)

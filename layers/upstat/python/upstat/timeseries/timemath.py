@@ -553,7 +553,13 @@ def validate_retention(tiers: tuple[Tier, ...] | list[Tier]) -> None:
     for finer, coarser in pairwise(tiers):
         if coarser.retention_ms == 0:
             continue
-        if finer.retention_ms == 0 or coarser.retention_ms < finer.retention_ms + coarser.ms:
+        if finer.retention_ms == 0:
+            raise InvalidInput(
+                f"retention.{coarser.name}: {finer.name} is kept for ever (0), so {coarser.name} must be too "
+                "(a coarse bucket is rebuilt from the finer tier)",
+                field=f"retention.{coarser.name}",
+            )
+        if coarser.retention_ms < finer.retention_ms + coarser.ms:
             raise InvalidInput(
                 f"retention.{coarser.name}: must be at least retention.{finer.name} plus {coarser.name} "
                 "(a coarse bucket is rebuilt from the finer tier)",

@@ -355,7 +355,10 @@ class ServiceFields(BaseModel):
     # --- the six OpenUptimes fields ---
     name: SegmentName
     url: Annotated[SStr, pattern(URL_PATTERN)] = Field(
-        "", max_length=2048, description="The target, of the kind's form (README: the URL of each kind)"
+        "",
+        max_length=2048,
+        description="The target, of the kind's form (README: the URL of each kind): a valid host name or "
+        "address (labels of at most 63 characters, 253 in all) and port, no credentials",
     )
     description: Text = Field("", max_length=1000)
     expected_status: ExpectedStatus = 200
@@ -384,7 +387,10 @@ class ServiceFields(BaseModel):
     dns_record_type: RecordType = "A"
     grace: SInt = Field(DEFAULT_PUSH_GRACE_S, ge=0, le=86_400, description="push monitors: seconds late")
     webhooks: list[Annotated[SStr, Field(max_length=2048), pattern(WEBHOOK_PATTERN)]] = Field(
-        default_factory=list, max_length=10
+        default_factory=list,
+        max_length=10,
+        description="http(s) URLs each alert of this service is POSTed to: a valid host name or address "
+        "(labels of at most 63 characters, 253 in all) and port, no credentials",
     )
 
     @model_validator(mode="before")

@@ -416,7 +416,9 @@ def push_beat(
     background: BackgroundTasks,
     status: Annotated[Literal["up", "down"], Query(description="down reports a failure")] = "up",
     msg: Annotated[str | None, Query(max_length=500, description="kept in the check log when down")] = None,
-    ping: Annotated[float | None, Query(ge=0, lt=86_400_000, description="duration to record (ms)")] = None,
+    ping: Annotated[
+        float | None, Query(ge=0, lt=86_400_000, allow_inf_nan=False, description="duration to record (ms)")
+    ] = None,
 ) -> Beat:
     """Call it from the job being watched (``curl -fsS https://.../v1/push/<token>``). No beat within the
     monitor's interval + grace records it down. Beats are limited per token and per client address (429
