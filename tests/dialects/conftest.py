@@ -1,0 +1,10 @@
+"""Dialect fixtures: the API's application and client, and the local check targets."""
+
+from __future__ import annotations
+
+from tests.api.conftest import app, client  # noqa: F401  (fixtures, registered by import)
+from tests.uptime.targets import (  # noqa: F401  (fixtures, registered by import)
+    _http_target,
+    local_target,
+    target_thread,
+)
