@@ -44,6 +44,7 @@ DOCUMENTED_RULES = (
     "a hidden webhook URL",
     # keys (KeyCreate.expires_at)
     "must be in the future",
+    "at most 3650 days",
     "give expires_at or expires_in_days, not both",
     "a source key cannot hold the admin scope",
     # retention (RetentionBody)

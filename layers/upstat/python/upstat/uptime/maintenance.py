@@ -20,7 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
-from upstat.timeseries.points import check_epoch_ms
+from upstat.timeseries.points import MICROSECONDS_LOOKALIKE, SECONDS_LOOKALIKE, check_epoch_ms
 from upstat.timeseries.timemath import TIME_ZONES
 from upstat.uptime.keys import UptimeKeys
 from upstat.wire import StrictStr, Text, WholeInt, pattern
@@ -28,6 +28,9 @@ from upstat.wire import StrictStr, Text, WholeInt, pattern
 #: A recurring window lasts at most a week (so at most one occurrence per weekday is ever active).
 MAX_RECURRING_MINUTES = 7 * 24 * 60
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+#: Epoch milliseconds as the document states them (the validator refuses other units with a hint).
+EPOCH_MS_BOUNDS: dict[str, Any] = {"minimum": SECONDS_LOOKALIKE, "exclusiveMaximum": MICROSECONDS_LOOKALIKE}
 
 _CONFIG = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel, allow_inf_nan=False)
 
@@ -68,11 +71,11 @@ class MaintenanceIn(BaseModel):
     title: Text = Field("", max_length=200)
     start: WholeInt | None = Field(
         None,
-        ge=0,
+        json_schema_extra=EPOCH_MS_BOUNDS,
         description="epoch ms. Rules across fields: a one-off window has start and end, end after start; a "
         "weekly one has recurring and neither",
     )
-    end: WholeInt | None = Field(None, ge=0, description="epoch ms, after start")
+    end: WholeInt | None = Field(None, json_schema_extra=EPOCH_MS_BOUNDS, description="epoch ms, after start")
     recurring: Recurrence | None = None
 
     @field_validator("start", "end")
