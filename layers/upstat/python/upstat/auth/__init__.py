@@ -9,11 +9,14 @@ SCOPES = ("read", "write", "admin")
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller. ``source`` is set for a source key: it may write only that source's data."""
+    """An authenticated caller. ``source`` is set for a source key: it may use only that source's data;
+    ``organization`` (a slug) for an organization-bound key: it may use only that organization's sources
+    (upstat.sources.access)."""
 
     key_id: str
     scopes: frozenset[str]
     source: str | None = None
+    organization: str | None = None
 
     def has(self, scope: str) -> bool:
         """admin holds every scope; read and write are separate (an ingest-only key cannot read)."""

@@ -1,0 +1,98 @@
+"""The registry's Lua scripts. Every key they touch is under the one ``{registry}`` hash tag and is passed in
+KEYS (see upstat.sources.keys), so each runs in one slot of a cluster.
+
+Writes are compare-and-set on the record as it was read (``expected``: its JSON, '' for "absent"): the
+caller computes the new record and index keys from what it read, and retries when the script answers that
+the record changed meanwhile. They run through :class:`upstat.store.scripts.Scripts` (EVALSHA, pipelined,
+reloaded on NOSCRIPT), which is safe because a compare-and-set applies at most once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from upstat.store.scripts import Scripts
+
+SOURCES: dict[str, str] = {
+    # Store one source. KEYS: docs, order, geo, organization slugs, then the n_old index keys to leave and
+    # the index keys to join. ARGV: id, expected JSON ('' = must be absent), new JSON, order score, lng and
+    # lat ('' = no location), organization slug ('' = none; it must exist), n_old.
+    # Replies {'ok'}, {'exists', current}, {'changed', current}, {'gone'} or {'no_org'}.
+    "source_put": """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] == '' then
+  if cur then return {'exists', cur} end
+elseif not cur then return {'gone'}
+elseif cur ~= ARGV[2] then return {'changed', cur} end
+if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[4], ARGV[7]) == 0 then return {'no_org'} end
+local n_old = tonumber(ARGV[8])
+for i = 5, 4 + n_old do redis.call('SREM', KEYS[i], ARGV[1]) end
+for i = 5 + n_old, #KEYS do redis.call('SADD', KEYS[i], ARGV[1]) end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+if ARGV[5] == '' then redis.call('ZREM', KEYS[3], ARGV[1])
+else redis.call('GEOADD', KEYS[3], ARGV[5], ARGV[6], ARGV[1]) end
+return {'ok'}
+""",
+    # Delete one source. KEYS: docs, order, geo, then its index keys. ARGV: id, expected JSON.
+    # Replies {'ok'}, {'changed', current} or {'gone'}.
+    "source_delete": """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return {'gone'} end
+if cur ~= ARGV[2] then return {'changed', cur} end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+for i = 4, #KEYS do redis.call('SREM', KEYS[i], ARGV[1]) end
+return {'ok'}
+""",
+    # Create one organization unless its slug is taken. KEYS: organizations, slugs, order.
+    # ARGV: id, slug, JSON, order score. Replies {'ok'} or {'exists', id of the slug's owner}.
+    "org_create": """
+local owner = redis.call('HGET', KEYS[2], ARGV[2])
+if owner then return {'exists', owner} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return {'ok'}
+""",
+    # Replace one organization's JSON. KEYS: organizations. ARGV: id, expected JSON, new JSON.
+    "org_update": """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return {'gone'} end
+if cur ~= ARGV[2] then return {'changed', cur} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return {'ok'}
+""",
+    # Delete one organization that has no sources. KEYS: organizations, slugs, order, its sources' index.
+    # ARGV: id, slug, expected JSON. Replies {'ok'}, {'busy', number of sources}, {'changed', current} or
+    # {'gone'}.
+    "org_delete": """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return {'gone'} end
+if cur ~= ARGV[3] then return {'changed', cur} end
+local n = redis.call('SCARD', KEYS[4])
+if n > 0 then return {'busy', n} end
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[2]) end
+redis.call('ZREM', KEYS[3], ARGV[1])
+return {'ok'}
+""",
+}
+
+
+class RegistryScripts(Scripts):
+    """Scripts from :data:`SOURCES` on one client."""
+
+    def sha(self, name: str) -> str:
+        return hashlib.sha1(SOURCES[name].encode(), usedforsecurity=False).hexdigest()
+
+    def load(self, name: str) -> None:
+        self._client.script_load(SOURCES[name])
+        self._loaded.add(name)
+
+    def run(self, name: str, keys: list[str], args: list[Any]) -> list[Any]:
+        """One call of script ``name``; its reply as a list of text (bytes decoded)."""
+        reply = self.run_many(name, [(keys, args)])[0]
+        return [x.decode() if isinstance(x, bytes) else x for x in reply]
