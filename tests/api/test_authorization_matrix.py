@@ -3,8 +3,12 @@
 The table is read from README.md ("What each key may do"), so the documentation and the behaviour cannot
 drift apart: a route missing from the table, a row for a route that does not exist, or a cell that does not
 match what the route does fails here. Each cell runs on freshly made data (a service, a push monitor,
-windows, series of sources alice and bob, a key to show or revoke), so a DELETE in one cell never starves
-another.
+windows, series of sources alice and bob, registered in organizations acme and globex, an organization
+without sources, a key to show or revoke), so a DELETE in one cell never starves another.
+
+An ``own`` cell is called as that caller for alice (allowed), then for bob and for service:x (403). A
+listing route names no source: there the same request must succeed, and what it lists is checked in
+tests/api/test_organization_isolation.py.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from tests.auth.helpers import bearer, make_key
 from tests.conftest import ADMIN_TOKEN
 from tests.uptime.targets import LocalTarget
 from upstat.auth import cache
+from upstat.sources import access
+from upstat.sources import store as registry
 from upstat.config import get_settings
 from upstat.uptime import maintenance
 from upstat.uptime.maintenance import MaintenanceIn
@@ -31,7 +37,9 @@ from upstat.uptime.services import ServiceStore
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 T0 = 1_767_225_600_000
-CALLERS = ("anonymous", "read key", "write key", "source key", "admin key")
+CALLERS = ("anonymous", "read key", "write key", "source key", "organization key", "admin key")
+#: The organization of each source the cells name (service:x is upstat's own: in none).
+ORG_OF = {"alice": "acme", "bob": "globex", "service:x": "no-such-org"}
 ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) ([^`]+)` \|(.+)\|$")
 
 
@@ -63,6 +71,7 @@ class World:
     push_token: str = ""
     window_id: str = ""
     service_window_id: str = ""
+    empty_org: str = "initech"
     tokens: dict[str, str] = field(default_factory=dict)
 
 
@@ -73,6 +82,18 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("GET", "/dashboard"): lambda w, s: ("/dashboard", {}),
     ("GET", "/v1/status/page"): lambda w, s: ("/v1/status/page", {}),
     ("GET", "/v1/sources"): lambda w, s: ("/v1/sources", {}),
+    ("POST", "/v1/sources"): lambda w, s: ("/v1/sources", {"json": {"id": "new", "kind": "device"}}),
+    ("GET", "/v1/sources/{id}"): lambda w, s: (f"/v1/sources/{s}", {}),
+    ("PATCH", "/v1/sources/{id}"): lambda w, s: (f"/v1/sources/{s}", {"json": {"name": "renamed"}}),
+    ("DELETE", "/v1/sources/{id}"): lambda w, s: (f"/v1/sources/{s}", {}),
+    ("GET", "/v1/organizations"): lambda w, s: ("/v1/organizations", {}),
+    ("POST", "/v1/organizations"): lambda w, s: ("/v1/organizations", {"json": {"slug": "new", "name": "N"}}),
+    ("GET", "/v1/organizations/{id}"): lambda w, s: (f"/v1/organizations/{ORG_OF[s]}", {}),
+    ("PATCH", "/v1/organizations/{id}"): lambda w, s: (
+        f"/v1/organizations/{ORG_OF[s]}",
+        {"json": {"name": "N"}},
+    ),
+    ("DELETE", "/v1/organizations/{id}"): lambda w, s: (f"/v1/organizations/{w.empty_org}", {}),
     ("POST", "/v1/ingest"): lambda w, s: ("/v1/ingest", {"json": {"source": s, "metrics": {"x": 1}}}),
     ("PUT", "/v1/series/kind"): lambda w, s: (
         "/v1/series/kind",
@@ -144,12 +165,18 @@ def build(r: Any, target: str) -> World:
     """Fresh data for one cell: every id a request may name."""
     r.flushall()
     cache.clear()
+    access.clear()
     world = World(target=target)
     settings = get_settings()
+    for slug in ("acme", "globex", world.empty_org):
+        registry.create_organization(r, slug=slug, name=slug.title(), now_ms=now_ms())
+    for source in ("alice", "bob"):
+        registry.create_source(r, source, kind="device", organization=ORG_OF[source], now_ms=now_ms())
     world.tokens = {
         "read key": make_key(r, ("read",)),
         "write key": make_key(r, ("write",)),
         "source key": make_key(r, ("read", "write"), source="alice"),
+        "organization key": make_key(r, ("read", "write"), organization="acme"),
         "admin key": make_key(r, ("admin",)),
     }
     from upstat.auth import keys
@@ -234,9 +261,15 @@ def test_every_caller_gets_what_the_table_says(
                 assert 200 <= status < 300, (caller, cell, status)
             else:
                 assert status == (401 if caller == "anonymous" else 403), (caller, cell, status)
-            if cell == "own":
+            if cell == "own" and names_a_source(route):
                 assert call(client, build(r, local_target.url("/ok")), route, caller, "bob") == 403
                 assert call(client, build(r, local_target.url("/ok")), route, caller, "service:x") == 403
+
+
+def names_a_source(route: tuple[str, str]) -> bool:
+    """Whether the route's request names a source (or its organization); listings do not."""
+    world = World(target="http://127.0.0.1/")
+    return REQUESTS[route](world, "alice") != REQUESTS[route](world, "bob")
 
 
 def test_the_bootstrap_admin_token_is_an_admin_key(

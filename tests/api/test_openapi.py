@@ -102,8 +102,10 @@ def _body_examples(doc: dict[str, Any]) -> list[tuple[str, str, Any]]:
 
 
 def test_every_published_request_example_is_accepted_as_published(env: dict[str, str], r: Any) -> None:
-    """Sent as published (path names filled with an existing service "api"), each answers 2xx."""
+    """Sent as published (path names filled with an existing service "api", source "edge-router" and
+    organization "acme"), each answers 2xx."""
     from tests.conftest import ADMIN_TOKEN
+    from upstat.sources import store as registry
     from upstat.uptime.services import ServiceStore
 
     client = TestClient(create_app())
@@ -113,9 +115,13 @@ def test_every_published_request_example_is_accepted_as_published(env: dict[str,
     for method, path, example in examples:
         r.flushall()
         ServiceStore(r).create({"name": "api", "url": "https://example.com"})
+        if (method, path) != ("POST", "/v1/organizations"):
+            registry.create_organization(r, slug="acme", name="Acme", now_ms=1)
+        if path.startswith("/v1/sources/"):
+            registry.create_source(r, "edge-router", kind="device", now_ms=1)
         res = client.request(
             method,
-            path.replace("{name}", "api"),
+            path.replace("{name}", "api").replace("{id}", "edge-router" if "sources" in path else "acme"),
             params={"name": "api"} if path == "/api/services" and method == "PUT" else None,
             json=example,
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},

@@ -1,6 +1,7 @@
 """The ``upstat`` command (installed with the project): manage API keys straight in Redis.
 
-    upstat keys create --scope admin [--scope write] [--name N] [--source S] [--expires-days D]
+    upstat keys create --scope admin [--scope write] [--name N] [--source S] [--organization O]
+                       [--expires-days D]
     upstat keys list [--json]
     upstat keys show KEY_ID
     upstat keys revoke KEY_ID
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--name", default="created with the upstat CLI", help="what the key is for")
     create.add_argument("--source", help="make it a source key: it may write only this source")
+    create.add_argument("--organization", help="bind it to this organization (slug): only its sources")
     create.add_argument("--expires-days", type=int, help="expire after this many days")
 
     listing = keys.add_parser("list", help="list keys (never their tokens)")
@@ -71,6 +73,7 @@ def _view(record: api_keys.KeyRecord) -> dict[str, Any]:
         "name": record.name,
         "scopes": sorted(record.scopes),
         "source": record.source,
+        "organization": record.organization,
         "status": record.state(clock.now_ms()),
         "created_at": _when(record.created_at),
         "expires_at": _when(record.expires_at),
@@ -90,6 +93,7 @@ def _create(args: argparse.Namespace, client: Any) -> int:
         name=args.name,
         scopes=_scopes(args.scope),
         source=args.source,
+        organization=args.organization,
         expires_at=now + args.expires_days * DAY_MS if args.expires_days else None,
         created_by="cli",
         now=now,

@@ -27,6 +27,7 @@ ROUTERS: tuple[str, ...] = (
     "upstat.api.routes.keys",
     "upstat.api.routes.status_page",
     "upstat.api.routes.sources",
+    "upstat.api.routes.organizations",
     "upstat.api.routes.uptime",
     "upstat.dialects.openuptimes",
     "upstat.api.routes.pages",

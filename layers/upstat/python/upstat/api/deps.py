@@ -100,7 +100,11 @@ def _check_scope(principal: Principal, scope: str) -> Principal:
 
 
 def require(
-    scope: str, *, public_setting: str | None = None, source_ok: bool = False
+    scope: str,
+    *,
+    public_setting: str | None = None,
+    source_ok: bool = False,
+    organization_ok: bool | None = None,
 ) -> Callable[..., Principal]:
     """A dependency admitting callers holding ``scope`` (401 without a valid token, 403 without the scope,
     429 over a rate limit).
@@ -109,20 +113,31 @@ def require(
     readers too (limited per client address).
 
     Source keys (bound to one source) are refused with 403 unless the route says ``source_ok``: such a route
-    reads or writes one source's data and checks it is the key's own (``upstat.auth.ensure_source``). On a
-    route that is public at the moment, a key that could not read it otherwise (a source key, a write-only
-    key) reads what anyone may: it is admitted as an anonymous reader, so it sees no more than the public.
+    reads or writes one source's data and checks it is the key's own (``upstat.auth.ensure_source``).
+    Organization-bound keys likewise, unless the route says ``organization_ok`` (default: ``source_ok``):
+    such a route checks every source it names with ``ensure_source`` and shows only the organization's
+    sources in its listings (``upstat.sources.access.visible``). On a route that is public at the moment,
+    a key that could not read it otherwise (a bound key, a write-only key) reads what anyone may: it is
+    admitted as an anonymous reader, so it sees no more than the public.
     """
+    org_ok = source_ok if organization_ok is None else organization_ok
 
     def dependency(request: Request, settings: SettingsDep, client: RedisDep) -> Principal:
         public = bool(public_setting and getattr(settings, public_setting))
         principal = _caller(request, settings, client, public=public)
-        if public and scope == "read" and (principal.source is not None or not principal.has("read")):
+        bound = principal.source is not None or principal.organization is not None
+        if public and scope == "read" and (bound or not principal.has("read")):
             return ANONYMOUS_READER
         if principal.source is not None and not source_ok:
             raise Forbidden(
                 f"Authorization: a source key may use only its own source's data ('{principal.source}'); "
                 "this route needs a key that is not bound to a source",
+                field="Authorization",
+            )
+        if principal.organization is not None and not org_ok:
+            raise Forbidden(
+                f"Authorization: an organization key may use only its organization's sources "
+                f"('{principal.organization}'); this route needs a key that is not bound to one",
                 field="Authorization",
             )
         return _check_scope(principal, scope)
@@ -171,6 +186,12 @@ def require_source_key_query(scope: str = "write") -> Callable[..., Principal]:
 Reader = Annotated[Principal, Depends(require("read", public_setting="public_read"))]
 Writer = Annotated[Principal, Depends(require("write"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
-#: Routes of one source's data: source keys too, for their own source (the route calls ``ensure_source``).
+#: Routes of one source's data: source keys too, for their own source, and organization keys, for their
+#: organization's sources (the route calls ``upstat.auth.ensure_source`` on the source it names).
 SourceReader = Annotated[Principal, Depends(require("read", public_setting="public_read", source_ok=True))]
 SourceWriter = Annotated[Principal, Depends(require("write", source_ok=True))]
+#: Routes listing many sources' data: organization keys too, shown only their organization's sources
+#: (``upstat.sources.access.visible``); source keys are refused.
+OrganizationReader = Annotated[
+    Principal, Depends(require("read", public_setting="public_read", organization_ok=True))
+]

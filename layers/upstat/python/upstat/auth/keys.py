@@ -4,10 +4,11 @@ One key is one hash ``<prefix>key:{<key id>}`` with the fields below; ``<prefix>
 (listing reads it, never KEYS or SCAN). The token itself is never stored: only its SHA-256 (``digest``), and
 nothing here returns that digest to a caller outside this package.
 
-Fields: ``id``, ``name``, ``scopes`` (space-separated), ``source`` (a source key: its writes are limited to
-that source), ``created_at``, ``expires_at``, ``revoked_at``, ``last_used`` (epoch milliseconds; the last
-refreshed by the rate-limit script at most once a minute, so it costs no round trip), ``created_by`` (the key
-id that created it) and ``digest``. Records are kept after revocation, for the audit trail.
+Fields: ``id``, ``name``, ``scopes`` (space-separated), ``source`` (a source key: limited to that source),
+``organization`` (an organization-bound key: limited to that organization's sources), ``created_at``,
+``expires_at``, ``revoked_at``, ``last_used`` (epoch milliseconds; the last refreshed by the rate-limit
+script at most once a minute, so it costs no round trip), ``created_by`` (the key id that created it) and
+``digest``. Records are kept after revocation, for the audit trail.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class KeyRecord:
     last_used: int | None = None
     created_by: str | None = None
     digest: str = field(default="", repr=False)
+    organization: str | None = None
 
     def state(self, now: int) -> KeyState:
         if self.revoked_at is not None:
@@ -65,7 +67,7 @@ class KeyRecord:
         return "active"
 
     def principal(self) -> Principal:
-        return Principal(self.key_id, self.scopes, self.source)
+        return Principal(self.key_id, self.scopes, self.source, self.organization)
 
     def to_hash(self) -> dict[str, str]:
         values: dict[str, Any] = {
@@ -73,6 +75,7 @@ class KeyRecord:
             "name": self.name,
             "scopes": " ".join(sorted(self.scopes)),
             "source": self.source,
+            "organization": self.organization,
             "created_at": self.created_at,
             "expires_at": self.expires_at,
             "revoked_at": self.revoked_at,
@@ -101,6 +104,7 @@ class KeyRecord:
             last_used=_int(values.get("last_used")),
             created_by=values.get("created_by") or None,
             digest=values["digest"],
+            organization=values.get("organization") or None,
         )
 
 
@@ -112,8 +116,11 @@ def _int(value: str | None) -> int | None:
     return int(value) if value else None
 
 
-def check_scopes(scopes: Iterable[str], source: str | None) -> frozenset[str]:
-    """The scopes as a set; InvalidInput naming the field for an unknown scope or an admin source key."""
+def check_scopes(
+    scopes: Iterable[str], source: str | None, organization: str | None = None
+) -> frozenset[str]:
+    """The scopes as a set; InvalidInput naming the field for an unknown scope, an admin source key or an
+    admin organization key (admin could make itself an unbound key), or a key bound to both."""
     chosen = frozenset(scopes)
     if not chosen:
         raise InvalidInput("scopes: give at least one of read, write, admin", field="scopes")
@@ -122,6 +129,14 @@ def check_scopes(scopes: Iterable[str], source: str | None) -> frozenset[str]:
         raise InvalidInput(f"scopes: unknown scope '{unknown[0]}' (read, write, admin)", field="scopes")
     if source is not None and "admin" in chosen:
         raise InvalidInput("source: a source key cannot hold the admin scope", field="source")
+    if organization is not None and source is not None:
+        raise InvalidInput(
+            "organization: a key is bound to a source or to an organization, not both", field="organization"
+        )
+    if organization is not None and "admin" in chosen:
+        raise InvalidInput(
+            "organization: an organization key cannot hold the admin scope", field="organization"
+        )
     return chosen
 
 
@@ -135,13 +150,18 @@ def create_key(
     expires_at: int | None = None,
     created_by: str | None = None,
     now: int | None = None,
+    organization: str | None = None,
 ) -> tuple[KeyRecord, str]:
-    """Store a new key; returns its record and the token (the only time the token exists anywhere)."""
+    """Store a new key; returns its record and the token (the only time the token exists anywhere).
+
+    ``organization`` (a slug of an existing organization) binds the key to that organization's sources."""
     now = now_ms() if now is None else now
-    chosen = check_scopes(scopes, source)
+    chosen = check_scopes(scopes, source, organization)
     check_name(name, "name", max_len=MAX_NAME)
     if source is not None:
         check_name(source, "source")
+    if organization is not None:
+        _check_organization(client, organization)
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("expires_at: must be in the future", field="expires_at")
     if expires_at is not None and expires_at > now + MAX_LIFETIME_MS:
@@ -163,12 +183,22 @@ def create_key(
         expires_at=expires_at,
         created_by=created_by,
         digest=token.digest(),
+        organization=organization,
     )
     pipe = client.pipeline(transaction=False)
     pipe.hset(names.record(record.key_id), mapping=record.to_hash())
     pipe.sadd(names.index(), record.key_id)
     pipe.execute()
     return record, token.token
+
+
+def _check_organization(client: Any, slug: str) -> None:
+    from upstat.sources.models import check_slug
+    from upstat.sources.store import get_organization
+
+    found = get_organization(client, check_slug(slug))
+    if found is None or found.slug != slug:
+        raise InvalidInput(f"organization: no organization '{slug}'", field="organization")
 
 
 def get_key(client: Any, settings: Settings, key_id: str) -> KeyRecord | None:
@@ -206,3 +236,12 @@ def revoke_key(client: Any, settings: Settings, key_id: str, *, now: int | None 
     if record is None:  # deleted under our feet
         raise NotFound(f"key_id: no key '{key_id}'", field="key_id")
     return record
+
+
+def revoke_source_keys(client: Any, settings: Settings, source: str, *, now: int | None = None) -> int:
+    """Revoke every active key bound to ``source`` (its source is being deleted); how many were."""
+    now = now_ms() if now is None else now
+    bound = [r for r in list_keys(client, settings) if r.source == source and r.state(now) == "active"]
+    for record in bound:
+        revoke_key(client, settings, record.key_id, now=now)
+    return len(bound)

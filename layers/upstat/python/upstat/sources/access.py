@@ -1,5 +1,5 @@
-"""Who may use which source: the one rule every route and dialect applies (through
-``upstat.auth.ensure_source``, or :func:`check_source` here).
+"""Who may use which source: the one rule every route and dialect applies, through
+``upstat.auth.ensure_source`` (which calls :func:`check_source` here) and :func:`visible` for listings.
 
 - a source key uses only its own source;
 - an organization-bound key uses only the sources registered in its organization: another organization's,
@@ -17,13 +17,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from upstat.config import get_settings
 from upstat.errors import Forbidden
 
-if TYPE_CHECKING:
-    from upstat.auth import Principal
+
+class Principal(Protocol):
+    """What the rule needs of a caller (``upstat.auth.Principal`` has it; the registry imports no auth)."""
+
+    @property
+    def source(self) -> str | None: ...
+
+    @property
+    def organization(self) -> str | None: ...
+
 
 MAX_ENTRIES = 100_000
 

@@ -93,6 +93,10 @@ def _put(client: Any, source: Source, expected: str, old: Source | None) -> list
 # Sources: reads
 
 
+def not_registered(source_id: str, field: str = "id") -> NotFound:
+    return NotFound(f"{field}: no registered source '{source_id}'", field=field)
+
+
 def get_source(client: Any, source_id: str) -> Source | None:
     """The registered source ``source_id`` (None when it is not registered)."""
     if not isinstance(source_id, str) or not source_id:
@@ -147,7 +151,7 @@ def nearby(client: Any, source_id: str, *, within_m: float | None = None) -> lis
         raise InvalidInput("within_m: must be a finite number of metres, at least 0", field="within_m")
     source = get_source(client, source_id)
     if source is None:
-        raise NotFound(f"id: no source '{source_id}'", field="id")
+        raise not_registered(source_id)
     if source.location is None:
         return []
     radius = EVERYWHERE_M if within_m is None else float(within_m)
@@ -224,7 +228,7 @@ def update_source(client: Any, source_id: str, *, now_ms: int | None = None, **f
         raw = client.hget(keys.docs(), source_id)
         current = decode(raw)
         if current is None:
-            raise NotFound(f"id: no source '{source_id}'", field="id")
+            raise not_registered(source_id)
         stamp = clock() if now_ms is None else now_ms
         updated = replace(
             current, **m.checked_fields(fields, current), updated_at=max(stamp, current.created_at)
@@ -236,7 +240,7 @@ def update_source(client: Any, source_id: str, *, now_ms: int | None = None, **f
             _forget(source_id)
             return updated
         if reply[0] == "gone":
-            raise NotFound(f"id: no source '{source_id}'", field="id")
+            raise not_registered(source_id)
     raise Conflict(f"id: source '{source_id}' is changing too often; try again", field="id")
 
 
@@ -248,14 +252,14 @@ def delete_source(client: Any, source_id: str) -> Source:
         raw = client.hget(keys.docs(), source_id)
         current = decode(raw)
         if current is None:
-            raise NotFound(f"id: no source '{source_id}'", field="id")
+            raise not_registered(source_id)
         script_keys = [keys.docs(), keys.order(), keys.geo(), *_index_keys(keys, current)]
         reply = RegistryScripts(client).run("source_delete", script_keys, [source_id, _text(raw)])
         if reply[0] == "ok":
             _forget(source_id)
             return current
         if reply[0] == "gone":
-            raise NotFound(f"id: no source '{source_id}'", field="id")
+            raise not_registered(source_id)
     raise Conflict(f"id: source '{source_id}' is changing too often; try again", field="id")
 
 
@@ -333,7 +337,7 @@ def update_organization(client: Any, ref: str, *, name: str, now_ms: int) -> Org
     for _ in range(MAX_CAS_ATTEMPTS):
         raw, current = _organization_raw(client, ref)
         if current is None:
-            raise NotFound(f"organization: no organization '{ref}'", field="organization")
+            raise NotFound(f"id: no organization '{ref}'", field="id")
         updated = replace(current, name=name, updated_at=max(now_ms, current.created_at))
         reply = RegistryScripts(client).run(
             "org_update",
@@ -352,7 +356,7 @@ def delete_organization(client: Any, ref: str) -> Organization:
     for _ in range(MAX_CAS_ATTEMPTS):
         raw, current = _organization_raw(client, ref)
         if current is None:
-            raise NotFound(f"organization: no organization '{ref}'", field="organization")
+            raise NotFound(f"id: no organization '{ref}'", field="id")
         script_keys = [
             keys.organizations(),
             keys.slugs(),

@@ -7,6 +7,7 @@ Three pipelined round trips whatever the number of sources: the source index, th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from upstat.timeseries import timemath as tm
@@ -36,9 +37,10 @@ def freshness(last_seen: int | None, now: int) -> str:
     return "quiet" if age <= QUIET_MS else "silent"
 
 
-def summaries(engine: Engine) -> list[SourceSummary]:
-    """Every source (oldest first) with its metrics and the time of its newest point."""
-    sources = engine.sources()
+def summaries(engine: Engine, sources: Sequence[str] | None = None) -> list[SourceSummary]:
+    """Every source (oldest first), or those of ``sources`` in their order, with its metrics and the time
+    of its newest point."""
+    sources = engine.sources() if sources is None else list(sources)
     metrics = engine.metrics_of_many(sources)
     pairs = [(s, m) for s, ms in zip(sources, metrics, strict=True) for m in ms]
     infos = dict(zip(pairs, engine.info_many(pairs), strict=True))

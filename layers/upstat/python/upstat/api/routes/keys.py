@@ -17,6 +17,7 @@ from upstat import clock
 from upstat.api.deps import Admin, RedisDep, SettingsDep
 from upstat.api.errors import ErrorBody
 from upstat.api.params import DATETIME_PATTERN
+from upstat.api.schemas.sources import Slug
 from upstat.auth import keys
 from upstat.auth.tokens import PREFIX
 from upstat.errors import InvalidInput, NotFound
@@ -30,7 +31,8 @@ Scope = Literal["read", "write", "admin"]
 
 
 class KeyCreate(BaseModel):
-    """A new key. ``source`` makes it a source key: its writes are limited to that source."""
+    """A new key. ``source`` makes it a source key (it uses only that source); ``organization`` binds it to
+    an organization (it uses only that organization's sources)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -38,6 +40,7 @@ class KeyCreate(BaseModel):
             "examples": [
                 {"name": "grafana", "scopes": ["read"]},
                 {"name": "router-17", "scopes": ["write"], "source": "router-17", "expires_in_days": 365},
+                {"name": "acme-dashboard", "scopes": ["read"], "organization": "acme"},
             ]
         },
     )
@@ -46,6 +49,11 @@ class KeyCreate(BaseModel):
     scopes: list[Scope] = Field(min_length=1, description="read, write and/or admin (admin holds all)")
     source: Name | None = Field(
         None, description="Bind the key to this source (no admin scope then): it reads and writes only it"
+    )
+    organization: Slug | None = Field(
+        None,
+        description="Bind the key to this organization (no admin scope, no source then): it reads and writes "
+        "only the sources registered in it. It must name an existing organization (400 otherwise).",
     )
     expires_in_days: WholeInt | None = Field(
         None, ge=1, le=3650, description="Expire this many days from now"
@@ -61,7 +69,7 @@ class KeyCreate(BaseModel):
                 ],
                 "description": "Expire at this time: ISO 8601 (no offset = UTC) or epoch milliseconds. Rules "
                 "across fields: in the future, at most 3650 days ahead; not together with expires_in_days; "
-                "a source key cannot hold admin.",
+                "a source key cannot hold admin; an organization key cannot hold admin nor be a source key.",
             }
         ),
     ] = None
@@ -73,6 +81,7 @@ KEY_EXAMPLE: dict[str, Any] = {
     "name": "router-17",
     "scopes": ["write"],
     "source": "router-17",
+    "organization": None,
     "status": "active",
     "created_at": "2026-01-01T00:00:00Z",
     "expires_at": "2027-01-01T00:00:00Z",
@@ -92,6 +101,7 @@ class KeyPublic(BaseModel):
     name: str
     scopes: list[Scope]
     source: str | None
+    organization: str | None = Field(description="The organization it is bound to (its slug)")
     status: Literal["active", "expired", "revoked"]
     created_at: datetime
     expires_at: datetime | None
@@ -151,6 +161,7 @@ def public(record: keys.KeyRecord) -> KeyPublic:
         name=record.name,
         scopes=sorted(record.scopes),  # type: ignore[arg-type]
         source=record.source,
+        organization=record.organization,
         status=record.state(clock.now_ms()),
         created_at=_time(record.created_at),  # type: ignore[arg-type]
         expires_at=_time(record.expires_at),
@@ -173,7 +184,12 @@ def expiry_ms(body: KeyCreate, now: int) -> int | None:
     return None
 
 
-@router.post("", status_code=201, summary="Create a key: the token is in this answer only")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a key: the token is in this answer only",
+    responses={400: {"model": ErrorBody, "description": "A field breaks a rule; the message names it"}},
+)
 def create(
     body: KeyCreate, response: Response, client: RedisDep, settings: SettingsDep, caller: Admin
 ) -> KeyCreated:
@@ -184,6 +200,7 @@ def create(
         name=body.name,
         scopes=body.scopes,
         source=body.source,
+        organization=body.organization,
         expires_at=expiry_ms(body, now),
         created_by=caller.key_id,
         now=now,

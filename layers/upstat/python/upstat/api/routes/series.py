@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from upstat.api.deps import Admin, EngineDep, Reader, RedisDep, SourceReader, SourceWriter
+from upstat.api.deps import Admin, EngineDep, OrganizationReader, Reader, RedisDep, SourceReader, SourceWriter
 from upstat.api.errors import ErrorBody
 from upstat.api.params import (
     DATETIME_PATTERN,
@@ -22,6 +22,7 @@ from upstat.auth import ensure_source
 from upstat.clock import now_ms
 from upstat.errors import InvalidInput
 from upstat.names import NAME_PATTERN
+from upstat.sources.access import visible
 from upstat.timeseries import multi
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.config import retention_view, set_retention
@@ -141,14 +142,16 @@ class IngestResult(BaseModel):
     responses={
         403: {
             "model": ErrorBody,
-            "description": "A source key for another source, or a reserved source (service:...)",
+            "description": "A key bound to another source or organization, or a reserved source "
+            "(service:...)",
         }
     },
 )
-def ingest(body: IngestBody, engine: EngineDep, caller: SourceWriter) -> IngestResult:
+def ingest(body: IngestBody, engine: EngineDep, client: RedisDep, caller: SourceWriter) -> IngestResult:
     """All or nothing: a 400 stores nothing. Times reach back as far as the raw tier's retention
-    (``retention.raw``, 48 h by default) and at most 5 minutes ahead."""
-    ensure_source(caller, body.source)
+    (``retention.raw``, 48 h by default) and at most 5 minutes ahead. An organization key writes only the
+    sources registered in its organization."""
+    ensure_source(caller, body.source, client=client)
     points, kinds = gather(body.time, body.metrics, [p.model_dump() for p in body.points], body.kinds)
     done = ingest_points(engine, body.source, points, kinds, now=now_ms())
     return IngestResult(**asdict(done))
@@ -164,9 +167,13 @@ class KindBody(BaseModel):
     kind: Literal["gauge", "counter"]
 
 
-@router.put("/series/kind", summary="Declare a series a gauge or a counter")
-def declare(body: KindBody, engine: EngineDep, caller: SourceWriter) -> KindBody:
-    ensure_source(caller, body.source)
+@router.put(
+    "/series/kind",
+    summary="Declare a series a gauge or a counter",
+    responses={403: {"model": ErrorBody, "description": "A key bound to another source or organization"}},
+)
+def declare(body: KindBody, engine: EngineDep, client: RedisDep, caller: SourceWriter) -> KindBody:
+    ensure_source(caller, body.source, client=client)
     check_source(body.source)
     engine.declare(body.source, body.metric, body.kind)
     return body
@@ -183,7 +190,7 @@ SERVICES_QUERY = Query(
     summary="List sources, a source's metrics, or a metric's sources",
     response_model=SeriesList,
     response_model_exclude_none=True,
-    responses={403: {"model": ErrorBody, "description": "A source key asking about another source"}},
+    responses={403: {"model": ErrorBody, "description": "A key bound to another source or organization"}},
 )
 def list_series(
     engine: EngineDep,
@@ -194,13 +201,14 @@ def list_series(
     services: Annotated[bool, SERVICES_QUERY] = False,
 ) -> dict[str, Any]:
     """Users' sources only, unless ``services=true``. A source key lists its own source's metrics (with or
-    without ``?source=<its source>``)."""
+    without ``?source=<its source>``); an organization key sees only its organization's sources."""
     if caller.source is not None and source is None and metric is None:
         source = caller.source  # a source key's listing is its own source's metrics
-    ensure_source(caller, source)
+    if source is not None or caller.source is not None:
+        ensure_source(caller, source, client=client)
     if source is not None:
         return {"source": source, "metrics": engine.metrics_of(source)}
-    found = engine.sources_of(metric) if metric is not None else engine.sources()
+    found = visible(client, caller, engine.sources_of(metric) if metric is not None else engine.sources())
     body: dict[str, Any] = {"sources": [s for s in found if not is_internal(s)]}
     if metric is not None:
         body["metric"] = metric
@@ -229,7 +237,7 @@ def _csv_or_json(body: dict[str, Any], params: ChartParams, rows: str | None = N
     summary="One series over a range: points per bucket, the fill used, statistics",
     responses={
         200: {"model": ChartOut, "content": {"text/csv": {}}, "description": CSV_NOTE},
-        403: {"model": ErrorBody, "description": "A source key reading another source"},
+        403: {"model": ErrorBody, "description": "A key bound to another source or organization"},
         404: {"model": ErrorBody, "description": "No such series (source and metric)"},
     },
 )
@@ -238,18 +246,23 @@ def get_chart(
     metric: Name,
     params: Params,
     engine: EngineDep,
+    client: RedisDep,
     caller: SourceReader,
 ) -> Any:
-    """404 when the series does not exist. A source key reads only its own source."""
-    ensure_source(caller, source)
+    """404 when the series does not exist. A source key reads only its own source; an organization key only
+    its organization's sources."""
+    ensure_source(caller, source, client=client)
     now = now_ms()
     b = engine.read(source, metric, params.query(now), now=now)
     return _csv_or_json(chart(b, params, source, metric), params)
 
 
-def _many(metric: str, query: Any, engine: Any, now: int, services: bool) -> list[tuple[str, Any]]:
-    """Every series of ``metric`` with data in range (users' sources; services' too with ``services``)."""
-    sources = [s for s in engine.sources_of(metric) if services or not is_internal(s)]
+def _many(
+    metric: str, query: Any, engine: Any, now: int, services: bool, sources: list[str]
+) -> list[tuple[str, Any]]:
+    """The series of ``metric`` with data in range among ``sources`` (users' sources; services' too with
+    ``services``)."""
+    sources = [s for s in sources if services or not is_internal(s)]
     found = engine.read_many([(s, metric) for s in sources], query, now=now)
     return [(s, b) for s, b in zip(sources, found, strict=True) if b is not None]
 
@@ -273,11 +286,12 @@ def get_total(
     metric: Name,
     params: Params,
     engine: EngineDep,
-    _: Reader,
+    client: RedisDep,
+    caller: OrganizationReader,
     services: Annotated[bool, SERVICES_QUERY] = False,
 ) -> Any:
     """A metric no source has yet answers 200 with ``sources`` 0 and every bucket empty (0 or null, per
-    the fill)."""
+    the fill). An organization key sums its organization's sources only."""
     now = now_ms()
     query = params.query(now)
     grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
@@ -285,7 +299,7 @@ def get_total(
         raise InvalidInput(
             "resolution: totals need bucketed data; ask for a resolution, not raw", field="resolution"
         )
-    named = _many(metric, query, engine, now, services)
+    named = _many(metric, query, engine, now, services, visible(client, caller, engine.sources_of(metric)))
     kind = _kind_of(named)
     aggregate = _total_aggregate(params, kind)
     check_aggregate(aggregate, kind)
@@ -318,14 +332,16 @@ def get_top(
     params: Params,
     engine: EngineDep,
     client: RedisDep,
-    _: Reader,
+    caller: OrganizationReader,
     n: Annotated[int, Query(ge=1, le=1000)] = 10,
     services: Annotated[bool, SERVICES_QUERY] = False,
 ) -> Any:
     """Users' sources only, unless ``services=true`` (then a service's row also has its ``service`` name).
-    A metric no source has answers 200 with an empty ``top``."""
+    A metric no source has answers 200 with an empty ``top``. An organization key ranks its
+    organization's sources only."""
     now = now_ms()
-    named = _many(metric, params.query(now), engine, now, services)
+    sources = visible(client, caller, engine.sources_of(metric))
+    named = _many(metric, params.query(now), engine, now, services, sources)
     aggregate = _total_aggregate(params, _kind_of(named))
     ranked = multi.top(named, aggregate, n)
     by_source = dict(named)
