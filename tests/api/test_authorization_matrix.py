@@ -28,9 +28,9 @@ from tests.auth.helpers import bearer, make_key
 from tests.conftest import ADMIN_TOKEN
 from tests.uptime.targets import LocalTarget
 from upstat.auth import cache
+from upstat.config import get_settings
 from upstat.sources import access
 from upstat.sources import store as registry
-from upstat.config import get_settings
 from upstat.uptime import maintenance
 from upstat.uptime.maintenance import MaintenanceIn
 from upstat.uptime.services import ServiceStore
