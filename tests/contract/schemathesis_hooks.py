@@ -47,6 +47,10 @@ DOCUMENTED_RULES = (
     "at most 3650 days",
     "give expires_at or expires_in_days, not both",
     "a source key cannot hold the admin scope",
+    # sources and keys: an organization named must exist (SourceCreate/SourceUpdate/KeyCreate.organization)
+    "organization: no organization '",
+    "an organization key cannot hold the admin scope",
+    "a key is bound to a source or to an organization, not both",
     # retention (RetentionBody)
     "unknown tier",
     "must be at least",
