@@ -40,7 +40,7 @@
     node.hidden = !text;
   }
 
-  function label(s) { return s.service || s.source; }
+  function label(s) { return s.service || s.name || s.source; }  // a registered source shows its name
 
   // ------------------------------------------------------------------------------------------------
   // Sources
