@@ -171,8 +171,9 @@ def test_the_list_keeps_services_and_unregistered_sources_and_adds_registry_fiel
     )
 
     rows = {s["source"]: s for s in http.get("/v1/sources", headers=AUTH).json()["sources"]}
-    assert list(rows)[0].startswith("service:") and rows[list(rows)[0]]["service"] == "api"
-    assert rows[list(rows)[0]]["registered"] is False
+    service = next(iter(rows.values()))
+    assert service["source"].startswith("service:") and service["service"] == "api"
+    assert service["registered"] is False
     edge = rows["edge-1"]
     assert (edge["registered"], edge["health"], edge["metrics"], edge["kind"]) == (
         True,

@@ -25,6 +25,7 @@ from upstat.auth import SCOPES
 from upstat.auth import keys as api_keys
 from upstat.config import get_settings
 from upstat.errors import InvalidInput, UpstatError
+from upstat.sources.store import require_organization
 
 DAY_MS = 86_400_000
 
@@ -87,6 +88,8 @@ def _create(args: argparse.Namespace, client: Any) -> int:
     if args.expires_days is not None and args.expires_days < 1:
         raise InvalidInput("--expires-days: at least 1", field="expires_days")
     now = clock.now_ms()
+    if args.organization is not None:
+        require_organization(client, args.organization)
     record, token = api_keys.create_key(
         client,
         get_settings(),

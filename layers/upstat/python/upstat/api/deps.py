@@ -104,7 +104,7 @@ def require(
     *,
     public_setting: str | None = None,
     source_ok: bool = False,
-    organization_ok: bool | None = None,
+    organization_ok: bool = False,
 ) -> Callable[..., Principal]:
     """A dependency admitting callers holding ``scope`` (401 without a valid token, 403 without the scope,
     429 over a rate limit).
@@ -114,13 +114,13 @@ def require(
 
     Source keys (bound to one source) are refused with 403 unless the route says ``source_ok``: such a route
     reads or writes one source's data and checks it is the key's own (``upstat.auth.ensure_source``).
-    Organization-bound keys likewise, unless the route says ``organization_ok`` (default: ``source_ok``):
-    such a route checks every source it names with ``ensure_source`` and shows only the organization's
-    sources in its listings (``upstat.sources.access.visible``). On a route that is public at the moment,
+    Organization-bound keys likewise, unless the route says ``organization_ok``: such a route checks every
+    source it names with ``upstat.sources.access.check_source`` (the registry says whose a source is; it
+    applies the source-key rule too) and shows only the organization's sources in its listings
+    (``upstat.sources.access.visible``). On a route that is public at the moment,
     a key that could not read it otherwise (a bound key, a write-only key) reads what anyone may: it is
     admitted as an anonymous reader, so it sees no more than the public.
     """
-    org_ok = source_ok if organization_ok is None else organization_ok
 
     def dependency(request: Request, settings: SettingsDep, client: RedisDep) -> Principal:
         public = bool(public_setting and getattr(settings, public_setting))
@@ -134,7 +134,7 @@ def require(
                 "this route needs a key that is not bound to a source",
                 field="Authorization",
             )
-        if principal.organization is not None and not org_ok:
+        if principal.organization is not None and not organization_ok:
             raise Forbidden(
                 f"Authorization: an organization key may use only its organization's sources "
                 f"('{principal.organization}'); this route needs a key that is not bound to one",
@@ -186,10 +186,17 @@ def require_source_key_query(scope: str = "write") -> Callable[..., Principal]:
 Reader = Annotated[Principal, Depends(require("read", public_setting="public_read"))]
 Writer = Annotated[Principal, Depends(require("write"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
-#: Routes of one source's data: source keys too, for their own source, and organization keys, for their
-#: organization's sources (the route calls ``upstat.auth.ensure_source`` on the source it names).
+#: Routes of one source's data: source keys too, for their own source (the route calls
+#: ``upstat.auth.ensure_source``); organization keys are refused.
 SourceReader = Annotated[Principal, Depends(require("read", public_setting="public_read", source_ok=True))]
 SourceWriter = Annotated[Principal, Depends(require("write", source_ok=True))]
+#: The same, and organization keys for their organization's sources: the route calls
+#: ``upstat.sources.access.check_source(client, caller, source)`` on every source it names.
+BoundReader = Annotated[
+    Principal,
+    Depends(require("read", public_setting="public_read", source_ok=True, organization_ok=True)),
+]
+BoundWriter = Annotated[Principal, Depends(require("write", source_ok=True, organization_ok=True))]
 #: Routes listing many sources' data: organization keys too, shown only their organization's sources
 #: (``upstat.sources.access.visible``); source keys are refused.
 OrganizationReader = Annotated[

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 SCOPES = ("read", "write", "admin")
 
@@ -27,22 +26,17 @@ class Principal:
 ANONYMOUS_READER = Principal("anonymous", frozenset({"read"}))
 
 
-def ensure_source(
-    principal: Principal, source: str | None, *, field: str = "source", client: Any = None
-) -> None:
-    """Forbidden (403) unless ``principal`` may use ``source``: a source key only its own (``None``, every
-    source at once, is never its own); an organization-bound key only the sources registered in its
-    organization (looked up in the registry through ``client``, default the process's client, and
-    remembered briefly: upstat.sources.access). Every route and dialect that names a source calls this."""
+def ensure_source(principal: Principal, source: str | None, *, field: str = "source") -> None:
+    """Forbidden (403) unless ``principal`` may use ``source`` by what the key itself says: a source key
+    only its own source (``None``, every source at once, is never its own). An organization-bound key is
+    always refused here: whether a source is its organization's is the registry's to say, so a route that
+    admits such keys checks with ``upstat.sources.access.check_source`` (which applies this rule too)."""
     from upstat.errors import Forbidden
 
     if principal.source is not None and principal.source != source:
         raise Forbidden(f"{field}: this key may use only source '{principal.source}'", field=field)
     if principal.organization is not None:
-        from upstat.sources.access import check_source
-
-        if client is None:
-            from upstat.store.client import get_redis
-
-            client = get_redis()
-        check_source(client, principal, source, field=field)
+        raise Forbidden(
+            f"{field}: a key bound to organization '{principal.organization}' may not use this route",
+            field=field,
+        )

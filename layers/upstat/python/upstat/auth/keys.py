@@ -154,14 +154,15 @@ def create_key(
 ) -> tuple[KeyRecord, str]:
     """Store a new key; returns its record and the token (the only time the token exists anywhere).
 
-    ``organization`` (a slug of an existing organization) binds the key to that organization's sources."""
+    ``organization`` (an organization's slug) binds the key to that organization's sources; that it exists
+    is the registry's to say, so callers check it first (``upstat.sources.store.require_organization``)."""
     now = now_ms() if now is None else now
     chosen = check_scopes(scopes, source, organization)
     check_name(name, "name", max_len=MAX_NAME)
     if source is not None:
         check_name(source, "source")
     if organization is not None:
-        _check_organization(client, organization)
+        check_name(organization, "organization")
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("expires_at: must be in the future", field="expires_at")
     if expires_at is not None and expires_at > now + MAX_LIFETIME_MS:
@@ -190,15 +191,6 @@ def create_key(
     pipe.sadd(names.index(), record.key_id)
     pipe.execute()
     return record, token.token
-
-
-def _check_organization(client: Any, slug: str) -> None:
-    from upstat.sources.models import check_slug
-    from upstat.sources.store import get_organization
-
-    found = get_organization(client, check_slug(slug))
-    if found is None or found.slug != slug:
-        raise InvalidInput(f"organization: no organization '{slug}'", field="organization")
 
 
 def get_key(client: Any, settings: Settings, key_id: str) -> KeyRecord | None:

@@ -1,5 +1,6 @@
-"""Who may use which source: the one rule every route and dialect applies, through
-``upstat.auth.ensure_source`` (which calls :func:`check_source` here) and :func:`visible` for listings.
+"""Who may use which source: the one rule every route and dialect that admits organization keys applies,
+:func:`check_source` on each source it names and :func:`visible` on what it lists. (``upstat.auth.
+ensure_source`` knows only what a key says, so it refuses organization keys outright.)
 
 - a source key uses only its own source;
 - an organization-bound key uses only the sources registered in its organization: another organization's,
@@ -17,21 +18,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
+from upstat.auth import Principal
 from upstat.config import get_settings
 from upstat.errors import Forbidden
-
-
-class Principal(Protocol):
-    """What the rule needs of a caller (``upstat.auth.Principal`` has it; the registry imports no auth)."""
-
-    @property
-    def source(self) -> str | None: ...
-
-    @property
-    def organization(self) -> str | None: ...
-
 
 MAX_ENTRIES = 100_000
 

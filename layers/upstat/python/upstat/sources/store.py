@@ -299,6 +299,15 @@ def get_organization(client: Any, ref: str) -> Organization | None:
     return _organization_raw(client, ref)[1]
 
 
+def require_organization(client: Any, slug: Any, field: str = "organization") -> Organization:
+    """The organization whose slug is ``slug``; InvalidInput (400) naming ``field`` when there is none (a
+    source or a key naming it would belong nowhere)."""
+    found = get_organization(client, m.check_slug(slug, field))
+    if found is None or found.slug != slug:
+        raise InvalidInput(f"{field}: no organization '{slug}'", field=field)
+    return found
+
+
 def list_organizations(client: Any, *, slug: str | None = None) -> list[Organization]:
     """Every organization, oldest first (``slug``: only that one)."""
     keys = _keys()

@@ -21,6 +21,7 @@ from upstat.api.schemas.sources import Slug
 from upstat.auth import keys
 from upstat.auth.tokens import PREFIX
 from upstat.errors import InvalidInput, NotFound
+from upstat.sources.store import require_organization
 from upstat.timeseries.points import MICROSECONDS_LOOKALIKE, SECONDS_LOOKALIKE, check_epoch_ms
 from upstat.timeseries.timemath import parse_datetime
 from upstat.wire import Name, WholeInt
@@ -194,6 +195,8 @@ def create(
     body: KeyCreate, response: Response, client: RedisDep, settings: SettingsDep, caller: Admin
 ) -> KeyCreated:
     now = clock.now_ms()
+    if body.organization is not None:
+        require_organization(client, body.organization)
     record, token = keys.create_key(
         client,
         settings,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from upstat.api.deps import Admin, EngineDep, OrganizationReader, Reader, RedisDep, SourceReader, SourceWriter
+from upstat.api.deps import Admin, BoundReader, BoundWriter, EngineDep, OrganizationReader, Reader, RedisDep
 from upstat.api.errors import ErrorBody
 from upstat.api.params import (
     DATETIME_PATTERN,
@@ -18,10 +18,10 @@ from upstat.api.params import (
     Params,
 )
 from upstat.api.schemas.series import ChartOut, RetentionOut, SeriesList, TopOut, TotalOut
-from upstat.auth import ensure_source
 from upstat.clock import now_ms
 from upstat.errors import InvalidInput
 from upstat.names import NAME_PATTERN
+from upstat.sources.access import check_source as check_caller_source
 from upstat.sources.access import visible
 from upstat.timeseries import multi
 from upstat.timeseries import timemath as tm
@@ -147,11 +147,11 @@ class IngestResult(BaseModel):
         }
     },
 )
-def ingest(body: IngestBody, engine: EngineDep, client: RedisDep, caller: SourceWriter) -> IngestResult:
+def ingest(body: IngestBody, engine: EngineDep, client: RedisDep, caller: BoundWriter) -> IngestResult:
     """All or nothing: a 400 stores nothing. Times reach back as far as the raw tier's retention
     (``retention.raw``, 48 h by default) and at most 5 minutes ahead. An organization key writes only the
     sources registered in its organization."""
-    ensure_source(caller, body.source, client=client)
+    check_caller_source(client, caller, body.source)
     points, kinds = gather(body.time, body.metrics, [p.model_dump() for p in body.points], body.kinds)
     done = ingest_points(engine, body.source, points, kinds, now=now_ms())
     return IngestResult(**asdict(done))
@@ -172,8 +172,8 @@ class KindBody(BaseModel):
     summary="Declare a series a gauge or a counter",
     responses={403: {"model": ErrorBody, "description": "A key bound to another source or organization"}},
 )
-def declare(body: KindBody, engine: EngineDep, client: RedisDep, caller: SourceWriter) -> KindBody:
-    ensure_source(caller, body.source, client=client)
+def declare(body: KindBody, engine: EngineDep, client: RedisDep, caller: BoundWriter) -> KindBody:
+    check_caller_source(client, caller, body.source)
     check_source(body.source)
     engine.declare(body.source, body.metric, body.kind)
     return body
@@ -195,7 +195,7 @@ SERVICES_QUERY = Query(
 def list_series(
     engine: EngineDep,
     client: RedisDep,
-    caller: SourceReader,
+    caller: BoundReader,
     source: OptionalName = None,
     metric: OptionalName = None,
     services: Annotated[bool, SERVICES_QUERY] = False,
@@ -205,7 +205,7 @@ def list_series(
     if caller.source is not None and source is None and metric is None:
         source = caller.source  # a source key's listing is its own source's metrics
     if source is not None or caller.source is not None:
-        ensure_source(caller, source, client=client)
+        check_caller_source(client, caller, source)
     if source is not None:
         return {"source": source, "metrics": engine.metrics_of(source)}
     found = visible(client, caller, engine.sources_of(metric) if metric is not None else engine.sources())
@@ -247,11 +247,11 @@ def get_chart(
     params: Params,
     engine: EngineDep,
     client: RedisDep,
-    caller: SourceReader,
+    caller: BoundReader,
 ) -> Any:
     """404 when the series does not exist. A source key reads only its own source; an organization key only
     its organization's sources."""
-    ensure_source(caller, source, client=client)
+    check_caller_source(client, caller, source)
     now = now_ms()
     b = engine.read(source, metric, params.query(now), now=now)
     return _csv_or_json(chart(b, params, source, metric), params)

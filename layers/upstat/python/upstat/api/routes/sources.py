@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from upstat.api.deps import Admin, EngineDep, OrganizationReader, RedisDep, SettingsDep, SourceReader
+from upstat.api.deps import Admin, BoundReader, EngineDep, OrganizationReader, RedisDep, SettingsDep
 from upstat.api.errors import ErrorBody
 from upstat.api.schemas.sources import (
     SOURCE_EXAMPLE,
@@ -25,12 +25,12 @@ from upstat.api.schemas.sources import (
     SourcePublic,
     SourceUpdate,
 )
-from upstat.auth import ensure_source
 from upstat.auth import keys as api_keys
 from upstat.clock import now_ms
 from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
 from upstat.sources import models
 from upstat.sources import store as registry
+from upstat.sources.access import check_source
 from upstat.sources.models import Source
 from upstat.timeseries import catalog
 from upstat.timeseries.ingest import is_internal
@@ -261,8 +261,8 @@ def create(
         403: {"model": ErrorBody, "description": "A key bound to another source or organization"},
     },
 )
-def show(source_id: SourcePath, client: RedisDep, caller: SourceReader) -> SourcePublic:
-    ensure_source(caller, source_id, field="id", client=client)
+def show(source_id: SourcePath, client: RedisDep, caller: BoundReader) -> SourcePublic:
+    check_source(client, caller, source_id, field="id")
     return public_source(_require(client, source_id))
 
 
