@@ -25,10 +25,9 @@ from upstat.api.schemas.sources import (
     SourcePublic,
     SourceUpdate,
 )
-from upstat.auth import keys as api_keys
 from upstat.clock import now_ms
 from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
-from upstat.sources import models
+from upstat.sources import models, registration
 from upstat.sources import store as registry
 from upstat.sources.access import check_source
 from upstat.sources.models import Source
@@ -240,17 +239,11 @@ def create(
     """The source key reads and writes this source only (like OpenWISP's device key): give it to the agent.
     Registering a source that already sent data keeps its series."""
     fields = body.model_dump(exclude={"id", "kind"}, exclude_none=True)
-    source = registry.create_source(client, body.id, kind=body.kind, now_ms=now_ms(), **fields)
-    record, token = api_keys.create_key(
-        client,
-        settings,
-        name=f"source key of {source.id}"[: api_keys.MAX_NAME],
-        scopes=("read", "write"),
-        source=source.id,
-        created_by=caller.key_id,
+    done = registration.register(
+        client, settings, body.id, kind=body.kind, now_ms=now_ms(), created_by=caller.key_id, **fields
     )
     response.headers["Cache-Control"] = "no-store"
-    return SourceCreated(**public_source(source).model_dump(), key_id=record.key_id, key=token)
+    return SourceCreated(**public_source(done.source).model_dump(), key_id=done.key_id, key=done.token)
 
 
 @router.get(
@@ -285,11 +278,8 @@ def update(source_id: SourcePath, body: SourceUpdate, client: RedisDep, _: Admin
 def delete(
     source_id: SourcePath, client: RedisDep, engine: EngineDep, settings: SettingsDep, _: Admin
 ) -> SourceDeleted:
-    _require(client, source_id)
-    revoked = api_keys.revoke_source_keys(client, settings, source_id)  # first: its agent stops writing
-    series = engine.delete_sources([source_id])
-    registry.delete_source(client, source_id)
-    return SourceDeleted(deleted=source_id, series=series, keys_revoked=revoked)
+    done = registration.remove(client, settings, engine, source_id, now_ms=now_ms())
+    return SourceDeleted(deleted=source_id, series=done.series, keys_revoked=done.keys_revoked)
 
 
 def _require(client: Any, source_id: str) -> Source:
