@@ -47,7 +47,9 @@ DOCUMENTED_RULES = (
     "at most 3650 days",
     "give expires_at or expires_in_days, not both",
     "a source key cannot hold the admin scope",
-    # sources and keys: an organization named must exist (SourceCreate/SourceUpdate/KeyCreate.organization)
+    # sources and keys: an organization named must exist (SourceCreate/SourceUpdate/KeyCreate.organization);
+    # a source id is not one of upstat's own (SourceCreate.id)
+    "are upstat's own",
     "organization: no organization '",
     "an organization key cannot hold the admin scope",
     "a key is bound to a source or to an organization, not both",

@@ -83,7 +83,11 @@ def show(ref: OrgPath, client: RedisDep, caller: OrganizationReader) -> Organiza
     return public(org)
 
 
-@router.patch("/{id}", summary="Rename an organization (its slug never changes)", responses=NOT_FOUND)
+@router.patch(
+    "/{id}",
+    summary="Rename an organization (its slug never changes)",
+    responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "It kept changing: try again"}},
+)
 def update(ref: OrgPath, body: OrganizationUpdate, client: RedisDep, _: Admin) -> OrganizationPublic:
     return public(registry.update_organization(client, ref, name=body.name, now_ms=now_ms()))
 
@@ -91,7 +95,10 @@ def update(ref: OrgPath, body: OrganizationUpdate, client: RedisDep, _: Admin) -
 @router.delete(
     "/{id}",
     summary="Delete an organization that has no sources",
-    responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "It still has sources"}},
+    responses={
+        **NOT_FOUND,
+        409: {"model": ErrorBody, "description": "It still has sources (or kept changing)"},
+    },
 )
 def delete(ref: OrgPath, client: RedisDep, _: Admin) -> OrganizationDeleted:
     return OrganizationDeleted(deleted=registry.delete_organization(client, ref).id)

@@ -221,6 +221,9 @@ SourcePath = Annotated[
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No registered source with this id"}
 }
+BUSY: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "The source kept changing under this request: try again"}
+}
 BAD_ORGANIZATION = "A field breaks a rule (the message names it), e.g. an organization that does not exist"
 
 
@@ -262,7 +265,7 @@ def show(source_id: SourcePath, client: RedisDep, caller: BoundReader) -> Source
 @router.patch(
     "/sources/{id}",
     summary="Change a registered source's fields",
-    responses={**NOT_FOUND, 400: {"model": ErrorBody, "description": BAD_ORGANIZATION}},
+    responses={**NOT_FOUND, **BUSY, 400: {"model": ErrorBody, "description": BAD_ORGANIZATION}},
 )
 def update(source_id: SourcePath, body: SourceUpdate, client: RedisDep, _: Admin) -> SourcePublic:
     return public_source(registry.update_source(client, source_id, now_ms=now_ms(), **body.changes()))
@@ -273,7 +276,7 @@ def update(source_id: SourcePath, body: SourceUpdate, client: RedisDep, _: Admin
     summary="Unregister a source, delete its series and revoke its keys",
     description="Its source keys are revoked first (so its agent stops writing), then its series are "
     "deleted, then the source is unregistered.",
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **BUSY},
 )
 def delete(
     source_id: SourcePath, client: RedisDep, engine: EngineDep, settings: SettingsDep, _: Admin
