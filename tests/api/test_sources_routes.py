@@ -83,6 +83,8 @@ def test_the_source_key_authorizes_its_own_source_only(http: TestClient) -> None
 
 
 def test_an_id_is_generated_when_absent_and_a_taken_id_is_409(http: TestClient) -> None:
+    longest = register(http, id="a" * 200, name="b" * 200, kind="device")  # the name rule's 200 characters
+    assert longest["id"] == "a" * 200
     made = register(http, kind="backup-server")
     assert uuid.UUID(made["id"]) and made["name"] == made["id"] and made["organization"] is None
     res = http.post("/v1/sources", json={"id": made["id"], "kind": "device"}, headers=AUTH)
@@ -96,6 +98,8 @@ def test_an_id_is_generated_when_absent_and_a_taken_id_is_409(http: TestClient) 
         ({"kind": "router"}, "kind"),
         ({"kind": "device", "id": "service:abc"}, "id"),
         ({"kind": "device", "id": "a/b"}, "id"),
+        ({"kind": "device", "id": "a" * 201}, "id"),
+        ({"kind": "device", "name": "a" * 201}, "name"),
         ({"kind": "device", "organization": "globex"}, "organization"),
         ({"kind": "device", "organization": "not a slug"}, "organization"),
         ({"kind": "device", "location": {"lat": 89.0, "lng": 0}}, "location.lat"),

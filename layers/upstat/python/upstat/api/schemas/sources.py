@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from upstat.names import NAME_PATTERN
 from upstat.sources import models as m
-from upstat.wire import Name, SegmentName, StrictStr
+from upstat.wire import Name, StrictStr, name_type
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
@@ -20,15 +20,19 @@ ORGANIZATION_RULE = (
     "It must name an existing organization (400 otherwise: create it with POST /v1/organizations)."
 )
 Slug = Annotated[StrictStr, Field(pattern=m.SLUG_PATTERN, description="An organization's slug")]
+if TYPE_CHECKING:
+    Segment200 = str
+    Text = str
+else:
+    Segment200 = name_type(200, segment=True)  # a URL path segment: at most 200 characters, no '/'
+    Text = Name  # at most 200 characters
 SourceId = Annotated[
-    SegmentName,
+    Segment200,
     Field(
-        max_length=200,
         description="The source's id: the engine's source name (its series are (id, metric)) and the id "
         "in URLs; not starting with service: (upstat's own)",
     ),
 ]
-Text = Annotated[Name, Field(max_length=200)]
 Degrees = Annotated[float, Strict()]
 EXTRA_SCHEMA: dict[str, Any] = {
     "type": "object",
