@@ -76,6 +76,18 @@ def test_patch_changes_only_the_fields_sent(client: TestClient) -> None:
     assert body["version"] == 2
 
 
+def test_a_whole_float_status_code_is_that_code(client: TestClient) -> None:
+    """JSON Schema counts 204.0 as the integer 204 (the document says integer): accepted as 204."""
+    assert create(client, "api", expectedStatus=204.0)["expectedStatus"] == 204
+    assert create(client, "web", expectedStatus=[200.0, "300-302"])["expectedStatus"] == "200,300-302"
+    res = client.post(
+        "/v1/services",
+        json={"name": "x", "url": "https://example.com", "expectedStatus": 204.5},
+        headers=AUTH,
+    )
+    assert res.status_code == 400 and res.json()["field"] == "expectedStatus"
+
+
 def test_duplicate_name_is_409_on_create_and_rename(client: TestClient) -> None:
     create(client, "a")
     create(client, "b")

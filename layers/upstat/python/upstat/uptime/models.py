@@ -84,6 +84,9 @@ def normalize_expected_status(value: Any) -> int | str:
     """
     if isinstance(value, bool) or value is None:
         raise ValueError("expectedStatus must be a status code, a list of codes or ranges like '200-299'")
+    value = _whole(value)  # 204.0 is the integer 204 in JSON Schema, as the document says
+    if isinstance(value, list):
+        value = [_whole(v) for v in value]
     if isinstance(value, int):
         text = str(value)
     elif isinstance(value, str):
@@ -99,6 +102,10 @@ def normalize_expected_status(value: Any) -> int | str:
     if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
         return ranges[0][0]
     return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ranges)
+
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 #: What a hidden value reads as in a response. Sent back unchanged in an update, it keeps the stored value.
