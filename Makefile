@@ -1,15 +1,27 @@
 # Everything starts from a fresh machine with python3 (3.11+) and make: the first target that needs the
-# environment builds it from uv.lock (uv itself is bootstrapped into .tools with pip). `make package` also
-# needs Node.js >= 20.19 with npm (osls); `make test` runs it when they are here, else says why it skips it.
+# environment builds it from uv.lock (uv itself is bootstrapped into .tools with pip, unless UV names one,
+# as CI does with astral-sh/setup-uv). `make package` also needs Node.js >= 20.19 with npm (osls);
+# `make test` runs it when they are here, else says why it skips it.
+#
+#   make test PYTHON=python3.13    the same on another interpreter (.venv is synced again for it)
 SHELL := /bin/bash
 PYTHON ?= python3
 UV_VERSION := 0.13.9
-UV := .tools/bin/uv
+UV ?= .tools/bin/uv
+export UV
 VENV := .venv
 PY := $(VENV)/bin/python
+# The interpreter's real path: uv is given a path, not a name. A pyenv shim for a version that is installed
+# but not selected (`python3.13` under a global 3.11) fails to run; ask it through PYENV_VERSION then.
+PYTHON_EXE := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null || \
+	PYENV_VERSION="$$(pyenv whence $(PYTHON) 2>/dev/null | tail -n 1)" \
+	$(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null)
+PYTHON_VERSION := $(shell "$(PYTHON_EXE)" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+# .venv/.synced holds the version it was synced for: another PYTHON syncs (and so rebuilds) it.
+SYNCED_FOR := $(shell cat $(VENV)/.synced 2>/dev/null)
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON_DOWNLOADS := never
-export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PYTHON := $(PYTHON_EXE)
 
 NODE_MIN := 20.19
 # Prints why `make package` cannot run on this machine; prints nothing when it can.
@@ -20,18 +32,22 @@ PACKAGE_BLOCKER = \
     process.exit(h[0] > w[0] || (h[0] === w[0] && h[1] >= w[1]) ? 0 : 1)' $(NODE_MIN) \
   || echo "Node.js $$(node --version) is older than $(NODE_MIN), which osls needs"
 
-.PHONY: install run test lint typecheck pytest chromium vendor bench package package-or-skip layers clean
+.PHONY: install run test lint typecheck pytest pytest-packaged chromium vendor bench package package-or-skip layers clean FORCE
 
-$(UV):
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+.tools/bin/uv:
+	@"$(PYTHON_EXE)" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
 	  echo "upstat needs Python 3.11 or newer as $(PYTHON) (found: $$($(PYTHON) -V 2>&1)); e.g. make PYTHON=python3.12 ..." >&2; \
 	  exit 1; }
-	$(PYTHON) -m venv .tools
+	"$(PYTHON_EXE)" -m venv .tools
 	.tools/bin/pip install -q "uv==$(UV_VERSION)"
 
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --all-extras --group dev
-	@touch $@
+# --locked: fail when uv.lock no longer matches pyproject.toml, instead of silently re-locking.
+$(VENV)/.synced: pyproject.toml uv.lock $(if $(filter-out $(PYTHON_VERSION),$(SYNCED_FOR)),FORCE) \
+		| $(filter .tools/bin/uv,$(UV))
+	$(UV) sync --locked --all-extras --group dev
+	@echo "$(PYTHON_VERSION)" >$@
+
+FORCE:
 
 install: $(VENV)/.synced
 
@@ -39,14 +55,18 @@ run: install
 	$(PY) -m upstat.local
 
 lint: install
-	$(VENV)/bin/ruff check layers/upstat/python functions tests bench
-	$(VENV)/bin/ruff format --check layers/upstat/python functions tests bench
+	$(VENV)/bin/ruff check layers/upstat/python functions tests bench infra
+	$(VENV)/bin/ruff format --check layers/upstat/python functions tests bench infra
 
 typecheck: install
 	$(VENV)/bin/mypy
 
+# The tests of the packaged CloudFormation template (marker "packaged") run after `package` builds it.
 pytest: install chromium
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not packaged" $(PYTEST_ARGS)
+
+pytest-packaged: install
+	$(VENV)/bin/pytest -m packaged $(PYTEST_ARGS)
 
 # The browser tests (tests/browser) drive Debian's chromium with Playwright. Installed here with apt-get when
 # missing and run as root; otherwise this says so and those tests skip, each with the reason.
@@ -77,11 +97,12 @@ package: install
 	@reason="$$($(PACKAGE_BLOCKER))"; if [[ -n "$$reason" ]]; then echo "make package: $$reason" >&2; exit 1; fi
 	bash infra/package.sh
 
-# `make test`'s last step: the package when this machine can build it, else the reason it is skipped.
+# `make test`'s last step: the package and the tests of its template when this machine can build it, else
+# the reason it is skipped.
 package-or-skip: install
 	@reason="$$($(PACKAGE_BLOCKER))"; \
 	if [[ -n "$$reason" ]]; then echo "make test: make package skipped: $$reason"; \
-	else $(MAKE) --no-print-directory package; fi
+	else $(MAKE) --no-print-directory package pytest-packaged; fi
 
 layers: install
 	bash infra/build-layers.sh
