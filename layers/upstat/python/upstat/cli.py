@@ -10,6 +10,7 @@ It reads the same settings as the API (REDIS_URL, UPSTAT_KEY_PREFIX, ...) and ca
 functions as the /v1/keys routes; without REDIS_URL it uses the embedded Valkey of a `make run` running in
 the current directory (recorded in .local-data/redis-url). ``create`` prints the token alone on stdout,
 once; everything else it says goes to stderr, so ``TOKEN=$(upstat keys create --scope write)`` works.
+Arguments are checked before anything connects.
 """
 
 from __future__ import annotations
@@ -20,37 +21,86 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import upstat
 from upstat import clock
 from upstat.auth import SCOPES
 from upstat.auth import keys as api_keys
 from upstat.config import get_settings
-from upstat.errors import InvalidInput, UpstatError
+from upstat.errors import UpstatError
 from upstat.sources.store import require_organization
 
 DAY_MS = 86_400_000
 
 
-def _scopes(values: list[str]) -> list[str]:
-    out = [s.strip() for v in values for s in v.split(",") if s.strip()]
+EPILOG = """\
+where Redis is:
+  REDIS_URL                        redis:// or rediss:// URL of the Redis upstat uses, or
+  UPSTAT_REDIS_URL_SSM_PARAMETER   name of the SSM parameter holding it, as the deployed stack has it
+                                   (e.g. /upstat/prod/redis-url; read with your AWS credentials)
+  UPSTAT_REDIS_CLUSTER=true        for a Redis Cluster (ElastiCache Serverless is one)
+  UPSTAT_KEY_PREFIX                if the stack sets one (default upstat:)
+
+When Redis is reachable only inside a VPC (the stack's ElastiCache cache), this command cannot reach it
+from outside: manage keys through the API instead, with the bootstrap admin token (the SSM SecureString
+<ssmPrefix>/admin-token) as the bearer token:
+  curl -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"name": "ops", "scopes": ["admin"]}' https://<api>/v1/keys     # create (token shown once)
+  curl -H "Authorization: Bearer $ADMIN_TOKEN" https://<api>/v1/keys       # list
+  curl -X DELETE -H "Authorization: Bearer $ADMIN_TOKEN" https://<api>/v1/keys/<key id>   # revoke
+"""
+
+
+def _scope_list(value: str) -> list[str]:
+    """One ``--scope`` value ("read" or "read,write"), checked when the arguments are parsed."""
+    out = [s.strip() for s in value.split(",") if s.strip()]
     unknown = [s for s in out if s not in SCOPES]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown scope {unknown[0]!r} (choose from {', '.join(SCOPES)})")
+    if unknown or not out:
+        raise argparse.ArgumentTypeError(
+            f"unknown scope {(unknown or [value])[0]!r} (choose from {', '.join(SCOPES)})"
+        )
     return out
 
 
+def _scopes(values: list[list[str]]) -> list[str]:
+    return [scope for group in values for scope in group]
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, got {number}")
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="upstat", description="upstat administration")
+    parser = argparse.ArgumentParser(
+        prog="upstat",
+        description="upstat administration: API keys, straight in upstat's Redis",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"upstat {upstat.__version__}")
     areas = parser.add_subparsers(dest="area", required=True)
-    keys = areas.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
+    keys_area = areas.add_parser(
+        "keys", help="API keys", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    keys = keys_area.add_subparsers(dest="action", required=True)
 
     create = keys.add_parser("create", help="create a key and print its token (shown only once)")
     create.add_argument(
-        "--scope", action="append", required=True, help="read, write or admin (repeat or a,b)"
+        "--scope",
+        action="append",
+        required=True,
+        type=_scope_list,
+        help="read, write or admin (repeat or a,b)",
     )
     create.add_argument("--name", default="created with the upstat CLI", help="what the key is for")
     create.add_argument("--source", help="make it a source key: it may write only this source")
     create.add_argument("--organization", help="bind it to this organization (slug): only its sources")
-    create.add_argument("--expires-days", type=int, help="expire after this many days")
+    create.add_argument("--expires-days", type=_positive, help="expire after this many days (1 or more)")
 
     listing = keys.add_parser("list", help="list keys (never their tokens)")
     listing.add_argument("--json", action="store_true", help="one JSON document instead of a table")
@@ -85,8 +135,6 @@ def _view(record: api_keys.KeyRecord) -> dict[str, Any]:
 
 
 def _create(args: argparse.Namespace, client: Any) -> int:
-    if args.expires_days is not None and args.expires_days < 1:
-        raise InvalidInput("--expires-days: at least 1", field="expires_days")
     now = clock.now_ms()
     if args.organization is not None:
         require_organization(client, args.organization)
@@ -180,8 +228,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return ACTIONS[args.action](args, _redis())
-    except argparse.ArgumentTypeError as exc:
-        parser.error(str(exc))
     except UpstatError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
     except RedisError as exc:
