@@ -82,3 +82,14 @@ def cluster_env(
     yield url
     get_settings.cache_clear()
     store_client.reset_client()
+
+
+@pytest.fixture
+def emf(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """CloudWatch metrics on, as in the deployed stack (UPSTAT_METRICS_NAMESPACE, UPSTAT_STAGE); read the
+    lines with tests/emf.py."""
+    from tests.emf import NAMESPACE
+
+    monkeypatch.setenv("UPSTAT_METRICS_NAMESPACE", NAMESPACE)
+    monkeypatch.setenv("UPSTAT_STAGE", "test")
+    get_settings.cache_clear()

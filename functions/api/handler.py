@@ -1,7 +1,8 @@
 """Lambda entry point of the HTTP API: Mangum over the FastAPI app.
 
 Serves API Gateway HTTP API events (payload 2.0, what serverless.yml deploys) and REST API events (1.0).
-The app and the adapter are built at import time, once per container, so warm invocations reuse them.
+The app and the adapter are built at import time, once per container, so warm invocations reuse them; the SSM
+parameters are read then too (upstat.snapstart: before the SnapStart snapshot, again after each restore).
 
 The path handed to the app is the one the API's route matched, rebuilt from the route template and its
 path parameters (``/{proxy+}`` + ``proxy=status/x`` -> ``/status/x``). That drops whatever API Gateway put in
@@ -17,12 +18,16 @@ from urllib.parse import quote
 
 from mangum import Mangum
 
+from upstat import snapstart
 from upstat.api.app import get_app
 
 _PARAM = re.compile(r"\{([^{}+]+)\+?\}")
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 _adapter = Mangum(get_app(), lifespan="off")
+# SnapStart: the SSM client and the parameters' values go into the snapshot; a runtime hook reads them
+# again after each restore (upstat.snapstart).
+snapstart.prepare()
 
 
 def route_path(event: dict[str, Any]) -> str | None:

@@ -3,56 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import pytest
-from moto import mock_aws
-
-from tests.functions.conftest import LambdaContext, function_module, load_event
+from tests.functions.conftest import (
+    ADMIN_PARAM,
+    REDIS_PARAM,
+    SSM_ADMIN_TOKEN,
+    LambdaContext,
+    count_get_parameter,
+    function_module,
+    load_event,
+)
 from tests.functions.test_api_handler import body_of, v2
 from upstat import aws
-from upstat.config import get_settings
-from upstat.store import client as store_client
-
-REDIS_PARAM = "/upstat/test/redis-url"
-ADMIN_PARAM = "/upstat/test/admin-token"
-SSM_ADMIN_TOKEN = "ssm-admin-token-fedcba9876543210"
-
-
-@pytest.fixture
-def ssm(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A moto SSM holding the stack's two SecureStrings; the process settings name them (no values)."""
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SSM", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    with mock_aws():
-        client = boto3.client("ssm")
-        client.put_parameter(Name=REDIS_PARAM, Value=env["REDIS_URL"], Type="SecureString")
-        client.put_parameter(Name=ADMIN_PARAM, Value=SSM_ADMIN_TOKEN, Type="SecureString")
-        monkeypatch.delenv("REDIS_URL")
-        monkeypatch.delenv("UPSTAT_ADMIN_TOKEN")
-        monkeypatch.setenv("UPSTAT_REDIS_URL_SSM_PARAMETER", REDIS_PARAM)
-        monkeypatch.setenv("UPSTAT_ADMIN_TOKEN_SSM_PARAMETER", ADMIN_PARAM)
-        get_settings.cache_clear()
-        store_client.reset_client()
-        aws.reset()
-        yield client
-        aws.reset()
-        get_settings.cache_clear()
-        store_client.reset_client()
-
-
-def count_get_parameter() -> list[str]:
-    """Names of the GetParameter calls upstat's own SSM client makes from now on."""
-    names: list[str] = []
-    aws.client("ssm").meta.events.register(
-        "provide-client-params.ssm.GetParameter", lambda params, **_: names.append(params["Name"])
-    )
-    return names
 
 
 def test_a_securestring_parameter_is_decrypted_and_cached_between_calls(ssm: Any) -> None:

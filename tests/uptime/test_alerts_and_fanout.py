@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.emf import emf_lines, values
 from tests.uptime.targets import LocalTarget, TlsTarget
 from upstat import aws
 from upstat.config import get_settings
@@ -233,3 +234,55 @@ def test_a_certificate_within_its_warning_days_alerts_once(
     cert = [p for p in payloads if p["transition"] == "cert_expiring"]
     assert len(cert) == 1 and abs(cert[0]["certDays"] - 3) < 0.05
     assert checklog.read_state(r, store.require("tls").id).status == "up"
+
+
+SECRET_PARAM = "/upstat/test/webhook-secret"
+
+
+def test_alert_deliveries_are_counted_sent_and_failed(
+    r: Any,
+    emf: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: Receiver,
+    local_target: LocalTarget,
+) -> None:
+    configure(monkeypatch, alert_webhooks=f"{receiver.url},http://169.254.169.254/latest")
+    store = ServiceStore(r)
+    t0 = int(time.time() * 1000) - 600_000
+    store.create({"name": "api", "url": local_target.url("/down")}, now_ms=t0)
+    run_ping_tick(r, now_ms=t0, deadline=time.monotonic() + 20)
+    docs = emf_lines(capsys.readouterr().out)
+    # One alert, two webhook deliveries: the receiver's (sent) and the metadata address (refused: failed).
+    assert values(docs, "AlertsSent") == [1] and values(docs, "AlertsFailed") == [1]
+
+
+def test_webhooks_are_signed_with_the_secret_from_its_ssm_parameter(
+    r: Any, aws_env: None, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    boto3.client("ssm").put_parameter(Name=SECRET_PARAM, Value="from-ssm-0123456789", Type="SecureString")
+    configure(monkeypatch, webhook_secret_ssm_parameter=SECRET_PARAM)
+    alert = alerts.Alert("sid", "api", "http://x", "down", "up", "down", 1, 7, webhooks=(receiver.url,))
+    [outcome] = alerts.send_alerts(r, [alert])
+    assert outcome["webhooks"][0]["ok"] is True
+    [(headers, body)] = receiver.requests
+    assert alerts.verify(
+        "from-ssm-0123456789", headers["X-Upstat-Timestamp"], body, headers["X-Upstat-Signature"]
+    )
+
+
+def test_without_the_parameter_webhooks_go_out_unsigned(
+    r: Any,
+    aws_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    configure(monkeypatch, webhook_secret_ssm_parameter=SECRET_PARAM)  # named, never created
+    alert = alerts.Alert("sid", "api", "http://x", "down", "up", "down", 1, 8, webhooks=(receiver.url,))
+    [outcome] = alerts.send_alerts(r, [alert])
+    assert outcome["webhooks"][0]["ok"] is True
+    [(headers, _)] = receiver.requests
+    assert "X-Upstat-Signature" not in headers
+    assert "not read" not in caplog.text  # a missing parameter means signing is off, not an error
+    aws.reset()

@@ -70,6 +70,7 @@ class Settings:
 
     alerts_topic_arn: str | None = None
     webhook_secret: str | None = None
+    webhook_secret_ssm_parameter: str | None = None
     ping_fanout_threshold: int = 500
     ping_queue_url: str | None = None
     ping_concurrency: int = 200
@@ -80,6 +81,11 @@ class Settings:
     # Webhooks every alert is POSTed to (comma-separated), besides each service's own.
     alert_webhooks: str = ""
     ping_batch_size: int = 50
+
+    # CloudWatch metrics (upstat.metrics): written as embedded-metric-format log lines when a namespace is
+    # set (the deployed stack sets it); ``stage`` is their one dimension.
+    metrics_namespace: str = ""
+    stage: str = "local"
 
     def __post_init__(self) -> None:
         for name, (low, high) in BOUNDS.items():

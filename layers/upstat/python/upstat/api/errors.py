@@ -4,6 +4,11 @@ upstat's own routes answer every error as one envelope::
 
     {"status": 400, "error": "invalid_input", "message": "points[2].time: ...", "field": "points[2].time"}
 
+In Lambda the envelope also carries ``request_id``, the invocation's request id, which every log line of
+that invocation carries too (Lambda's JSON log format) and the API's access log (``integrationRequestId``):
+a caller quoting it leads straight to the logs. Every error response, whatever its dialect, has it in the
+``X-Request-Id`` header as well.
+
 A reference dialect whose document defines its own error shape registers a formatter for its path prefix
 (``register_error_format``); its routes then answer in that shape, from the same typed errors.
 """
@@ -19,8 +24,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from upstat.errors import InvalidInput, RateLimited, UpstatError, field_path, invalid_from_errors
 
@@ -34,11 +40,20 @@ class ErrorBody(BaseModel):
     error: str
     message: str
     field: str | None = None
+    request_id: str | None = Field(
+        None, description="The Lambda request id, as in the logs (present when served by Lambda)"
+    )
 
     model_config = {
         "json_schema_extra": {
             "examples": [
-                {"status": 400, "error": "invalid_input", "message": "range: unknown unit", "field": "range"}
+                {
+                    "status": 400,
+                    "error": "invalid_input",
+                    "message": "range: unknown unit",
+                    "field": "range",
+                    "request_id": "8f5d7e9c-1b2a-4c3d-9e8f-0a1b2c3d4e5f",
+                }
             ]
         }
     }
@@ -71,6 +86,13 @@ def envelope(status: int, error: str, message: str, field: str | None) -> dict[s
     return {"status": status, "error": error, "message": message, "field": field}
 
 
+def request_id(scope: Scope) -> str | None:
+    """The Lambda request id of this request (mangum puts the invocation's context in the scope), or None
+    outside Lambda."""
+    rid = getattr(scope.get("aws.context"), "aws_request_id", None)
+    return str(rid) if rid else None
+
+
 def error_response(
     path: str,
     status: int,
@@ -78,18 +100,23 @@ def error_response(
     message: str,
     field: str | None = None,
     headers: Mapping[str, str] | None = None,
+    *,
+    rid: str | None = None,
 ) -> JSONResponse:
-    """The error in the shape of the route's dialect (upstat's envelope by default)."""
+    """The error in the shape of the route's dialect (upstat's envelope by default); ``rid`` is the
+    request id (:func:`request_id`), in the envelope and the ``X-Request-Id`` header when known."""
     formatter: Formatter = envelope
     for prefix, fmt in _formats:
         if path.startswith(prefix):
             formatter = fmt
             break
-    return JSONResponse(
-        formatter(status, error, message, field),
-        status_code=status,
-        headers=dict(headers) if headers else None,
-    )
+    body = formatter(status, error, message, field)
+    out = dict(headers) if headers else {}
+    if rid:
+        out["X-Request-Id"] = rid
+        if formatter is envelope:
+            body["request_id"] = rid
+    return JSONResponse(body, status_code=status, headers=out or None)
 
 
 def validation_problem(exc: RequestValidationError) -> InvalidInput:
@@ -184,16 +211,22 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(UpstatError)
     async def _upstat(request: Request, exc: UpstatError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        rid = request_id(request.scope)
         if exc.status >= 500:
-            log.error("%s: %s", exc.error_type, exc.message, exc_info=exc.__cause__ or exc)
-        return error_response(request.url.path, exc.status, exc.error_type, exc.message, exc.field, headers)
+            extra = {"error": exc.error_type, "request_id": rid}
+            log.error("%s: %s", exc.error_type, exc.message, exc_info=exc.__cause__ or exc, extra=extra)
+        path = request.url.path
+        return error_response(path, exc.status, exc.error_type, exc.message, exc.field, headers, rid=rid)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         # One answer for every bad request, whichever layer caught it: 400 naming the field. The input is
         # never echoed: a NaN in it would make the default handler's JSON encoding fail (a 500).
         problem = validation_problem(exc)
-        return error_response(request.url.path, 400, problem.error_type, problem.message, problem.field)
+        rid = request_id(request.scope)
+        return error_response(
+            request.url.path, 400, problem.error_type, problem.message, problem.field, rid=rid
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -212,14 +245,19 @@ def install(app: FastAPI) -> None:
                 "body: not valid JSON (text in UTF-8, nested at most a few hundred levels)",
                 "body",
             )
-        return error_response(request.url.path, exc.status_code, error, message, field, headers)
+        rid = request_id(request.scope)
+        return error_response(request.url.path, exc.status_code, error, message, field, headers, rid=rid)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         from redis.exceptions import RedisError
 
+        rid = request_id(request.scope)
+        where = {"method": request.method, "path": request.url.path, "request_id": rid}
         if isinstance(exc, RedisError):
-            log.error("redis error on %s %s", request.method, request.url.path, exc_info=exc)
-            return error_response(request.url.path, 503, "store_unavailable", "the data store is unavailable")
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request.url.path, 500, "internal_error", "internal error")
+            log.error("redis error on %s %s", request.method, request.url.path, exc_info=exc, extra=where)
+            return error_response(
+                request.url.path, 503, "store_unavailable", "the data store is unavailable", rid=rid
+            )
+        log.exception("unexpected error on %s %s", request.method, request.url.path, extra=where)
+        return error_response(request.url.path, 500, "internal_error", "internal error", rid=rid)

@@ -45,7 +45,7 @@ class BodyLimit:
                 await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        from upstat.api.errors import error_response
+        from upstat.api.errors import error_response, request_id
 
         response = error_response(
             scope.get("path", ""),
@@ -53,6 +53,7 @@ class BodyLimit:
             "payload_too_large",
             f"body: request body is larger than the limit of {self.max_bytes} bytes",
             "body",
+            rid=request_id(scope),
         )
         await response(scope, _no_receive, send)
 

@@ -2,6 +2,10 @@
 
 EventBridge delivers at least once, so two invocations of a job may overlap: the second finds the lock held
 and returns at once. The jobs themselves are idempotent too, so a lock lost to expiry does no harm.
+
+Each run logs its summary as structured fields (``job``, ``summary``: one JSON log line under Lambda's JSON
+log format), writes its metrics (upstat.metrics: JobRunsSkipped, JobRunsOverBudget, JobDuration), and a
+completed run records when it started, which ``GET /healthz`` reports (:func:`last_runs`).
 """
 
 from __future__ import annotations
@@ -10,11 +14,11 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from upstat import clock
+from upstat import clock, metrics
 from upstat.config import get_settings
 from upstat.store.client import get_redis
 from upstat.store.keys import Keys
@@ -39,6 +43,16 @@ class JobContext:
     state: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class LastRun:
+    """The latest completed run of a job: when it started and ended (epoch ms), and whether it finished
+    its work (False: it stopped at its budget and the next run goes on)."""
+
+    started_ms: int
+    finished_ms: int
+    complete: bool
+
+
 def budget_seconds(context: Any) -> float:
     """The settings' budget, shortened to what the Lambda invocation has left (minus a margin)."""
     budget = get_settings().job_time_budget_s
@@ -57,7 +71,8 @@ def run_job(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]
     token = secrets.token_hex(16)
     lock = keys.job_lock(name)
     if not client.set(lock, token, nx=True, ex=int(budget + SAFETY_MARGIN_S) + 1):
-        log.info("job %s skipped: another run holds the lock", name)
+        log.info("job %s skipped: another run holds the lock", name, extra={"job": name, "skipped": True})
+        metrics.emit({"JobRunsSkipped": 1}, properties={"job": name})
         return {"job": name, "skipped": "another run is in progress"}
     started = time.monotonic()
     try:
@@ -65,10 +80,45 @@ def run_job(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]
         state = json.loads(raw_state) if raw_state else {}
         ctx = JobContext(name, clock.now_ms(), started + budget, state)
         summary = body(ctx)
-        client.set(keys.job_state(name), json.dumps(ctx.state))
+        elapsed = time.monotonic() - started
         summary.setdefault("job", name)
-        summary["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-        log.info("job %s done: %s", name, summary)
+        summary["duration_ms"] = round(elapsed * 1000, 1)
+        last = LastRun(ctx.now_ms, clock.now_ms(), summary.get("complete") is not False)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(keys.job_state(name), json.dumps(ctx.state))
+        pipe.set(keys.job_last_run(name), json.dumps(last.__dict__))
+        pipe.execute()
+        _report(name, summary, over_budget=elapsed > budget or not last.complete)
         return summary
     finally:
         client.eval(_RELEASE, 1, lock, token)
+
+
+def _report(name: str, summary: dict[str, Any], *, over_budget: bool) -> None:
+    log.info("job %s done", name, extra={"job": name, "summary": summary, "over_budget": over_budget})
+    metrics.emit(
+        {"JobRunsSkipped": 0, "JobRunsOverBudget": int(over_budget), "JobDuration": summary["duration_ms"]},
+        properties={"job": name},
+    )
+
+
+def last_runs(client: Any, names: Iterable[str]) -> dict[str, LastRun | None]:
+    """The latest completed run of each job (None: none recorded), in one round trip."""
+    names = list(names)
+    keys = Keys(get_settings().key_prefix)
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.get(keys.job_last_run(name))
+    found: dict[str, LastRun | None] = {}
+    for name, raw in zip(names, pipe.execute(), strict=True):
+        found[name] = LastRun(**json.loads(raw)) if raw else None
+    return found
+
+
+def ran_in_last_period(last: LastRun | None, period_s: int, now_ms: int) -> bool:
+    """Whether the latest completed run started less than two periods ago.
+
+    One period would flag a healthy job whose current run has not finished yet: a run starts every period
+    and takes up to its budget, which is below the period (a test checks it for every job), so a healthy
+    job's latest completed run always started less than two periods ago."""
+    return last is not None and now_ms - last.started_ms < 2 * period_s * 1000

@@ -64,6 +64,9 @@ class Keys:
     def job_state(self, job: str) -> str:
         return f"{self.prefix}jobstate:{{job}}:{job}"
 
+    def job_last_run(self, job: str) -> str:
+        return f"{self.prefix}jobrun:{{job}}:{job}"
+
 
 REGISTRY_SHARDS = 16
 

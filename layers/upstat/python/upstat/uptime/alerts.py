@@ -5,7 +5,8 @@ Each transition (service id, seq) is claimed with ``SET NX`` before anything is 
 runs (or a retried one) send it once. Delivery outcomes are stored on the claim key and in the service's
 alert list; they are never raised: a failing transport must not fail the ping run.
 
-Webhooks get ``POST`` with a JSON body and, when ``UPSTAT_WEBHOOK_SECRET`` is set, the headers
+Webhooks get ``POST`` with a JSON body and, when ``UPSTAT_WEBHOOK_SECRET`` is set (or the SSM parameter
+named by ``UPSTAT_WEBHOOK_SECRET_SSM_PARAMETER`` exists, as in the deployed stack), the headers
 ``X-Upstat-Timestamp`` (unix seconds) and ``X-Upstat-Signature: sha256=<hex>``, the HMAC-SHA256 of
 ``"<timestamp>.<body>"`` with the secret (receivers should refuse a timestamp more than 5 minutes off).
 A webhook is tried up to :data:`WEBHOOK_ATTEMPTS` times with exponential backoff on a connection error,
@@ -168,13 +169,52 @@ def send_alerts(
     targets = [(i, url) for i, a in enumerate(mine) for url in dict.fromkeys([*hooks, *a.webhooks])]
     if targets:
         policy = AddressPolicy.from_text(settings.allowed_targets)
-        results = asyncio.run(
-            _post_all(mine, targets, settings.webhook_secret, policy, deadline, ssl_context)
-        )
+        secret = webhook_secret(settings)
+        results = asyncio.run(_post_all(mine, targets, secret, policy, deadline, ssl_context))
         for (i, _), outcome in zip(targets, results, strict=True):
             outcomes[i]["webhooks"].append(outcome)
     _store_outcomes(client, keys, mine, outcomes)
+    _count(outcomes)
     return outcomes
+
+
+def webhook_secret(settings: Settings) -> str | None:
+    """The key signing webhooks: the setting's, else the SSM parameter's (cached), else None (unsigned).
+
+    A parameter that does not exist means signing is off. One that cannot be read is logged and the alerts
+    go out unsigned: a receiver that checks signatures refuses them as it would refuse no alert at all,
+    and one that does not still gets them."""
+    if settings.webhook_secret:
+        return settings.webhook_secret
+    name = settings.webhook_secret_ssm_parameter
+    if not name:
+        return None
+    from upstat.aws import get_ssm_parameter
+
+    try:
+        return get_ssm_parameter(name) or None
+    except Exception as exc:  # botocore raises many types; an alert must go out regardless
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+        if code != "ParameterNotFound":
+            log.warning("webhook secret %s not read (%s): webhooks go out unsigned", name, type(exc).__name__)
+        return None
+
+
+def _count(outcomes: Sequence[dict[str, Any]]) -> None:
+    """AlertsSent / AlertsFailed: one per delivery (an SNS publish or a webhook POST)."""
+    from upstat import metrics
+
+    deliveries = [o["sns"] for o in outcomes if o["sns"] is not None]
+    deliveries += [hook for o in outcomes for hook in o["webhooks"]]
+    sent = sum(bool(d.get("ok")) for d in deliveries)
+    metrics.emit({"AlertsSent": sent, "AlertsFailed": len(deliveries) - sent})
+    log.info(
+        "%d alerts: %d of %d deliveries failed",
+        len(outcomes),
+        len(deliveries) - sent,
+        len(deliveries),
+        extra={"alerts": len(outcomes), "deliveries": len(deliveries), "failed": len(deliveries) - sent},
+    )
 
 
 def _publish_sns(alert: Alert, settings: Settings) -> dict[str, Any] | None:

@@ -83,6 +83,7 @@ def check_services(
     pairs = list(zip(probed, results, strict=True))
     pairs += [(s, overdue_result(s, now_ms)) for s in active if s.kind == "push"]
     recorded = record_results(client, pairs)
+    _count_checks(recorded)
     _alert(client, recorded, deadline, settings)
     return recorded
 
@@ -90,6 +91,15 @@ def check_services(
 def alert_recorded(client: Any, recorded: Sequence[Recorded], *, budget_s: float = 10.0) -> None:
     """Send the alerts of transitions recorded outside a tick (a push monitor's beat), within ``budget_s``."""
     _alert(client, recorded, time.monotonic() + budget_s, get_settings())
+
+
+def _count_checks(recorded: Sequence[Recorded]) -> None:
+    """ChecksRun / ChecksFailed of the checks recorded now (a retried tick's duplicates are not counted)."""
+    from upstat import metrics
+
+    applied = [r for r in recorded if r.applied]
+    failed = sum(r.result.status == "down" for r in applied)
+    metrics.emit({"ChecksRun": len(applied), "ChecksFailed": failed})
 
 
 def _alert(client: Any, recorded: Sequence[Recorded], deadline: float, settings: Settings) -> None:
@@ -188,9 +198,16 @@ def check_batches(
             )
             checked += len(recorded)
         except Exception:
-            log.exception("ping batch %s failed", message_id)
+            log.exception("ping batch %s failed", message_id, extra={"messageId": message_id})
             failures.append({"itemIdentifier": message_id})
-    log.info("ping worker checked %d services, %d batches failed", checked, len(failures))
+    from upstat import metrics
+
+    batches = len(event.get("Records", []))
+    summary = {"batches": batches, "checked": checked, "failed_batches": len(failures)}
+    log.info("ping worker checked %d services, %d batches failed", checked, len(failures), extra=summary)
+    # Failed batches are answered as batchItemFailures, never as a Lambda error: this metric (and its alarm)
+    # is how they are seen.
+    metrics.emit({"PingBatchesFailed": len(failures)})
     return {"batchItemFailures": failures}
 
 
@@ -229,6 +246,7 @@ def run_ping_now(
     pairs = [(s, results[s.id]) for s in probed]
     pairs += [(s, overdue_result(s, now_ms)) for s in pushes if s.id in late]
     recorded = {r.service.id: r for r in record_results(client, pairs)}
+    _count_checks(list(recorded.values()))
     _alert(client, list(recorded.values()), deadline, settings)
     out: list[tuple[Service, CheckResult, ServiceState]] = []
     from upstat.uptime.checklog import read_states

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from upstat import metrics
 from upstat.api.deps import Admin, BoundReader, BoundWriter, EngineDep, OrganizationReader, Reader, RedisDep
 from upstat.api.errors import ErrorBody
 from upstat.api.params import (
@@ -154,6 +155,7 @@ def ingest(body: IngestBody, engine: EngineDep, client: RedisDep, caller: BoundW
     check_caller_source(client, caller, body.source)
     points, kinds = gather(body.time, body.metrics, [p.model_dump() for p in body.points], body.kinds)
     done = ingest_points(engine, body.source, points, kinds, now=now_ms())
+    metrics.emit({"IngestPoints": done.points})
     return IngestResult(**asdict(done))
 
 
