@@ -86,7 +86,11 @@ def test_each_job_budget_ends_before_its_lambda_timeout(service: dict[str, Any])
 
 
 def test_every_function_has_an_errors_and_a_throttles_alarm(service: dict[str, Any]) -> None:
-    alarms = load("infra/alarms.yml")["Resources"]
+    alarms = {
+        name: r
+        for name, r in load("infra/alarms.yml")["Resources"].items()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
     watched: dict[str, set[str]] = {}
     for alarm in alarms.values():
         props = alarm["Properties"]
@@ -94,8 +98,18 @@ def test_every_function_has_an_errors_and_a_throttles_alarm(service: dict[str, A
             (dimension,) = props["Dimensions"]
             watched.setdefault(dimension["Value"]["Ref"], set()).add(props["MetricName"])
         assert props["AlarmActions"] == [{"Ref": "OpsAlarmsTopic"}]
-    assert watched == {logical_id(name): {"Errors", "Throttles"} for name in service["functions"]}
+    expected = {logical_id(name): {"Errors", "Throttles"} for name in service["functions"]}
+    expected["PingLambdaFunction"].add("Invocations")  # the heartbeat
+    assert watched == expected
     assert "PingDeadLetterAlarm" in alarms
+
+
+def test_each_job_budget_is_below_its_period(service: dict[str, Any]) -> None:
+    # /healthz calls a job healthy when a completed run started within two periods, which holds only while
+    # a run ends before the next one starts (upstat.jobs.runner.ran_in_last_period).
+    for schedule in SCHEDULES:
+        budget = float(service["functions"][schedule.name]["environment"]["UPSTAT_JOB_TIME_BUDGET_S"])
+        assert budget < schedule.rate_seconds, schedule.name
 
 
 def test_no_parameter_value_is_resolved_at_package_time() -> None:
