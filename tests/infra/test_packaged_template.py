@@ -22,9 +22,9 @@ pytestmark = pytest.mark.packaged
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / ".serverless" / "cloudformation-template-update-stack.json"
-SOURCES = [ROOT / "serverless.yml", *sorted((ROOT / "infra").glob("*.yml")), ROOT / "infra" / "cfn-extras.js"]
+STACK_FILES = ["resources.yml", "api.yml", "network.yml", "iam.yml", "alarms.yml", "cfn-extras.js"]
+SOURCES = [ROOT / "serverless.yml", *(ROOT / "infra" / name for name in STACK_FILES)]
 SCHEDULED = {s.name: s.rate_seconds for s in SCHEDULES}
-STAGE = "ci"  # infra/package.sh's default stage
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,13 @@ def template() -> dict[str, Any]:
     if stale:
         pytest.skip(f"the packaged template is older than {', '.join(stale)}: run `make package`")
     return json.loads(TEMPLATE.read_text())
+
+
+def stage_of(template: dict[str, Any]) -> str:
+    """The stage it was packaged for (``ci`` by default, the deploy's stage in CI)."""
+    return str(
+        template["Resources"]["ApiLambdaFunction"]["Properties"]["Environment"]["Variables"]["UPSTAT_STAGE"]
+    )
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -357,7 +364,7 @@ def test_the_webhook_secret_is_an_ssm_parameter_read_by_the_functions_that_alert
 ) -> None:
     for function in ("api", "ping", "pingWorker"):
         env = template["Resources"][logical_id(function)]["Properties"]["Environment"]["Variables"]
-        assert env["UPSTAT_WEBHOOK_SECRET_SSM_PARAMETER"] == f"/upstat/{STAGE}/webhook-secret"
+        assert env["UPSTAT_WEBHOOK_SECRET_SSM_PARAMETER"] == f"/upstat/{stage_of(template)}/webhook-secret"
         assert "UPSTAT_WEBHOOK_SECRET" not in env
         assert allows(role_statements(template, function), "ssm:GetParameter", "/webhook-secret")
         assert allows(role_statements(template, function), "sns:Publish", "AlertsTopic")
