@@ -166,3 +166,13 @@ def test_an_endpoint_that_never_answers_fails_in_seconds_after_three_attempts(
     assert len(silent_ssm.accepted) == aws.MAX_ATTEMPTS == 3
     # Three reads of 0.5 s and the standard mode's jittered backoff (at most 1 s, then 2 s).
     assert 1.5 <= elapsed < 1.5 + 3 + 2
+
+
+def test_an_unreachable_ssm_is_tried_once_for_all_the_parameters(
+    silent_ssm: SilentEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(aws, "READ_TIMEOUT_S", 0.3)
+    names = ["/upstat/test/redis-url", "/upstat/test/admin-token", "/upstat/test/webhook-secret"]
+    outcome = aws.refresh_parameters(names)
+    assert outcome == dict.fromkeys(names, "ReadTimeoutError")
+    assert len(silent_ssm.accepted) == aws.MAX_ATTEMPTS  # not once per parameter

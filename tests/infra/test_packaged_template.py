@@ -386,3 +386,18 @@ def test_no_secret_value_is_in_the_template(template: dict[str, Any]) -> None:
             "UPSTAT_ALERT_WEBHOOKS",
             "REDIS_URL",
         } & set(env)
+
+
+def test_the_stage_parameters_set_real_settings_and_empty_means_the_default(template: dict[str, Any]) -> None:
+    from upstat.config import Settings, env_names, from_env, setting_names
+
+    known = {name for field in setting_names() for name in env_names(field)}
+    for name, function in resources(template, "AWS::Lambda::Function").items():
+        env = function["Properties"]["Environment"]["Variables"]
+        upstat_vars = {k for k in env if k.startswith("UPSTAT_")}
+        assert upstat_vars <= known, (name, upstat_vars - known)
+        assert {"UPSTAT_PUBLIC_READ", "UPSTAT_RATE_LIMIT_PER_KEY", "UPSTAT_HISTORY_TTL_S"} <= upstat_vars
+        literal = {k: v for k, v in env.items() if isinstance(v, str)}
+        settings = from_env(literal)  # what the function reads: no error, empty values leave the default
+        assert settings.public_read is Settings.public_read and settings.rate_limit_per_key == 600
+        assert settings.metrics_namespace == "upstat" and settings.stage == stage_of(template)

@@ -74,9 +74,18 @@ def refresh_parameters(names: Iterable[str]) -> dict[str, str | None]:
     """Read ``names`` again now, whatever their cache age; returns each name's error type, or None.
 
     A parameter that cannot be read keeps no stale value: it is read again (and its error raised where it
-    is used) on the next use. Used at init and after a SnapStart restore."""
+    is used) on the next use. Once SSM cannot be reached at all, the other names are not tried: each would
+    take its full timeouts again, and Lambda gives an after-restore hook 10 seconds. Used at init and
+    after a SnapStart restore."""
+    from botocore.exceptions import ConnectionError as EndpointUnreachable
+    from botocore.exceptions import HTTPClientError
+
     outcome: dict[str, str | None] = {}
+    unreachable: str | None = None
     for name in names:
+        if unreachable:
+            outcome[name] = unreachable
+            continue
         try:
             get_ssm_parameter(name, max_age_s=0.0)
             outcome[name] = None
@@ -84,6 +93,8 @@ def refresh_parameters(names: Iterable[str]) -> dict[str, str | None]:
             with _lock:
                 _cache.pop(name, None)
             outcome[name] = type(exc).__name__
+            if isinstance(exc, EndpointUnreachable | HTTPClientError):
+                unreachable = outcome[name]
     return outcome
 
 
