@@ -95,7 +95,10 @@ def run_job(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]
 
 
 def _report(name: str, summary: dict[str, Any], *, over_budget: bool) -> None:
-    log.info("job %s done", name, extra={"job": name, "summary": summary, "over_budget": over_budget})
+    # The summary twice: in the text for a terminal (`make run`), as a field for Logs Insights (Lambda's
+    # JSON log format puts every `extra` key on the line).
+    extra = {"job": name, "summary": summary, "over_budget": over_budget}
+    log.info("job %s done: %s", name, summary, extra=extra)
     metrics.emit(
         {"JobRunsSkipped": 0, "JobRunsOverBudget": int(over_budget), "JobDuration": summary["duration_ms"]},
         properties={"job": name},
