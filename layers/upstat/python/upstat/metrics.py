@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Mapping
 from typing import IO, Any
 
+from upstat import clock
 from upstat.config import get_settings
 
 #: Every metric upstat writes, with its CloudWatch unit. A name not listed here is a bug (ValueError).
@@ -52,7 +52,7 @@ def document(
     doc: dict[str, Any] = dict(properties or {})
     doc.update(values)
     doc["Stage"] = stage
-    doc["_aws"] = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [directive]}
+    doc["_aws"] = {"Timestamp": clock.now_ms(), "CloudWatchMetrics": [directive]}
     return doc
 
 

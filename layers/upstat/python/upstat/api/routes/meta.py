@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 import upstat
+from upstat import clock
 from upstat.api.deps import RedisDep
 from upstat.jobs import SCHEDULES
 from upstat.jobs.runner import last_runs, ran_in_last_period
@@ -52,7 +52,7 @@ def healthz(client: RedisDep) -> Health:
     """Answers 200 while the API and Redis work, whatever the jobs did: a job that stopped running shows as
     ``ran_in_last_period: false`` here, and its heartbeat alarm fires (infra/alarms.yml)."""
     client.ping()
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     runs = last_runs(client, [s.name for s in SCHEDULES])
     jobs = {}
     for schedule in SCHEDULES:
