@@ -33,7 +33,7 @@ def test_a_repeated_tick_counts_no_check_twice(
     store = ServiceStore(r)
     t0 = int(time.time() * 1000) - 600_000
     svc = store.create({"name": "up", "url": local_target.url("/ok")}, now_ms=t0)
-    from upstat.uptime.jobs import check_services
+    from upstat.uptime.ticks import check_services
 
     for _ in range(2):
         check_services(r, [svc], now_ms=t0, deadline=time.monotonic() + 20)

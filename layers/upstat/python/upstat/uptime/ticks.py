@@ -202,7 +202,7 @@ def check_batches(
             failures.append({"itemIdentifier": message_id})
     from upstat import metrics
 
-    batches = len(event.get("Records", []))
+    batches = len(records)
     summary = {"batches": batches, "checked": checked, "failed_batches": len(failures)}
     log.info("ping worker checked %d services, %d batches failed", checked, len(failures), extra=summary)
     # Failed batches are answered as batchItemFailures, never as a Lambda error: this metric (and its alarm)
