@@ -66,13 +66,14 @@ def test_published_examples_keep_their_nulls(env: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("path", "methods"),
     [
-        ("/v1/services", "GET, POST"),
-        ("/v1/services/api", "DELETE, GET, PATCH"),
-        ("/v1/keys/abc", "DELETE, GET"),
-        ("/api/services", "DELETE, GET, POST, PUT"),
-        ("/api/ping-history/ttl", "GET, PATCH"),
-        ("/v1/retention", "GET, PATCH"),
-        ("/v1/push/tok", "GET, POST"),
+        ("/v1/services", "GET, HEAD, POST"),
+        ("/v1/services/api", "DELETE, GET, HEAD, PATCH"),
+        ("/v1/keys/abc", "DELETE, GET, HEAD"),
+        ("/api/services", "DELETE, GET, HEAD, POST, PUT"),
+        ("/api/ping-history/ttl", "GET, HEAD, PATCH"),
+        ("/v1/retention", "GET, HEAD, PATCH"),
+        ("/v1/push/tok", "GET, HEAD, POST"),
+        ("/v1/ingest", "POST"),
     ],
 )
 def test_a_wrong_method_answers_405_listing_every_method_of_the_path(
@@ -81,6 +82,22 @@ def test_a_wrong_method_answers_405_listing_every_method_of_the_path(
     res = TestClient(create_app()).request("OPTIONS", path)
     assert res.status_code == 405 and res.headers["allow"] == methods
     assert res.json()["message"].endswith(f"allowed: {methods}")
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/status", "/", "/dashboard", "/v1/status/page"])
+def test_head_answers_where_get_does_with_headers_only(env: dict[str, str], r: Any, path: str) -> None:
+    # Uptime checkers and `curl -I` ask with HEAD; it used to answer 405.
+    client = TestClient(create_app())
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert int(head.headers["content-length"]) == len(got.content) > 0
+
+
+def test_head_of_a_post_only_route_is_405(env: dict[str, str]) -> None:
+    res = TestClient(create_app()).head("/v1/ingest")
+    assert res.status_code == 405 and res.headers["allow"] == "POST"
 
 
 def _body_examples(doc: dict[str, Any]) -> list[tuple[str, str, Any]]:

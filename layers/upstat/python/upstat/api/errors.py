@@ -202,6 +202,8 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     for pattern, methods in _method_table(app):
         if pattern.match(path):
             found |= methods
+    if "GET" in found:
+        found.add("HEAD")  # upstat.api.middleware.HeadAsGet
     return sorted(found)
 
 

@@ -6,6 +6,30 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
+class HeadAsGet:
+    """Answer HEAD wherever GET is served: the GET route runs and only its status and headers are sent.
+
+    Uptime checkers (and curl -I) ask with HEAD; Starlette routes it to nothing and answers 405. The body's
+    Content-Length is kept, as HTTP says a HEAD answer reports the length GET would send."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with 413, by Content-Length or while streaming."""
 
