@@ -18,7 +18,7 @@ import upstat
 from upstat.api import errors
 from upstat.api.errors import ErrorBody
 from upstat.api.logging import install_redaction
-from upstat.api.middleware import BodyLimit, HeadAsGet
+from upstat.api.middleware import BodyLimit, HeadAsGet, StoreFailures
 from upstat.config import Settings, get_settings
 
 ROUTERS: tuple[str, ...] = (
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for name in ROUTERS:
         module = importlib.import_module(name)
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.add_middleware(StoreFailures)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

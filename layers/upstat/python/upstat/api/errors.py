@@ -252,14 +252,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        from redis.exceptions import RedisError
-
+        # Redis failures are answered by upstat.api.middleware.StoreFailures before they get here.
         rid = request_id(request.scope)
         where = {"method": request.method, "path": request.url.path, "request_id": rid}
-        if isinstance(exc, RedisError):
-            log.error("redis error on %s %s", request.method, request.url.path, exc_info=exc, extra=where)
-            return error_response(
-                request.url.path, 503, "store_unavailable", "the data store is unavailable", rid=rid
-            )
         log.exception("unexpected error on %s %s", request.method, request.url.path, extra=where)
         return error_response(request.url.path, 500, "internal_error", "internal error", rid=rid)

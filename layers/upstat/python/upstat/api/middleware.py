@@ -2,8 +2,55 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("upstat.api")
+
+
+class StoreFailures:
+    """A Redis failure answers 503 ``store_unavailable`` with one log line naming its cause.
+
+    Starlette's catch-all (``exception_handler(Exception)``) answers and then re-raises to the server: two
+    full tracebacks a failure, the keep-alive connection reset, and mangum's "An error occurred running the
+    application". Caught here, inside that middleware, the failure is handled like any other error."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            from redis.exceptions import RedisError
+
+            if started or not isinstance(exc, RedisError):
+                raise
+            await _store_unavailable(scope, exc, send)
+
+
+async def _store_unavailable(scope: Scope, exc: Exception, send: Send) -> None:
+    from upstat.api.errors import error_response, request_id
+
+    rid = request_id(scope)
+    method, path = scope.get("method", ""), scope.get("path", "")
+    cause = f"{type(exc).__name__}: {exc}"
+    extra = {"method": method, "path": path, "request_id": rid, "error": "store_unavailable"}
+    log.error("store unavailable on %s %s (%s)", method, path, cause, extra=extra)
+    response = error_response(path, 503, "store_unavailable", "the data store is unavailable", rid=rid)
+    await response(scope, _no_receive, send)
 
 
 class HeadAsGet:

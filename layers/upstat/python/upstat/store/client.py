@@ -7,7 +7,9 @@ Works the same on a single Redis/Valkey, on ElastiCache (``rediss://`` for TLS) 
 from __future__ import annotations
 
 import threading
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import redis
 from redis.backoff import ExponentialWithJitterBackoff
@@ -18,6 +20,38 @@ from redis.retry import Retry
 from upstat.config import Settings, get_settings
 
 Redis = Any  # redis.Redis or redis.RedisCluster: both speak the commands we use
+T = TypeVar("T")
+
+
+class BoundedRetry(Retry):
+    """Retries that end within ``budget_s`` of the first attempt.
+
+    redis-py retries a timed-out command ``retries`` times, each waiting the whole socket timeout: a Redis
+    that stops answering (paused, failing over, blackholed) held a request for 4 x 5 s before its 503. Here
+    a retry is made only while it can still finish in the budget (the socket timeout), so a refused
+    connection is retried at once while a silent server costs one timeout."""
+
+    def __init__(self, backoff: Any, retries: int, budget_s: float) -> None:
+        super().__init__(backoff, retries)
+        self.budget_s = budget_s
+
+    def call_with_retry(self, do: Callable[[], T], fail: Callable[[Exception], Any]) -> T:
+        self._backoff.reset()
+        start = time.monotonic()
+        failures = 0
+        while True:
+            try:
+                return do()
+            except self._supported_errors as error:
+                failures += 1
+                fail(error)
+                backoff = self._backoff.compute(failures)
+                spent = time.monotonic() - start
+                if failures > self._retries or spent + backoff >= self.budget_s:
+                    raise error
+                if backoff > 0:
+                    time.sleep(backoff)
+
 
 _lock = threading.Lock()
 _client: Redis | None = None
@@ -33,7 +67,8 @@ def make_client(settings: Settings, url: str | None = None) -> Redis:
         url = get_ssm_parameter(settings.redis_url_ssm_parameter)
     if not url:
         raise RuntimeError("REDIS_URL is not set (make run starts an embedded Valkey for you)")
-    retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), settings.redis_retries)
+    backoff = ExponentialWithJitterBackoff(base=0.05, cap=1.0)
+    retry = BoundedRetry(backoff, settings.redis_retries, settings.redis_socket_timeout)
     common: dict[str, Any] = {
         "socket_timeout": settings.redis_socket_timeout,
         "socket_connect_timeout": settings.redis_connect_timeout,
