@@ -169,3 +169,47 @@ def test_no_acknowledged_batch_is_lost_when_redis_is_killed_mid_ingest(
                 assert stored == 20, (batch, stored)
             else:
                 assert stored in (0, 20), (batch, stored)
+
+
+def test_health_says_writes_fail_while_redis_is_paused_for_writes(own: ValkeyServer) -> None:
+    client = TestClient(create_app())
+    assert client.get("/healthz").json()["store"]["writable"] is True
+    own.client().execute_command("CLIENT", "PAUSE", 3000, "WRITE")
+    res, took = _timed(client, "GET", "/healthz")
+    assert res.status_code == 503 and res.json()["status"] == "degraded"
+    assert res.json()["store"]["writable"] is False and "Timeout" in res.json()["store"]["write_error"]
+    assert took < 2 * TIMEOUT_S + 0.5, took
+
+
+def test_with_memory_full_reads_and_the_status_page_answer_and_writes_fail_loudly(own: ValkeyServer) -> None:
+    client = TestClient(create_app())
+    body = {"source": "alice", "metrics": {"load": 1.5}}
+    assert client.post("/v1/ingest", json=body, headers=AUTH).status_code == 200
+    own.client().config_set("maxmemory", 1)  # every write is now over the limit (noeviction: refused)
+    health = client.get("/healthz")
+    assert health.status_code == 503 and "maxmemory" in health.json()["store"]["write_error"]
+    assert health.json()["store"]["policy"] == "noeviction" and health.json()["store"]["warnings"]
+    assert client.get("/v1/series", headers=AUTH).json()["sources"] == ["alice"]
+    assert (
+        client.get("/v1/chart", params={"source": "alice", "metric": "load"}, headers=AUTH).status_code == 200
+    )
+    assert client.get("/v1/status/page").status_code == 200
+    refused = client.post("/v1/ingest", json=body, headers=AUTH)
+    assert refused.status_code == 503 and refused.json()["error"] == "store_full"
+    own.client().config_set("maxmemory", 0)
+    assert client.get("/v1/series", params={"source": "alice"}, headers=AUTH).json()["metrics"] == ["load"]
+
+
+def test_an_evicting_policy_is_a_warning_on_health_and_in_the_jobs_log(
+    own: ValkeyServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    own.client().config_set("maxmemory-policy", "allkeys-lru")
+    res = TestClient(create_app()).get("/healthz")
+    assert res.status_code == 200 and res.json()["status"] == "ok"
+    [warning] = res.json()["store"]["warnings"]
+    assert "allkeys-lru" in warning and "noeviction" in warning
+    from upstat.jobs.runner import run_job
+
+    caplog.set_level(logging.WARNING)
+    run_job("retention", None, lambda ctx: {})
+    assert any("allkeys-lru" in r.getMessage() for r in caplog.records)

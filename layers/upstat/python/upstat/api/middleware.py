@@ -49,7 +49,16 @@ async def _store_unavailable(scope: Scope, exc: Exception, send: Send) -> None:
     cause = f"{type(exc).__name__}: {exc}"
     extra = {"method": method, "path": path, "request_id": rid, "error": "store_unavailable"}
     log.error("store unavailable on %s %s (%s)", method, path, cause, extra=extra)
-    response = error_response(path, 503, "store_unavailable", "the data store is unavailable", rid=rid)
+    from redis.exceptions import OutOfMemoryError
+
+    if isinstance(exc, OutOfMemoryError):
+        error, message = (
+            "store_full",
+            "the data store is out of memory: nothing was written (reads still work)",
+        )
+    else:
+        error, message = "store_unavailable", "the data store is unavailable"
+    response = error_response(path, 503, error, message, rid=rid)
     await response(scope, _no_receive, send)
 
 

@@ -68,12 +68,14 @@ if now < allow_at then
   return {0, math.ceil((allow_at - now) / 1000), 0}
 end
 if ARGV[4] == 'look' then return {1, 0, math.floor((now - allow_at) / interval)} end
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+-- pcall: with memory full (noeviction) the charge cannot be kept; the request goes on uncharged, so reads
+-- and the status page keep answering while every write fails loudly on its own data.
+redis.pcall('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
 if KEYS[2] then
   local now_ms = math.floor(now / 1000)
   local last = tonumber(redis.call('HGET', KEYS[2], 'last_used') or 0)
   if now_ms - last >= tonumber(ARGV[3]) then
-    redis.call('HSET', KEYS[2], 'last_used', string.format('%.0f', now_ms))
+    redis.pcall('HSET', KEYS[2], 'last_used', string.format('%.0f', now_ms))
   end
 end
 return {1, 0, math.floor((now - allow_at) / interval)}

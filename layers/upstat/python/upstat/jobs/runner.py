@@ -20,6 +20,7 @@ from typing import Any
 
 from upstat import clock, metrics
 from upstat.config import get_settings
+from upstat.store import health
 from upstat.store.client import get_redis
 from upstat.store.keys import Keys
 
@@ -62,10 +63,21 @@ def budget_seconds(context: Any) -> float:
     return max(budget, 1.0)
 
 
+_warned: set[int] = set()
+
+
+def _warn_once(client: Any) -> None:
+    """A Redis that evicts when full loses services and keys without a word: said once per process."""
+    if id(client) not in _warned:
+        _warned.add(id(client))
+        health.warn_if_evicting(client)
+
+
 def run_job(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]]) -> dict[str, Any]:
     """Run ``body`` under the job's lock; returns its summary, or ``{"skipped": ...}`` if already running."""
     settings = get_settings()
     client = get_redis()
+    _warn_once(client)
     keys = Keys(settings.key_prefix)
     budget = budget_seconds(context)
     token = secrets.token_hex(16)

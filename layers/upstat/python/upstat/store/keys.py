@@ -64,6 +64,10 @@ class Keys:
     def job_state(self, job: str) -> str:
         return f"{self.prefix}jobstate:{{job}}:{job}"
 
+    def health_probe(self) -> str:
+        """A tiny key /healthz writes to learn whether writes go through."""
+        return f"{self.prefix}health:probe"
+
     def job_last_run(self, job: str) -> str:
         return f"{self.prefix}jobrun:{{job}}:{job}"
 
