@@ -30,6 +30,7 @@ ROUTERS: tuple[str, ...] = (
     "upstat.api.routes.organizations",
     "upstat.api.routes.uptime",
     "upstat.dialects.openuptimes",
+    "upstat.dialects.openvpn",
     "upstat.api.routes.pages",
 )
 
