@@ -73,6 +73,8 @@ class World:
     service_window_id: str = ""
     empty_org: str = "initech"
     tokens: dict[str, str] = field(default_factory=dict)
+    status_file: str = ""
+    certificate: bytes = b""
 
 
 Request = tuple[str, dict[str, Any]]  # (path, httpx request keyword arguments)
@@ -158,6 +160,18 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("GET", "/api/setup/status"): lambda w, s: ("/api/setup/status", {}),
     ("POST", "/api/setup/complete"): lambda w, s: ("/api/setup/complete", {}),
     ("GET", "/api/test-redis"): lambda w, s: ("/api/test-redis", {}),
+    ("POST", "/api/v1/ingest/openvpn"): lambda w, s: ("/api/v1/ingest/openvpn", {"content": w.status_file}),
+    ("GET", "/api/v1/analytics"): lambda w, s: ("/api/v1/analytics", {}),
+    ("GET", "/api/v1/stats"): lambda w, s: ("/api/v1/stats", {}),
+    ("GET", "/api/v1/stats/system"): lambda w, s: ("/api/v1/stats/system", {}),
+    ("GET", "/api/v1/stats/{common_name}"): lambda w, s: ("/api/v1/stats/alice", {}),
+    ("GET", "/api/v1/clients"): lambda w, s: ("/api/v1/clients", {}),
+    ("GET", "/api/v1/certificates"): lambda w, s: ("/api/v1/certificates", {}),
+    ("POST", "/api/v1/certificates"): lambda w, s: (
+        "/api/v1/certificates",
+        {"params": {"file": "alice.crt"}, "content": w.certificate},
+    ),
+    ("GET", "/api/v1/health"): lambda w, s: ("/api/v1/health", {}),
 }
 
 
@@ -195,7 +209,24 @@ def build(r: Any, target: str) -> World:
     engine = current_engine(r, fresh=True)
     for source in ("alice", "bob"):
         engine.write(source, "x", [(now_ms(), 1.0)])
+    _vpn(r, engine, world)
     return world
+
+
+def _vpn(r: Any, engine: Any, world: World) -> None:
+    """A VPN server with client alice, a status file to send and a certificate to upload."""
+    import datetime as dt
+
+    from tests.vpn.certs import make_pem
+    from tests.vpn.files import Conn, v2
+    from upstat.vpn.ingest import ingest_status
+    from upstat.vpn.statusfile import parse
+    from upstat.vpn.store import vpn_store
+
+    at = now_ms() // 1000 - 60
+    world.status_file = v2(at, [Conn("alice", 100, 200, at - 60)])
+    ingest_status(r, engine, vpn_store(r), parse(world.status_file), server="openvpn", now=now_ms())
+    world.certificate = make_pem("alice", not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
 
 
 def now_ms() -> int:

@@ -42,6 +42,10 @@ DOCUMENTED_RULES = (
     "give either invert or keywordAbsent",
     "stands for a hidden",
     "a hidden webhook URL",
+    # OpenVPN: the body must be a status file or a PEM certificate (each request body's description)
+    "status file line ",
+    "holds no PEM certificate",
+    "is not a readable PEM certificate",
     # keys (KeyCreate.expires_at)
     "must be in the future",
     "at most 3650 days",

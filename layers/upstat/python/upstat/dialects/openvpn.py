@@ -29,7 +29,7 @@ from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Query as EngineQuery
 from upstat.timeseries.timemath import Interval, RangeSpec
-from upstat.vpn import reports
+from upstat.vpn import certificates, reports
 from upstat.vpn.ingest import DEFAULT_SERVER, ingest_status
 from upstat.vpn.statusfile import check_peer, parse
 from upstat.vpn.store import vpn_store
@@ -631,3 +631,90 @@ def health(client: RedisDep) -> JSONResponse:
             status_code=503,
         )
     return _ok({"status": "healthy"})
+
+
+# ----------------------------------------------------------------------------------------------------
+# Certificates
+
+
+class CertificateItem(BaseModel):
+    file: str
+    days_remaining: str = Field(description="'N days' (negative once expired)")
+    is_expired: bool
+    subject: str
+    not_after: str = Field(description="the end of its validity, YYYY-MM-DD HH:MM:SS")
+
+
+class CertificatesOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "success": True,
+                    "data": [
+                        {
+                            "file": "user-alice.crt",
+                            "days_remaining": "360 days",
+                            "is_expired": False,
+                            "subject": "CN=user-alice",
+                            "not_after": "2027-01-04 12:00:00",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    success: bool = True
+    data: list[CertificateItem]
+
+
+class CertificateOut(BaseModel):
+    success: bool = True
+    data: CertificateItem
+
+
+def _certificate(e: certificates.Expiry, tz: str) -> dict[str, Any]:
+    return {
+        "file": e.certificate.file,
+        "days_remaining": f"{e.days_remaining} days",
+        "is_expired": e.expired,
+        "subject": e.certificate.subject,
+        "not_after": stamp(e.certificate.not_after, tz),
+    }
+
+
+@router.get("/certificates", summary="Certificate expiry tracking", response_model=CertificatesOut)
+def list_certificates(client: RedisDep, _: Reader, tz: Tz = UTC_ZONE) -> JSONResponse:
+    """Every uploaded certificate, soonest expiry first."""
+    items = [_certificate(e, tz.value) for e in certificates.expiries(vpn_store(client), now_ms())]
+    return _ok({"data": items})
+
+
+@router.post(
+    "/certificates",
+    summary="Upload a certificate (PEM) to track its expiry",
+    response_model=CertificateOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "A PEM certificate as it is (`curl --data-binary @user-alice.crt`); a chain's "
+            "first certificate is the one kept. Refused with 400 when it holds no readable PEM certificate.",
+            "content": {"text/plain": {"schema": {"type": "string", "minLength": 1}}},
+        }
+    },
+)
+def upload_certificate(
+    body: Annotated[bytes, Depends(_body)],
+    client: RedisDep,
+    _: Writer,
+    file: Annotated[
+        str,
+        Query(
+            min_length=1, max_length=200, pattern=NAME_PATTERN, description="The file's name, e.g. alice.crt"
+        ),
+    ],
+) -> JSONResponse:
+    """Uploading a file name again replaces it (a renewed certificate)."""
+    now = now_ms()
+    cert = certificates.store_pem(vpn_store(client), body, file=file, now=now)
+    return _ok({"data": _certificate(certificates.expiry(cert, now), "UTC")})
