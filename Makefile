@@ -32,7 +32,7 @@ PACKAGE_BLOCKER = \
     process.exit(h[0] > w[0] || (h[0] === w[0] && h[1] >= w[1]) ? 0 : 1)' $(NODE_MIN) \
   || echo "Node.js $$(node --version) is older than $(NODE_MIN), which osls needs"
 
-.PHONY: install run test lint typecheck pytest pytest-packaged chromium vendor bench package package-or-skip layers clean FORCE
+.PHONY: install run test lint typecheck pytest pytest-packaged chromium openvpn vendor bench package package-or-skip layers clean FORCE
 
 .tools/bin/uv:
 	@"$(PYTHON_EXE)" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -62,7 +62,7 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 # The tests of the packaged CloudFormation template (marker "packaged") run after `package` builds it.
-pytest: install chromium
+pytest: install chromium openvpn
 	$(VENV)/bin/pytest -m "not packaged" $(PYTEST_ARGS)
 
 pytest-packaged: install
@@ -77,6 +77,16 @@ chromium:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "make: chromium could not be installed: the browser tests will skip"; \
 	else echo "make: chromium is not installed and this is not root with apt-get: the browser tests will skip"; fi
+
+# The OpenVPN dialect's agent tests (tests/vpn/test_real_openvpn.py) run Debian's openvpn server and clients on
+# 127.0.0.1. Installed here with apt-get when missing and run as root; otherwise this says so and they skip.
+openvpn:
+	@if command -v openvpn >/dev/null || [[ -x /usr/sbin/openvpn ]]; then :; \
+	elif [[ "$$(id -u 2>/dev/null)" == 0 ]] && command -v apt-get >/dev/null; then \
+	  echo "make: installing Debian's openvpn for the OpenVPN agent tests (apt-get install -y openvpn)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openvpn >/dev/null; } \
+	  || echo "make: openvpn could not be installed: the OpenVPN agent tests will skip"; \
+	else echo "make: openvpn is not installed and this is not root with apt-get: the OpenVPN agent tests will skip"; fi
 
 # The status page's chart library, committed under web/static/vendor; this refreshes it from the npm registry.
 UPLOT_VERSION := 1.6.32
