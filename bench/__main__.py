@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("bench.engine", "bench.prober", "bench.status", "bench.imports", "bench.artifacts")
+MODULES = (
+    "bench.engine",
+    "bench.prober",
+    "bench.status",
+    "bench.openvpn",
+    "bench.imports",
+    "bench.artifacts",
+)
 
 
 def main(argv: list[str]) -> int:
