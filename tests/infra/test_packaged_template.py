@@ -231,7 +231,7 @@ def test_the_scheduler_gives_up_within_one_period_too(template: dict[str, Any], 
 
 def test_every_function_logs_json_at_info(template: dict[str, Any]) -> None:
     functions = resources(template, "AWS::Lambda::Function")
-    assert len(functions) == 5
+    assert len(functions) == 6  # api, ping, pingWorker, rollup, retention, openvpn
     for name, function in functions.items():
         logging = function["Properties"]["LoggingConfig"]
         assert (logging["LogFormat"], logging["ApplicationLogLevel"]) == ("JSON", "INFO"), name
@@ -368,7 +368,7 @@ def test_the_webhook_secret_is_an_ssm_parameter_read_by_the_functions_that_alert
         assert "UPSTAT_WEBHOOK_SECRET" not in env
         assert allows(role_statements(template, function), "ssm:GetParameter", "/webhook-secret")
         assert allows(role_statements(template, function), "sns:Publish", "AlertsTopic")
-    for function in ("rollup", "retention"):
+    for function in ("rollup", "retention", "openvpn"):
         assert not allows(role_statements(template, function), "ssm:GetParameter", "/webhook-secret")
         assert not allows(role_statements(template, function), "ssm:GetParameter", "/admin-token")
     assert allows(role_statements(template, "api"), "ssm:GetParameter", "/admin-token")

@@ -81,6 +81,11 @@ class Settings:
     # Webhooks every alert is POSTed to (comma-separated), besides each service's own.
     alert_webhooks: str = ""
     ping_batch_size: int = 50
+    # OpenVPN status files read every minute by the openvpn job: server=s3://bucket/key or server=https://...
+    # pairs, comma-separated; the zone of times a file writes only as text; certificates under s3://bucket/prefix
+    openvpn_status_sources: str = ""
+    openvpn_status_tz: str = "UTC"
+    openvpn_certificates: str = ""
 
     # CloudWatch metrics (upstat.metrics): written as embedded-metric-format log lines when a namespace is
     # set (the deployed stack sets it); ``stage`` is their one dimension.

@@ -20,4 +20,5 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("ping", 60, "upstat.jobs.handlers:ping"),
     Schedule("rollup", 300, "upstat.jobs.handlers:rollup"),
     Schedule("retention", 3600, "upstat.jobs.handlers:retention"),
+    Schedule("openvpn", 60, "upstat.jobs.handlers:openvpn"),
 )

@@ -95,3 +95,48 @@ def ping_worker(event: dict[str, Any], context: Any, *, ssl_context: Any = None)
 
     deadline = time.monotonic() + budget_seconds(context)
     return check_batches(get_redis(), event.get("Records", []), deadline=deadline, ssl_context=ssl_context)
+
+
+def openvpn(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Read the configured OpenVPN status files (each stored once per file time) and certificates."""
+
+    def body(ctx: JobContext) -> dict[str, Any]:
+        return run_openvpn_pull(now=ctx.now_ms, deadline=ctx.deadline)
+
+    return run_job("openvpn", context, body)
+
+
+def run_openvpn_pull(*, now: int, deadline: float | None = None, **fetch_options: Any) -> dict[str, Any]:
+    """One pull: every ``UPSTAT_OPENVPN_STATUS_SOURCES`` file, then ``UPSTAT_OPENVPN_CERTIFICATES``."""
+    from upstat.config import get_settings
+    from upstat.jobs.vpn_pull import FetchFailed, fetch, s3_files
+    from upstat.store.client import get_redis
+    from upstat.vpn.pull import PullReport, parse_locations, pull_certificates, pull_status_files
+    from upstat.vpn.store import vpn_store
+
+    settings = get_settings()
+    locations = parse_locations(settings.openvpn_status_sources)
+    if not locations and not settings.openvpn_certificates:
+        return {"skipped": "no UPSTAT_OPENVPN_STATUS_SOURCES or UPSTAT_OPENVPN_CERTIFICATES"}
+    client = get_redis()
+    store = vpn_store(client, settings.key_prefix)
+    report = PullReport()
+    if locations:
+        report = pull_status_files(
+            client,
+            _engine(),
+            store,
+            locations,
+            lambda url: fetch(url, settings=settings, **fetch_options),
+            now=now,
+            tz=settings.openvpn_status_tz,
+            deadline=deadline,
+        )
+    if settings.openvpn_certificates:
+        try:
+            pull_certificates(
+                store, s3_files(settings.openvpn_certificates, settings=settings), now=now, report=report
+            )
+        except FetchFailed as exc:
+            report.failed["certificates"] = str(exc)
+    return report.summary()
