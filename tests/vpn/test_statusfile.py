@@ -206,3 +206,10 @@ def test_bad_files_are_refused_naming_the_line(text: str, expected: str) -> None
 def test_a_file_that_is_not_utf8_names_the_line() -> None:
     with pytest.raises(InvalidInput, match="status file line 2: not UTF-8"):
         parse(b"OpenVPN STATISTICS\nUpdated,\xff\n")
+
+
+def test_names_that_would_not_fit_a_source_name_are_refused() -> None:
+    with pytest.raises(InvalidInput, match="status file line 4: Common Name: must be at most 90"):
+        parse(v2(AT, [Conn("x" * 91, 1, 2, AT - 60)]))
+    with pytest.raises(InvalidInput, match="status file line 1: the point-to-point form's client"):
+        parse(statistics(AT, 1, 2), peer="y" * 91)

@@ -31,7 +31,7 @@ from upstat.timeseries.engine import Query as EngineQuery
 from upstat.timeseries.timemath import Interval, RangeSpec
 from upstat.vpn import certificates, reports
 from upstat.vpn.ingest import DEFAULT_SERVER, ingest_status
-from upstat.vpn.statusfile import check_peer, parse
+from upstat.vpn.statusfile import parse
 from upstat.vpn.store import vpn_store
 
 PREFIX = "/api/v1"
@@ -200,15 +200,16 @@ def ingest_openvpn(
         str | None,
         Query(
             min_length=1,
-            max_length=200,
+            max_length=90,
             pattern=NAME_PATTERN,
-            description="The point-to-point form's one client (default: the server's name)",
+            description="The point-to-point form's one client (default: the server's name; at most 90 "
+            "characters, else the file is refused naming line 1)",
         ),
     ] = None,
 ) -> JSONResponse:
     """The file's own time (TIME or Updated) is the data's time, so a file sent late lands at its time.
     Byte counters become per-client counters; a reconnect is a restart, never a negative rate."""
-    status = parse(body, tz=tz.value, peer=check_peer(peer or server))
+    status = parse(body, tz=tz.value, peer=peer or server)
     done = ingest_status(client, engine, vpn_store(client), status, server=server, now=now_ms())
     data = {
         "server": done.server,

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from upstat.errors import InvalidInput
 from upstat.names import name_problem
 from upstat.timeseries.delimited import Columns, Line, count, decode, epoch_seconds, lines, problem, text_time
 
@@ -32,6 +31,9 @@ STATISTICS_BANNER = "OpenVPN STATISTICS"
 RECORDS = frozenset({"TITLE", "TIME", "HEADER", "CLIENT_LIST", "ROUTING_TABLE", "GLOBAL_STATS", "END"})
 REQUIRED = ("Common Name", "Bytes Received", "Bytes Sent")
 UNDEF = "UNDEF"
+#: Longest common name kept: the client's source (``openvpn:<server>:<name>``, server names up to 100) stays
+#: within the 200 characters of a source name. X.509 bounds a certificate's CN at 64.
+MAX_NAME = 90
 #: The point-to-point form's counters of the tunnel's link (what the multi-client form counts per client).
 P2P_RECEIVED = "TCP/UDP read bytes"
 P2P_SENT = "TCP/UDP write bytes"
@@ -174,7 +176,12 @@ def _version1(text: str, tz: str) -> StatusFile:
 
 def _statistics(text: str, tz: str, peer: str) -> StatusFile:
     found = _until_end(lines(text, ","))
-    next(found)
+    banner = next(found)
+    why = name_problem(peer, max_len=MAX_NAME)
+    if why is not None:
+        raise problem(
+            LABEL, banner.number, f"the point-to-point form's client (peer, default the server): {why}"
+        )
     when: tuple[int, int] | None = None
     values: dict[str, tuple[str, int]] = {}
     for line in found:
@@ -211,7 +218,7 @@ def _client(row: dict[str, str], number: int, tz: str) -> ClientRow:
     username = row.get("Username", "")
     if name == UNDEF and username and username != UNDEF:
         name = username
-    why = name_problem(name)
+    why = name_problem(name, max_len=MAX_NAME)
     if why is not None:
         raise problem(LABEL, number, f"Common Name: {why}")
     since: int | None = None
@@ -246,11 +253,3 @@ def _merged(rows: list[ClientRow]) -> list[ClientRow]:
             seen, received=seen.received + row.received, sent=seen.sent + row.sent, connected_since=latest
         )
     return list(out.values())
-
-
-def check_peer(peer: str) -> str:
-    """The point-to-point form's client name follows the name rule."""
-    why = name_problem(peer)
-    if why is not None:
-        raise InvalidInput(f"peer: {why}", field="peer")
-    return peer
