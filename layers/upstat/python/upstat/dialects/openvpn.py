@@ -670,6 +670,22 @@ class CertificatesOut(BaseModel):
 
 
 class CertificateOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "success": True,
+                    "data": {
+                        "file": "user-alice.crt",
+                        "days_remaining": "360 days",
+                        "is_expired": False,
+                        "subject": "CN=user-alice",
+                        "not_after": "2027-01-04 12:00:00",
+                    },
+                }
+            ]
+        }
+    )
     success: bool = True
     data: CertificateItem
 
