@@ -27,7 +27,9 @@ ALLOWED = {
     "uptime": {"store", "timeseries"},
     # Sources (the registry every dialect shares) may make source keys; auth never looks sources up.
     "sources": {"store", "timeseries", "auth"},
-    "jobs": {"store", "timeseries", "uptime"},
+    # The VPN domain (status files, sessions, state); its sources go to the shared registry.
+    "vpn": {"store", "timeseries", "sources"},
+    "jobs": {"store", "timeseries", "uptime", "vpn"},
     "web": set(),
 }
 
