@@ -336,6 +336,9 @@ def test_the_30_day_analytics_is_exact(month_env: None, r: Any, auth: dict[str, 
         }
         assert {k: v for k, v in got.items() if v} == expected
         assert data["traffic_distribution"]["rx"] == rx
+        assert data["top_clients_30d"] == [
+            {"common_name": "alice", "total_rx": rx, "total_tx": 2 * rx, "total_bytes": 3 * rx}
+        ]
         body = ok(client.get(f"{API}/stats/alice", headers=auth, params={"range": "30d"}))["data"]
         assert body["meta"] == {"resolution_used": "stats_6h", "record_count": 120, "resolution": "6h"}
         assert sum(h["bytes_received"] for h in body["history"]) == rx

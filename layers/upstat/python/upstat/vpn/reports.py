@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from upstat.errors import NotFound
-from upstat.timeseries import multi
+from upstat.timeseries import multi, window
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Buckets, Query
-from upstat.timeseries.render import counter_increase
 from upstat.vpn.ingest import CONNECTED, RECEIVED, SENT, client_source, server_source
 from upstat.vpn.store import ClientState, ServerState, VpnStore
 
@@ -255,22 +254,21 @@ def traffic(
         sent=_zero(multi.total_per_bucket([b for b in read[1::3] if b is not None], "increase", grid.n)),
         connected=active,
         peak=max(active, default=0),
-        top=_top(engine, states, query, now=now, n=top),
+        top=_top(engine, states, grid, now=now, n=top),
     )
 
 
-def _top(engine: Any, states: list[ServerState], query: Query, *, now: int, n: int) -> list[Ranked]:
-    """The ``n`` common names that moved the most bytes (received + sent) over the range."""
+def _top(engine: Any, states: list[ServerState], grid: Any, *, now: int, n: int) -> list[Ranked]:
+    """The ``n`` common names that moved the most bytes (received + sent) over the grid's window (read from
+    the coarsest tiers that nest in it: :func:`upstat.timeseries.window.increases`)."""
     names = [(s.name, c) for s in states for c in s.clients]
     pairs = [(client_source(s, c), m) for s, c in names for m in (RECEIVED, SENT)]
-    read = engine.read_many(pairs, query, now=now)
+    moved_each = window.increases(engine, pairs, grid.start, grid.end, now=now)
     moved: dict[str, list[float]] = {}
     for i, (_, name) in enumerate(names):
         row = moved.setdefault(name, [0.0, 0.0])
-        for k in (0, 1):
-            b = read[2 * i + k]
-            if b is not None:
-                row[k] += counter_increase(b)
+        row[0] += moved_each[2 * i]
+        row[1] += moved_each[2 * i + 1]
     ranked = [Ranked(name, rx, tx) for name, (rx, tx) in moved.items() if rx + tx > 0]
     ranked.sort(key=lambda r: (-(r.received + r.sent), r.common_name))
     return ranked[:n]
