@@ -342,3 +342,33 @@ def test_the_30_day_analytics_is_exact(month_env: None, r: Any, auth: dict[str, 
         body = ok(client.get(f"{API}/stats/alice", headers=auth, params={"range": "30d"}))["data"]
         assert body["meta"] == {"resolution_used": "stats_6h", "record_count": 120, "resolution": "6h"}
         assert sum(h["bytes_received"] for h in body["history"]) == rx
+
+
+def test_health_says_unhealthy_when_redis_cannot_be_reached(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from upstat.api.app import create_app
+    from upstat.store import client as store_client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{port}")
+    monkeypatch.setenv("UPSTAT_REDIS_RETRIES", "0")
+    get_settings.cache_clear()
+    store_client.reset_client()
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        answer = client.get(f"{API}/health")
+        assert answer.status_code == 503
+        assert answer.json() == {
+            "success": False,
+            "status": "unhealthy",
+            "message": "the data store is unreachable",
+        }
+        stats = client.get(
+            f"{API}/stats", headers={"Authorization": "Bearer test-admin-token-0123456789abcdef"}
+        )
+        assert stats.status_code == 503 and stats.json()["success"] is False
+    store_client.reset_client()

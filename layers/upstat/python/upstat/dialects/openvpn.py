@@ -26,6 +26,7 @@ from upstat.api.params import UTC as UTC_ZONE
 from upstat.api.params import Tz
 from upstat.clock import now_ms
 from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
+from upstat.store.client import reachable
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Query as EngineQuery
 from upstat.timeseries.timemath import Interval, RangeSpec
@@ -622,11 +623,7 @@ class HealthOut(BaseModel):
     responses={503: {"model": ErrorOut, "description": "The data store did not answer"}},
 )
 def health(client: RedisDep) -> JSONResponse:
-    from redis.exceptions import RedisError
-
-    try:
-        client.ping()
-    except RedisError:
+    if not reachable(client):
         return JSONResponse(
             {"success": False, "status": "unhealthy", "message": "the data store is unreachable"},
             status_code=503,

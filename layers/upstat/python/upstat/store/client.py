@@ -102,3 +102,11 @@ def reset_client() -> None:
             _client.close()
         _client = None
         _client_url = None
+
+
+def reachable(client: Redis) -> bool:
+    """True when Redis answers PING (a health check that reports, rather than raises, an outage)."""
+    try:
+        return bool(client.ping())
+    except redis.exceptions.RedisError:
+        return False
