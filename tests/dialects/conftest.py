@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import app, client  # noqa: F401  (fixtures, registered by import)
+from tests.api.conftest import app, auth, client  # noqa: F401  (fixtures, registered by import)
 from tests.uptime.targets import (  # noqa: F401  (fixtures, registered by import)
     _http_target,
     local_target,
