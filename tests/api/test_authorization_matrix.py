@@ -160,12 +160,16 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("GET", "/api/setup/status"): lambda w, s: ("/api/setup/status", {}),
     ("POST", "/api/setup/complete"): lambda w, s: ("/api/setup/complete", {}),
     ("GET", "/api/test-redis"): lambda w, s: ("/api/test-redis", {}),
-    ("POST", "/api/v1/ingest/openvpn"): lambda w, s: ("/api/v1/ingest/openvpn", {"content": w.status_file}),
-    ("GET", "/api/v1/analytics"): lambda w, s: ("/api/v1/analytics", {}),
-    ("GET", "/api/v1/stats"): lambda w, s: ("/api/v1/stats", {}),
-    ("GET", "/api/v1/stats/system"): lambda w, s: ("/api/v1/stats/system", {}),
-    ("GET", "/api/v1/stats/{common_name}"): lambda w, s: ("/api/v1/stats/alice", {}),
-    ("GET", "/api/v1/clients"): lambda w, s: ("/api/v1/clients", {}),
+    # VPN servers alice and bob (sources openvpn:alice in acme, openvpn:bob in globex), client carol on each.
+    ("POST", "/api/v1/ingest/openvpn"): lambda w, s: (
+        "/api/v1/ingest/openvpn",
+        {"params": {"server": s}, "content": w.status_file},
+    ),
+    ("GET", "/api/v1/analytics"): lambda w, s: ("/api/v1/analytics", {"params": {"server": s}}),
+    ("GET", "/api/v1/stats"): lambda w, s: ("/api/v1/stats", {"params": {"server": s}}),
+    ("GET", "/api/v1/stats/system"): lambda w, s: ("/api/v1/stats/system", {"params": {"server": s}}),
+    ("GET", "/api/v1/stats/{common_name}"): lambda w, s: ("/api/v1/stats/carol", {"params": {"server": s}}),
+    ("GET", "/api/v1/clients"): lambda w, s: ("/api/v1/clients", {"params": {"server": s}}),
     ("GET", "/api/v1/certificates"): lambda w, s: ("/api/v1/certificates", {}),
     ("POST", "/api/v1/certificates"): lambda w, s: (
         "/api/v1/certificates",
@@ -214,18 +218,25 @@ def build(r: Any, target: str) -> World:
 
 
 def _vpn(r: Any, engine: Any, world: World) -> None:
-    """A VPN server with client alice, a status file to send and a certificate to upload."""
+    """VPN servers alice and bob, registered in their organizations, each with client carol; a status file
+    to send and a certificate to upload."""
     import datetime as dt
 
     from tests.vpn.certs import make_pem
     from tests.vpn.files import Conn, v2
     from upstat.vpn.ingest import ingest_status
+    from upstat.vpn.servers import server_source
     from upstat.vpn.statusfile import parse
     from upstat.vpn.store import vpn_store
 
     at = now_ms() // 1000 - 60
-    world.status_file = v2(at, [Conn("alice", 100, 200, at - 60)])
-    ingest_status(r, engine, vpn_store(r), parse(world.status_file), server="openvpn", now=now_ms())
+    for server in ("alice", "bob"):
+        registry.create_source(
+            r, server_source(server), kind="vpn-server", organization=ORG_OF[server], now_ms=now_ms()
+        )
+        text = v2(at - 60, [Conn("carol", 100, 200, at - 120)])
+        ingest_status(r, engine, vpn_store(r), parse(text), server=server, now=now_ms())
+    world.status_file = v2(at, [Conn("carol", 150, 300, at - 120)])
     world.certificate = make_pem("alice", not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
 
 

@@ -213,3 +213,7 @@ def test_names_that_would_not_fit_a_source_name_are_refused() -> None:
         parse(v2(AT, [Conn("x" * 91, 1, 2, AT - 60)]))
     with pytest.raises(InvalidInput, match="status file line 1: the point-to-point form's client"):
         parse(statistics(AT, 1, 2), peer="y" * 91)
+    with pytest.raises(InvalidInput, match="status file line 4: Common Name: must not contain '/'"):
+        parse(v2(AT, [Conn("ops/alice", 1, 2, AT - 60)]))
+    with pytest.raises(InvalidInput, match="status file line 1: the point-to-point form's client"):
+        parse(statistics(AT, 1, 2), peer="site/b")

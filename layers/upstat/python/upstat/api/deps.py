@@ -202,3 +202,6 @@ BoundWriter = Annotated[Principal, Depends(require("write", source_ok=True, orga
 OrganizationReader = Annotated[
     Principal, Depends(require("read", public_setting="public_read", organization_ok=True))
 ]
+#: Routes writing the data of sources they name, for unbound keys and organization keys (the route calls
+#: ``upstat.sources.access.check_source`` on each); source keys are refused.
+OrganizationWriter = Annotated[Principal, Depends(require("write", organization_ok=True))]

@@ -6,6 +6,11 @@ connected, totals and certificate expiry out. Errors answer in one shape for the
 ``{"success": false, "message": "..."}``, with the status (400 bad parameter or file, 401/403, 404
 unknown client, 503 data store unreachable); successes carry ``"success": true``.
 
+Whose data: a VPN server is the registered source ``openvpn:<server>`` (``upstat.vpn.servers``). An
+organization key reads and writes only the servers registered in its organization (the one check,
+``upstat.sources.access``: 403 naming ``server`` for any other; its listings and sums cover only its own);
+source keys are refused here, and on the certificates, which belong to no server, organization keys too.
+
 Units: bytes in history items and analytics, MB (10^6 bytes) and GB (10^9 bytes) where the field says so,
 rates in Mbps (bits / seconds / 10^6). Times as the document prints them, ``YYYY-MM-DD HH:MM:SS``, in UTC
 unless ``tz`` names another zone.
@@ -20,18 +25,21 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from upstat.api.deps import EngineDep, Reader, RedisDep, Writer
+from upstat.api.deps import EngineDep, OrganizationReader, OrganizationWriter, Reader, RedisDep, Writer
 from upstat.api.errors import register_error_format
 from upstat.api.params import UTC as UTC_ZONE
 from upstat.api.params import Tz
+from upstat.auth import Principal
 from upstat.clock import now_ms
 from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
+from upstat.sources.access import check_source, visible
 from upstat.store.client import reachable
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Query as EngineQuery
 from upstat.timeseries.timemath import Interval, RangeSpec
 from upstat.vpn import certificates, reports
-from upstat.vpn.ingest import DEFAULT_SERVER, ingest_status
+from upstat.vpn.ingest import ingest_status
+from upstat.vpn.servers import DEFAULT_SERVER, require_server, server_names, server_source
 from upstat.vpn.statusfile import parse
 from upstat.vpn.store import vpn_store
 
@@ -59,7 +67,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in (
         (400, "A bad parameter, or a status file that is not one (the message names the line)"),
         (401, "Missing or unknown bearer token"),
-        (403, "The token lacks the route's scope"),
+        (403, "The token lacks the route's scope, or the server is not the organization key's"),
         (404, "No such client"),
         (413, "Request body over the configured limit"),
         (429, "Rate limit reached: see Retry-After"),
@@ -86,13 +94,24 @@ ServerParam = Annotated[
     Query(
         min_length=1,
         max_length=100,
-        pattern=NAME_PATTERN,
-        description="Only this VPN server's clients (default: every server)",
+        pattern=SEGMENT_PATTERN,
+        description="Only this VPN server's clients (default: every server the key may read)",
     ),
 ]
 CommonName = Annotated[
     str, Path(min_length=1, max_length=200, pattern=SEGMENT_PATTERN, description="The client's common name")
 ]
+
+
+def readable_servers(client: Any, caller: Principal, server: str | None) -> list[str]:
+    """The servers a read covers: the one named (403 when it is not the caller's, 404 when unknown), else
+    every server the caller may read (an organization key: its organization's)."""
+    if server is not None:
+        check_source(client, caller, server_source(server), field="server")
+        return [require_server(client, server)]
+    names = server_names(client)
+    allowed = set(visible(client, caller, [server_source(n) for n in names]))
+    return [n for n in names if server_source(n) in allowed]
 
 
 def stamp(ms: int, tz: str) -> str:
@@ -184,14 +203,16 @@ def ingest_openvpn(
     body: Annotated[bytes, Depends(_body)],
     client: RedisDep,
     engine: EngineDep,
-    _: Writer,
+    caller: OrganizationWriter,
     server: Annotated[
         str,
         Query(
             min_length=1,
             max_length=100,
-            pattern=NAME_PATTERN,
-            description="The VPN server the file comes from (several servers may report to one upstat)",
+            pattern=SEGMENT_PATTERN,
+            description="The VPN server the file comes from (several servers may report to one upstat); "
+            "an organization key sends only for a server registered in its organization "
+            "(source `openvpn:<server>`, kind `vpn-server`)",
         ),
     ] = DEFAULT_SERVER,
     tz: Annotated[Tz, Query(description="The server's time zone, for times written only as text (v1)")] = (
@@ -202,14 +223,17 @@ def ingest_openvpn(
         Query(
             min_length=1,
             max_length=90,
-            pattern=NAME_PATTERN,
+            pattern=SEGMENT_PATTERN,
             description="The point-to-point form's one client (default: the server's name; at most 90 "
             "characters, else the file is refused naming line 1)",
         ),
     ] = None,
 ) -> JSONResponse:
     """The file's own time (TIME or Updated) is the data's time, so a file sent late lands at its time.
-    Byte counters become per-client counters; a reconnect is a restart, never a negative rate."""
+    Byte counters become per-client counters; a reconnect is a restart, never a negative rate. The server
+    and its new clients are registered as sources on first sight (the clients in the server's
+    organization)."""
+    check_source(client, caller, server_source(server), field="server")
     status = parse(body, tz=tz.value, peer=peer or server)
     done = ingest_status(client, engine, vpn_store(client), status, server=server, now=now_ms())
     data = {
@@ -301,7 +325,7 @@ class AnalyticsOut(BaseModel):
 def analytics(
     client: RedisDep,
     engine: EngineDep,
-    _: Reader,
+    caller: OrganizationReader,
     range: Annotated[
         Literal["24h", "7d", "30d"], Query(description="24h: 15-minute points; 7d: 105 minutes; 30d: 450")
     ] = "24h",
@@ -312,7 +336,8 @@ def analytics(
     now = now_ms()
     minutes = ANALYTICS[range]
     query = EngineQuery(RangeSpec(last_ms=ANALYTICS_POINTS * minutes * tm.MINUTE), Interval(minutes, "m"))
-    t = reports.traffic(engine, vpn_store(client), query, now=now, server=server)
+    servers = readable_servers(client, caller, server)
+    t = reports.traffic(engine, vpn_store(client), query, now=now, servers=servers)
     history = [
         {"timestamp": stamp(s, tz.value), "total_rx": round(rx), "total_tx": round(tx), "active_count": n}
         for s, rx, tx, n in zip(t.starts, t.received, t.sent, t.connected, strict=True)
@@ -407,15 +432,19 @@ def _status(active: bool) -> str:
 
 
 @router.get("/clients", summary="Every known client: common name and status", response_model=ClientsOut)
-def list_clients(client: RedisDep, _: Reader, server: ServerParam = None) -> JSONResponse:
-    people = reports.people(vpn_store(client), now=now_ms(), server=server)
+def list_clients(client: RedisDep, caller: OrganizationReader, server: ServerParam = None) -> JSONResponse:
+    servers = readable_servers(client, caller, server)
+    people = reports.people(vpn_store(client), now=now_ms(), servers=servers)
     items = [{"common_name": p.common_name, "status": _status(p.active)} for p in people]
     return _ok({"count": len(items), "data": items})
 
 
 @router.get("/stats", summary="Current statistics of every known client", response_model=StatsOut)
-def all_stats(client: RedisDep, _: Reader, tz: Tz = UTC_ZONE, server: ServerParam = None) -> JSONResponse:
-    people = reports.people(vpn_store(client), now=now_ms(), server=server)
+def all_stats(
+    client: RedisDep, caller: OrganizationReader, tz: Tz = UTC_ZONE, server: ServerParam = None
+) -> JSONResponse:
+    servers = readable_servers(client, caller, server)
+    people = reports.people(vpn_store(client), now=now_ms(), servers=servers)
     items = [
         {
             "common_name": p.common_name,
@@ -463,8 +492,9 @@ class SystemOut(BaseModel):
 
 
 @router.get("/stats/system", summary="System statistics: clients and totals", response_model=SystemOut)
-def system_stats(client: RedisDep, _: Reader, server: ServerParam = None) -> JSONResponse:
-    t = reports.totals(vpn_store(client), now=now_ms(), server=server)
+def system_stats(client: RedisDep, caller: OrganizationReader, server: ServerParam = None) -> JSONResponse:
+    servers = readable_servers(client, caller, server)
+    t = reports.totals(vpn_store(client), now=now_ms(), servers=servers)
     data = {
         "total_clients": t.clients,
         "active_clients": t.active,
@@ -558,7 +588,7 @@ def client_stats(
     common_name: CommonName,
     client: RedisDep,
     engine: EngineDep,
-    _: Reader,
+    caller: OrganizationReader,
     range: Annotated[
         Literal[STATS_RANGES],  # type: ignore[valid-type]
         Query(description="1h, 3h, 6h, 12h, 24h, 7d, 30d or 1y"),
@@ -580,7 +610,8 @@ def client_stats(
     query = EngineQuery(
         tm.parse_range(range, now=now), tm.parse_resolution(RESOLUTIONS[resolution]), tz.value
     )
-    t = reports.client_traffic(engine, vpn_store(client), common_name, query, now=now, server=server)
+    servers = readable_servers(client, caller, server)
+    t = reports.client_traffic(engine, vpn_store(client), common_name, query, now=now, servers=servers)
     history = [
         {
             "timestamp": stamp(s, tz.value),

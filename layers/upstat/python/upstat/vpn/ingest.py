@@ -10,7 +10,9 @@ What one file stores (README "OpenVPN Monitor API"):
 - the server (source ``openvpn:<server>``): ``bytes_received`` and ``bytes_sent``, its running totals (the
   sum of what every client moved since the previous file: :func:`upstat.timeseries.sessions.step`), and
   ``clients_connected``, the clients the file lists;
-- the server's state: each client's last sight (who is active: those of the newest file).
+- the server's state: each client's last sight (who is active: those of the newest file);
+- the server and its new clients in the sources registry (:func:`upstat.vpn.servers.register`), once the
+  file is known to be valid.
 
 A file older than (or as old as) the newest one already stored is late: its points land at its time (the
 clients' counters and clients connected), the server's totals and state stay as the newer file left them.
@@ -28,26 +30,15 @@ from upstat.timeseries import sessions
 from upstat.timeseries.delimited import problem
 from upstat.timeseries.ingest import Point, store_validated, validate_many
 from upstat.timeseries.points import check_time
+from upstat.vpn.servers import client_source, register, server_source
 from upstat.vpn.statusfile import LABEL, ClientRow, StatusFile
 from upstat.vpn.store import ClientState, ServerState, VpnStore
 
 RECEIVED, SENT, CONNECTED = "bytes_received", "bytes_sent", "clients_connected"
 KINDS = {RECEIVED: "counter", SENT: "counter", CONNECTED: "gauge"}
-SOURCE_PREFIX = "openvpn:"
-DEFAULT_SERVER = "openvpn"
+#: A server's name is at most this long, so its clients' source ids stay within the registry's 200.
+MAX_SERVER = 100
 _COMMIT_TRIES = 8
-
-
-def ensure_source(client: Any, source_id: str, *, kind: str, name: str | None = None, now_ms: int) -> None:
-    """Stand-in for ``upstat.sources.store.ensure_source`` until the sources registry lands."""
-
-
-def server_source(server: str) -> str:
-    return f"{SOURCE_PREFIX}{server}"
-
-
-def client_source(server: str, common_name: str) -> str:
-    return f"{SOURCE_PREFIX}{server}:{common_name}"
 
 
 @dataclass(frozen=True)
@@ -68,7 +59,7 @@ def ingest_status(
     client: Any, engine: Any, store: VpnStore, status: StatusFile, *, server: str, now: int
 ) -> Ingested:
     """Store one status file of ``server`` (all of it, or nothing with an error naming the line)."""
-    check_name(server, "server")
+    check_name(server, "server", max_len=MAX_SERVER, path_segment=True)
     lowest = engine.lowest_accepted(now)
     _check_file_time(status, now, lowest)
     for _ in range(_COMMIT_TRIES):
@@ -123,6 +114,7 @@ def _apply(
         validated = validate_many(
             engine, [*points.items(), (server_source(server), server_points)], KINDS, now=now
         )
+        register(client, server, (r.common_name for r in status.clients), now=now)
         stored = store_validated(engine, validated, now=now)
         return Ingested(server, time, len(status.clients), [], [], [], stored, True)
     previous = {
@@ -144,13 +136,9 @@ def _apply(
     changed = {
         r.common_name: _client_state(state.clients.get(r.common_name), r, step, time) for r in status.clients
     }
+    register(client, server, changed, now=now)
     if not store.commit(new, changed):
         return None
-    if state.version is None:
-        ensure_source(client, server_source(server), kind="vpn-server", name=server, now_ms=now)
-    for name in changed:
-        if name not in state.clients:
-            ensure_source(client, client_source(server, name), kind="device", name=name, now_ms=now)
     stored = store_validated(engine, validated, now=now)
     return Ingested(
         server, time, len(status.clients), step.started, step.restarted, step.ended, stored, False

@@ -4,7 +4,9 @@ domain's words (bytes, bytes per second, epoch ms); each dialect maps them to it
 
 A client is ``active`` while the newest status file of its server lists it and that file is recent
 (:data:`STALE_MS`): a server that stopped reporting has no active client. A common name known on several
-servers is one client here (its traffic summed), unless a server is named.
+servers is one client here (its traffic summed over the servers asked for). Which servers there are is the
+sources registry's word (``upstat.vpn.servers``); each function reads the servers it is given (None: every
+one), so a caller narrows them (one server, or an organization's) before asking.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from upstat.errors import NotFound
 from upstat.timeseries import multi, window
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Buckets, Query
-from upstat.vpn.ingest import CONNECTED, RECEIVED, SENT, client_source, server_source
+from upstat.vpn.ingest import CONNECTED, RECEIVED, SENT
+from upstat.vpn.servers import client_source, server_names, server_source
 from upstat.vpn.store import ClientState, ServerState, VpnStore
 
 #: A server whose newest status file is older than this has stopped reporting: none of its clients is
@@ -83,23 +86,19 @@ class Traffic:
     top: list[Ranked]
 
 
-def _servers(store: VpnStore, server: str | None) -> list[ServerState]:
-    names = store.server_names()
-    if server is not None:
-        if server not in names:
-            raise NotFound(f"server: no VPN server named {server!r}", field="server")
-        names = [server]
-    return store.load_many(names)
+def _servers(store: VpnStore, servers: Sequence[str] | None) -> list[ServerState]:
+    """The servers named (None: every server of the registry), as last committed."""
+    return store.load_many(server_names(store.redis) if servers is None else servers)
 
 
 def _fresh(state: ServerState, now: int) -> bool:
     return state.time is not None and now - state.time <= STALE_MS
 
 
-def clients(store: VpnStore, *, now: int, server: str | None = None) -> list[Client]:
+def clients(store: VpnStore, *, now: int, servers: Sequence[str] | None = None) -> list[Client]:
     """Every known client (by server, then name), active or not."""
     out = []
-    for state in _servers(store, server):
+    for state in _servers(store, servers):
         fresh = _fresh(state, now)
         for name in sorted(state.clients):
             c = state.clients[name]
@@ -125,10 +124,10 @@ class Person:
     virtual_address: str
 
 
-def people(store: VpnStore, *, now: int, server: str | None = None) -> list[Person]:
+def people(store: VpnStore, *, now: int, servers: Sequence[str] | None = None) -> list[Person]:
     """Every known common name (sorted), merged across servers."""
     groups: dict[str, list[Client]] = {}
-    for c in clients(store, now=now, server=server):
+    for c in clients(store, now=now, servers=servers):
         groups.setdefault(c.common_name, []).append(c)
     out = []
     for name in sorted(groups):
@@ -153,9 +152,10 @@ def people(store: VpnStore, *, now: int, server: str | None = None) -> list[Pers
     return out
 
 
-def totals(store: VpnStore, *, now: int, server: str | None = None) -> Totals:
-    states = _servers(store, server)
-    known = people(store, now=now, server=server)
+def totals(store: VpnStore, *, now: int, servers: Sequence[str] | None = None) -> Totals:
+    names = server_names(store.redis) if servers is None else list(servers)
+    states = _servers(store, names)
+    known = people(store, now=now, servers=names)
     return Totals(
         clients=len(known),
         active=sum(1 for c in known if c.active),
@@ -165,11 +165,17 @@ def totals(store: VpnStore, *, now: int, server: str | None = None) -> Totals:
 
 
 def client_traffic(
-    engine: Any, store: VpnStore, common_name: str, query: Query, *, now: int, server: str | None = None
+    engine: Any,
+    store: VpnStore,
+    common_name: str,
+    query: Query,
+    *,
+    now: int,
+    servers: Sequence[str] | None = None,
 ) -> ClientTraffic:
     """``common_name``'s traffic over the query's range, summed over the servers that know it (404:
     none does)."""
-    mine = [c for c in clients(store, now=now, server=server) if c.common_name == common_name]
+    mine = [c for c in clients(store, now=now, servers=servers) if c.common_name == common_name]
     if not mine:
         raise NotFound(f"common_name: no client named {common_name!r}", field="common_name")
     pairs = [(client_source(c.server, common_name), metric) for c in mine for metric in (RECEIVED, SENT)]
@@ -238,11 +244,17 @@ def _raw_traffic(
 
 
 def traffic(
-    engine: Any, store: VpnStore, query: Query, *, now: int, top: int = 10, server: str | None = None
+    engine: Any,
+    store: VpnStore,
+    query: Query,
+    *,
+    now: int,
+    top: int = 10,
+    servers: Sequence[str] | None = None,
 ) -> Traffic:
     """Every server's (or one server's) traffic and clients connected per bucket of ``query``, zero where
     nothing was reported, and the ``top`` clients by bytes moved over the range."""
-    states = _servers(store, server)
+    states = _servers(store, servers)
     grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
     pairs = [(server_source(s.name), m) for s in states for m in (RECEIVED, SENT, CONNECTED)]
     read = engine.read_many(pairs, query, now=now)

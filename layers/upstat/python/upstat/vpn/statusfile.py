@@ -32,7 +32,8 @@ RECORDS = frozenset({"TITLE", "TIME", "HEADER", "CLIENT_LIST", "ROUTING_TABLE", 
 REQUIRED = ("Common Name", "Bytes Received", "Bytes Sent")
 UNDEF = "UNDEF"
 #: Longest common name kept: the client's source (``openvpn:<server>:<name>``, server names up to 100) stays
-#: within the 200 characters of a source name. X.509 bounds a certificate's CN at 64.
+#: within the 200 characters of a source name. X.509 bounds a certificate's CN at 64. No '/' either: the
+#: name is a source id and a URL path segment (``/api/v1/stats/{common_name}``).
 MAX_NAME = 90
 #: The point-to-point form's counters of the tunnel's link (what the multi-client form counts per client).
 P2P_RECEIVED = "TCP/UDP read bytes"
@@ -177,7 +178,7 @@ def _version1(text: str, tz: str) -> StatusFile:
 def _statistics(text: str, tz: str, peer: str) -> StatusFile:
     found = _until_end(lines(text, ","))
     banner = next(found)
-    why = name_problem(peer, max_len=MAX_NAME)
+    why = name_problem(peer, max_len=MAX_NAME, path_segment=True)
     if why is not None:
         raise problem(
             LABEL, banner.number, f"the point-to-point form's client (peer, default the server): {why}"
@@ -218,7 +219,7 @@ def _client(row: dict[str, str], number: int, tz: str) -> ClientRow:
     username = row.get("Username", "")
     if name == UNDEF and username and username != UNDEF:
         name = username
-    why = name_problem(name, max_len=MAX_NAME)
+    why = name_problem(name, max_len=MAX_NAME, path_segment=True)
     if why is not None:
         raise problem(LABEL, number, f"Common Name: {why}")
     since: int | None = None

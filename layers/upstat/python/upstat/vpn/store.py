@@ -1,10 +1,10 @@
 """The VPN domain's storage: each server's last known state, its clients, the status files a pull already
 took, and the certificates whose expiry is watched. The only module of ``upstat.vpn`` that sends Redis
-commands (series go through the engine).
+commands (series go through the engine). Which servers exist is the sources registry's to say
+(``upstat.vpn.servers``), not this store's.
 
 Keys (one prefix, one hash tag per server so its script touches one cluster slot):
 
-- ``vpn:servers``: hash, server name -> server id (the listing; a single key, single-key commands).
 - ``vpn:{vpn:<id>}:server``: hash: ``name``, ``version`` (compare-and-set counter), ``time`` (the newest
   file's own time, ms), ``received``/``sent`` (the server's running byte totals), ``connected``, ``form``.
 - ``vpn:{vpn:<id>}:clients``: hash, common name -> the client's last sight as JSON.
@@ -89,16 +89,10 @@ class VpnStore:
     def _files_key(self, name: str) -> str:
         return f"{self.prefix}vpn:{{vpn:{name_id('vpn-server', name)}}}:files"
 
-    def _servers_key(self) -> str:
-        return f"{self.prefix}vpn:servers"
-
     def _certificates_key(self) -> str:
         return f"{self.prefix}vpn:certificates"
 
     # --- servers and clients ---
-    def server_names(self) -> list[str]:
-        return sorted(k.decode() for k in self.redis.hkeys(self._servers_key()))
-
     def load(self, name: str) -> ServerState:
         return self.load_many([name])[0]
 
@@ -127,10 +121,7 @@ class VpnStore:
         for name, client in changed.items():
             args.extend((name, json.dumps(asdict(client), separators=(",", ":"))))
         keys = [self._server_key(state.name), self._clients_key(state.name)]
-        done = self.scripts.run_many("vpn_commit", [(keys, args)])[0] == 1
-        if done and state.version is None:
-            self.redis.hsetnx(self._servers_key(), state.name, name_id("vpn-server", state.name))
-        return done
+        return bool(self.scripts.run_many("vpn_commit", [(keys, args)])[0] == 1)
 
     def claim_file(self, name: str, time: int, keep_after: int) -> bool:
         """True for the first caller that claims the file of ``time`` (twice, or twice at once: once);
