@@ -1,6 +1,7 @@
 """Organization-bound keys never read or write another organization's sources, in any route: what the
 listings show (the authorization matrix checks the statuses), what writes store, and the one check
-dialects call (upstat.auth.ensure_source)."""
+dialects call (upstat.sources.access.check_source; upstat.auth.ensure_source fails closed for them),
+the OpenVPN Monitor API's servers included."""
 
 from __future__ import annotations
 
@@ -201,3 +202,162 @@ def test_keys_route_and_cli_bind_keys_to_an_organization(
     assert [s["source"] for s in get(client, token, "/v1/sources")["sources"]] == ["alice"]
     assert main(["keys", "create", "--scope", "read", "--organization", "nope"]) == 1
     assert "organization: no organization 'nope'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------------
+# The OpenVPN Monitor API (/api/v1): a VPN server is the source openvpn:<server>; its organization decides.
+
+VPN = "/api/v1"
+
+
+def _status_file(at: int, clients: dict[str, int]) -> str:
+    from tests.vpn.files import Conn, v2
+
+    return v2(at, [Conn(name, rx, rx * 2, at - 600) for name, rx in clients.items()])
+
+
+@pytest.fixture
+def vpn(client: TestClient, world: dict[str, str], r: Any) -> dict[str, str]:
+    """Server hq in acme (alice rx 1 MB, dora 3 MB), branch in globex (bob rx 20 MB, alice 50 MB),
+    lab reported without being registered (in no organization: carl rx 7)."""
+    import time
+
+    registry.create_source(r, "openvpn:hq", kind="vpn-server", organization="acme", now_ms=1)
+    registry.create_source(r, "openvpn:branch", kind="vpn-server", organization="globex", now_ms=1)
+    at = int(time.time()) - 60
+    for server, clients in (
+        ("hq", {"alice": 1_000_000, "dora": 3_000_000}),
+        ("branch", {"bob": 20_000_000, "alice": 50_000_000}),
+        ("lab", {"carl": 7}),
+    ):
+        res = client.post(
+            f"{VPN}/ingest/openvpn",
+            params={"server": server},
+            content=_status_file(at, clients),
+            headers=AUTH,
+        )
+        assert res.status_code == 200, res.text
+    return {**world, "at": str(at)}
+
+
+def test_vpn_reads_cover_only_the_organizations_servers(client: TestClient, vpn: dict[str, str]) -> None:
+    key = vpn["acme"]
+    clients = get(client, key, f"{VPN}/clients")
+    assert [c["common_name"] for c in clients["data"]] == ["alice", "dora"]
+    stats = {s["common_name"]: s for s in get(client, key, f"{VPN}/stats")["data"]}
+    assert sorted(stats) == ["alice", "dora"] and stats["alice"]["servers"] == ["hq"]
+    assert stats["alice"]["total_received_mb"] == 1.0  # alice's 50 MB on branch are not here
+    system = get(client, key, f"{VPN}/stats/system")["data"]
+    assert (system["total_clients"], system["active_clients"]) == (2, 2)
+    analytics = get(client, key, f"{VPN}/analytics", range="24h")["data"]
+    assert analytics["traffic_distribution"] == {"rx": 4_000_000, "tx": 8_000_000}
+    assert [t["common_name"] for t in analytics["top_clients_24h"]] == ["dora", "alice"]
+    alice = get(client, key, f"{VPN}/stats/alice", range="1h")["data"]
+    assert sum(h["bytes_received"] for h in alice["history"]) == 1_000_000
+    res = client.get(f"{VPN}/stats/bob", headers=bearer(key))  # only on globex's server: not found here
+    assert res.status_code == 404 and res.json()["success"] is False
+    # An unbound read key sees every server, for comparison.
+    admin = AUTH["Authorization"].split()[1]
+    assert get(client, admin, f"{VPN}/analytics")["data"]["traffic_distribution"]["rx"] == 74_000_007
+    assert [c["common_name"] for c in get(client, admin, f"{VPN}/clients")["data"]] == [
+        "alice",
+        "bob",
+        "carl",
+        "dora",
+    ]
+
+
+@pytest.mark.parametrize("server", ["branch", "lab", "nowhere"])
+def test_vpn_servers_outside_the_organization_are_refused_and_store_nothing(
+    client: TestClient, vpn: dict[str, str], r: Any, server: str
+) -> None:
+    from upstat.vpn import reports
+    from upstat.vpn.store import vpn_store
+
+    key = vpn["acme"]
+    before = reports.people(vpn_store(r), now=now(), servers=[server])
+    sources_before = registry.list_sources(r)
+    res = client.post(
+        f"{VPN}/ingest/openvpn",
+        params={"server": server},
+        content=_status_file(int(vpn["at"]) + 30, {"mallory": 10**9}),
+        headers=bearer(key),
+    )
+    assert res.status_code == 403
+    assert res.json() == {"success": False, "message": res.json()["message"]}
+    assert res.json()["message"].startswith("server: ")
+    assert reports.people(vpn_store(r), now=now(), servers=[server]) == before
+    assert registry.list_sources(r) == sources_before
+    assert current_engine(r).metrics_of(f"openvpn:{server}:mallory") == []
+    for path in ("analytics", "stats", "stats/system", "clients", "stats/alice"):
+        res = client.get(f"{VPN}/{path}", params={"server": server}, headers=bearer(key))
+        assert res.status_code == 403 and res.json()["message"].startswith("server: "), path
+
+
+def test_vpn_files_of_the_organizations_server_register_its_clients_in_it(
+    client: TestClient, vpn: dict[str, str], r: Any
+) -> None:
+    key = vpn["acme"]
+    res = client.post(
+        f"{VPN}/ingest/openvpn",
+        params={"server": "hq"},
+        content=_status_file(int(vpn["at"]) + 30, {"alice": 1_500_000, "erin": 10}),
+        headers=bearer(key),
+    )
+    assert res.status_code == 200 and res.json()["data"]["started"] == ["erin"]
+    erin = registry.get_source(r, "openvpn:hq:erin")
+    assert erin is not None and (erin.kind, erin.organization, erin.name) == ("device", "acme", "erin")
+    chart = get(client, key, "/v1/chart", source="openvpn:hq:erin", metric="bytes_received", range="1h")
+    assert chart["source"] == "openvpn:hq:erin"
+    assert [c["common_name"] for c in get(client, key, f"{VPN}/clients")["data"]] == ["alice", "dora", "erin"]
+    # Clients of servers in no organization are in none: an organization key never reads them.
+    carl = registry.get_source(r, "openvpn:lab:carl")
+    assert carl is not None and carl.organization is None
+    assert (
+        client.get(
+            "/v1/chart",
+            params={"source": "openvpn:lab:carl", "metric": "bytes_received"},
+            headers=bearer(key),
+        ).status_code
+        == 403
+    )
+
+
+def test_moving_a_vpn_server_moves_its_dashboard_at_once(client: TestClient, vpn: dict[str, str]) -> None:
+    key = vpn["acme"]
+    moved = client.patch("/v1/sources/openvpn:branch", json={"organization": "acme"}, headers=AUTH)
+    assert moved.status_code == 200
+    assert [c["common_name"] for c in get(client, key, f"{VPN}/clients")["data"]] == ["alice", "bob", "dora"]
+    assert (
+        client.patch("/v1/sources/openvpn:hq", json={"organization": "globex"}, headers=AUTH).status_code
+        == 200
+    )
+    assert [c["common_name"] for c in get(client, key, f"{VPN}/clients")["data"]] == ["alice", "bob"]
+    assert client.get(f"{VPN}/clients", params={"server": "hq"}, headers=bearer(key)).status_code == 403
+
+
+def test_vpn_certificates_refuse_organization_keys_and_every_vpn_route_refuses_source_keys(
+    client: TestClient, vpn: dict[str, str], r: Any
+) -> None:
+    """Certificates belong to no server, so to no organization; a source key (even the server's own) is
+    bound to one source, while every /api/v1 route covers a server's clients too."""
+    key = vpn["acme"]
+    assert client.get(f"{VPN}/certificates", headers=bearer(key)).status_code == 403
+    res = client.post(f"{VPN}/certificates", params={"file": "a.crt"}, content=b"x", headers=bearer(key))
+    assert res.status_code == 403 and res.json()["success"] is False
+    own = make_key(r, ("read", "write"), source="openvpn:hq")
+    res = client.post(
+        f"{VPN}/ingest/openvpn",
+        params={"server": "hq"},
+        content=_status_file(int(vpn["at"]) + 30, {"alice": 1}),
+        headers=bearer(own),
+    )
+    assert res.status_code == 403
+    for path in ("analytics", "stats", "stats/system", "clients", "stats/alice", "certificates"):
+        assert client.get(f"{VPN}/{path}", headers=bearer(own)).status_code == 403, path
+
+
+def now() -> int:
+    from upstat.clock import now_ms
+
+    return now_ms()

@@ -258,6 +258,47 @@ def test_a_bad_file_stores_nothing(client: TestClient, auth: dict[str, str]) -> 
     assert r.status_code == 400
 
 
+def test_a_reporting_server_and_its_clients_are_registered_sources_once(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    t = now_s() - 10 * MIN
+    r = post(client, auth, v2(t, [Conn("alice", 100, 200, t - 60)]).replace(",200,", ",two,"), server="bad")
+    assert r.status_code == 400
+    assert client.get("/v1/sources/openvpn:bad", headers=auth).status_code == 404  # a refused file: nothing
+    ok(post(client, auth, v2(t, [Conn("alice", 100, 200, t - 60), Conn("bob", 1, 2, t - 60)]), server="edge"))
+    edge = client.get("/v1/sources/openvpn:edge", headers=auth).json()
+    assert (edge["kind"], edge["name"], edge["organization"]) == ("vpn-server", "edge", None)
+    alice = client.get("/v1/sources/openvpn:edge:alice", headers=auth).json()
+    assert (alice["kind"], alice["name"]) == ("device", "alice")
+    ok(
+        post(
+            client,
+            auth,
+            v2(t + MIN, [Conn("alice", 300, 400, t - 60), Conn("carol", 1, 1, t)]),
+            server="edge",
+        )
+    )
+    assert client.get("/v1/sources/openvpn:edge", headers=auth).json() == edge  # idempotent: unchanged
+    listed = client.get("/v1/sources", params={"kind": "vpn-server"}, headers=auth).json()["sources"]
+    assert [s["source"] for s in listed] == ["openvpn:edge"]
+    devices = client.get("/v1/sources", params={"kind": "device"}, headers=auth).json()["sources"]
+    assert [s["source"] for s in devices] == ["openvpn:edge:alice", "openvpn:edge:bob", "openvpn:edge:carol"]
+
+
+def test_a_server_registered_ahead_of_its_first_file_is_known_with_no_clients(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    res = client.post("/v1/sources", json={"id": "openvpn:spare", "kind": "vpn-server"}, headers=auth)
+    assert res.status_code == 201
+    system = ok(client.get(f"{API}/stats/system", headers=auth, params={"server": "spare"}))["data"]
+    assert (system["total_clients"], system["total_received_gb"]) == (0, 0.0)
+    res = client.get(f"{API}/clients", headers=auth, params={"server": "elsewhere"})
+    assert res.status_code == 404 and res.json() == {
+        "success": False,
+        "message": "server: no VPN server named 'elsewhere'",
+    }
+
+
 def test_an_empty_client_list_is_zero_clients(client: TestClient, auth: dict[str, str]) -> None:
     t = now_s() - 10 * MIN
     done = ok(post(client, auth, v2(t, [])))["data"]
