@@ -141,6 +141,43 @@ def test_forced_resolutions(
     assert sum(h["bytes_sent"] for h in body["history"]) == 200
 
 
+SECONDS = {"1h": 3600, "3h": 3 * 3600, "6h": 6 * 3600, "12h": 12 * 3600, "24h": 86400, "7d": 7 * 86400}
+SECONDS |= {"30d": 30 * 86400, "1y": 365 * 86400}
+FORCED = {
+    "5min": (300, "usage_history_hires"),
+    "hourly": (3600, "stats_hourly"),
+    "daily": (86400, "stats_daily"),
+}
+
+
+def test_point_counts_for_every_range_and_forced_resolution(client: TestClient, auth: dict[str, str]) -> None:
+    """A forced resolution gives range / step points (at least one, the bucket holding now), over the
+    10,000-point limit a 400; raw gives each stored point (here the session's start and the file)."""
+    t = now_s() - 10 * MIN
+    ok(post(client, auth, v2(t, [Conn("alice", 100, 200, t - 60)])))
+    for rng, seconds in SECONDS.items():
+        for resolution, (step, table) in FORCED.items():
+            res = client.get(
+                f"{API}/stats/alice", headers=auth, params={"range": rng, "resolution": resolution}
+            )
+            if seconds // step > 10_000:
+                assert res.status_code == 400 and "the limit is 10000" in res.json()["message"]
+                continue
+            body = ok(res)["data"]
+            count = max(1, seconds // step)
+            assert body["meta"] == {
+                "resolution_used": table,
+                "record_count": count,
+                "resolution": {"5min": "5m", "hourly": "1h", "daily": "1d"}[resolution],
+            }, (rng, resolution)
+            assert len(body["history"]) == count
+            if count > 1:  # a single bucket is the one holding now, which may have begun after the file
+                assert sum(h["bytes_sent"] for h in body["history"]) == 200, (rng, resolution)
+        raw = ok(client.get(f"{API}/stats/alice", headers=auth, params={"range": rng, "resolution": "raw"}))
+        assert raw["data"]["meta"]["record_count"] == 2
+        assert [h["bytes_sent"] for h in raw["data"]["history"]] == [0, 200]
+
+
 def test_bad_parameters_answer_400_in_the_documents_shape(client: TestClient, auth: dict[str, str]) -> None:
     t = now_s() - 10 * MIN
     ok(post(client, auth, v2(t, [Conn("alice", 100, 200, t - 60)])))
