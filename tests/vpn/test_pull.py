@@ -155,3 +155,7 @@ def test_a_bad_sources_setting_names_the_entry(env: dict[str, str], monkeypatch:
     configure(monkeypatch, openvpn_status_sources="office=ftp://x/y")
     with pytest.raises(ValueError, match="'office=ftp://x/y' is not server=s3://bucket/key"):
         run_openvpn_pull(now=now_ms())
+    for bad in ("of/fice=s3://b/k", f"{'x' * 101}=s3://b/k"):  # a server's name is a source id's part
+        configure(monkeypatch, openvpn_status_sources=bad)
+        with pytest.raises(ValueError, match="is not server=s3://bucket/key"):
+            run_openvpn_pull(now=now_ms())

@@ -68,7 +68,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (400, "A bad parameter, or a status file that is not one (the message names the line)"),
         (401, "Missing or unknown bearer token"),
         (403, "The token lacks the route's scope, or the server is not the organization key's"),
-        (404, "No such client"),
+        (404, "No such client, or no such server (`server=`)"),
         (413, "Request body over the configured limit"),
         (429, "Rate limit reached: see Retry-After"),
         (503, "The data store is unreachable"),

@@ -21,7 +21,7 @@ from upstat.errors import UpstatError
 from upstat.names import name_problem
 from upstat.timeseries import timemath as tm
 from upstat.vpn import certificates
-from upstat.vpn.ingest import ingest_status
+from upstat.vpn.ingest import MAX_SERVER, ingest_status
 from upstat.vpn.statusfile import parse
 from upstat.vpn.store import VpnStore
 
@@ -43,7 +43,8 @@ def parse_locations(text: str) -> list[Location]:
     for part in (p.strip() for p in text.split(",") if p.strip()):
         server, sep, url = part.partition("=")
         server, url = server.strip(), url.strip()
-        if not sep or name_problem(server) is not None or not url.startswith(SCHEMES):
+        bad_name = name_problem(server, max_len=MAX_SERVER, path_segment=True) is not None
+        if not sep or bad_name or not url.startswith(SCHEMES):
             raise ValueError(
                 f"UPSTAT_OPENVPN_STATUS_SOURCES: {part!r} is not server=s3://bucket/key or server=https://..."
             )
