@@ -53,9 +53,15 @@ def logical_id(function: str) -> str:
 
 
 def role_statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    """Every statement the function's role may hold: a policy under ``Fn::If`` counts as if its condition
+    held (the most the role can be allowed)."""
     role = template["Resources"][logical_id(function)]["Properties"]["Role"]["Fn::GetAtt"][0]
     props = template["Resources"][role]["Properties"]
-    return [s for policy in props.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    policies = []
+    for policy in props.get("Policies", []):
+        branches = policy["Fn::If"][1:] if "Fn::If" in policy else [policy]
+        policies += [p for p in branches if isinstance(p, dict) and "PolicyDocument" in p]
+    return [s for policy in policies for s in policy["PolicyDocument"]["Statement"]]
 
 
 def allows(statements: list[dict[str, Any]], action: str, resource_text: str) -> bool:
@@ -401,3 +407,18 @@ def test_the_stage_parameters_set_real_settings_and_empty_means_the_default(temp
         settings = from_env(literal)  # what the function reads: no error, empty values leave the default
         assert settings.public_read is Settings.public_read and settings.rate_limit_per_key == 600
         assert settings.metrics_namespace == "upstat" and settings.stage == stage_of(template)
+
+
+def test_the_openvpn_job_reads_s3_only_in_the_configured_bucket(template: dict[str, Any]) -> None:
+    role = template["Resources"]["OpenvpnLambdaFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    [conditional] = [p for p in template["Resources"][role]["Properties"]["Policies"] if "Fn::If" in p]
+    condition, _, otherwise = conditional["Fn::If"]
+    assert (condition, otherwise) == ("ReadsOpenvpnBucket", {"Ref": "AWS::NoValue"})
+    statements = role_statements(template, "openvpn")
+    assert allows(statements, "s3:GetObject", "${OpenvpnBucket}/*")
+    assert allows(statements, "s3:ListBucket", "${OpenvpnBucket}")
+    assert not any("s3:*" in json.dumps(s["Action"]) for s in statements)
+    assert evaluate({"Condition": "ReadsOpenvpnBucket"}, parameters(template), template) is False
+    assert evaluate(
+        {"Condition": "ReadsOpenvpnBucket"}, parameters(template, OpenvpnBucket="vpn-files"), template
+    )
