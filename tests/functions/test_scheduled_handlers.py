@@ -82,7 +82,7 @@ def test_a_second_invocation_while_the_first_runs_skips_without_redoing_the_work
     assert handler(load_event("eventbridge_scheduled"), LambdaContext())["complete"] is True
 
 
-@pytest.mark.parametrize("job", ["ping", "rollup", "retention", "ping_worker"])
+@pytest.mark.parametrize("job", ["ping", "rollup", "retention", "openvpn", "ping_worker"])
 def test_a_scheduled_function_imports_neither_fastapi_nor_boto3(job: str) -> None:
     code = (
         f"import sys, importlib; importlib.import_module('functions.{job}.handler'); "

@@ -122,7 +122,7 @@ def test_no_parameter_value_is_resolved_at_package_time() -> None:
 def test_the_scheduler_sends_an_eventbridge_shaped_event(service: dict[str, Any]) -> None:
     sample = load_event("eventbridge_scheduled")
     ours = load_event("scheduler_input")
-    for name in ("ping", "rollup", "retention"):
+    for name in ("ping", "rollup", "retention", "openvpn"):
         (event,) = service["functions"][name]["events"]
         payload = event["schedule"]["input"]
         assert set(payload) == set(ours) == set(sample) - {"account"}

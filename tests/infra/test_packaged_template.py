@@ -175,7 +175,7 @@ def test_the_defaults_pass_the_rules(template: dict[str, Any]) -> None:
 
 
 def test_with_elasticache_the_functions_get_its_address_as_a_plain_variable(template: dict[str, Any]) -> None:
-    for function in ("api", "ping", "pingWorker", "rollup", "retention"):
+    for function in ("api", "ping", "pingWorker", "rollup", "retention", "openvpn"):
         env = template["Resources"][logical_id(function)]["Properties"]["Environment"]["Variables"]
         condition, with_cache, without = env["UPSTAT_REDIS_URL"]["Fn::If"]
         assert condition == "CreateCache" and without == {"Ref": "AWS::NoValue"}
