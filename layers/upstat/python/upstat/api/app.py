@@ -31,6 +31,7 @@ ROUTERS: tuple[str, ...] = (
     "upstat.api.routes.uptime",
     "upstat.dialects.openuptimes",
     "upstat.dialects.openvpn",
+    "upstat.dialects.duplistatus",
     "upstat.api.routes.pages",
 )
 

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -51,7 +51,7 @@ class Alert:
     service_id: str
     service_name: str
     url: str
-    transition: str  # down | up | degraded | cert_expiring
+    transition: str  # down | up | degraded | cert_expiring | overdue (a backup job)
     previous: str | None
     current: str
     at_ms: int
@@ -60,6 +60,8 @@ class Alert:
     error: str | None = None
     cert_days: float | None = None
     webhooks: tuple[str, ...] = field(default=(), compare=False)
+    # What changed: a monitored ``service``, or a ``backup`` job (upstat.backups.schedule: overdue runs).
+    kind: str = "service"
 
     @property
     def claim_id(self) -> str:
@@ -67,10 +69,8 @@ class Alert:
 
     def payload(self) -> dict[str, Any]:
         """The JSON body of webhooks and the SNS message."""
-        data = asdict(self)
-        data.pop("webhooks")
         return {
-            "event": f"service.{self.transition}",
+            "event": f"{self.kind}.{self.transition}",
             "service": {"id": self.service_id, "name": self.service_name, "url": self.url},
             "transition": self.transition,
             "previous": self.previous,
@@ -88,6 +88,7 @@ class Alert:
             "up": "is UP again",
             "degraded": "is DEGRADED",
             "cert_expiring": "certificate expires soon",
+            "overdue": "backup is OVERDUE",
         }
         text = f"[upstat] {self.service_name} {words.get(self.transition, self.transition)}"
         return text.encode("ascii", "replace").decode()[:100]

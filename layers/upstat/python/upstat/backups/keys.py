@@ -1,0 +1,53 @@
+"""Key names of the backup store, built by pure functions in one place.
+
+Everything of one server lives under the hash tag ``{bk:<digest of its id>}`` (its record, its jobs, its
+name index, each job's record), so a server's keys share one cluster slot whatever characters its id and
+its jobs' ids hold. Global indexes (server id <-> number, the number counter, the scheduled jobs) are
+single keys written by single-key commands.
+"""
+
+from __future__ import annotations
+
+from upstat.store.keys import name_id
+
+
+class BackupKeys:
+    """Key builder bound to a prefix (``UPSTAT_KEY_PREFIX``)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def _server(self, server_id: str) -> str:
+        return f"{self.prefix}bk:{{bk:{name_id('backup-server', server_id)}}}"
+
+    def server(self, server_id: str) -> str:
+        """Hash: id, number, name, alias, first_ms, last_ms."""
+        return self._server(server_id)
+
+    def jobs(self, server_id: str) -> str:
+        """Set: the ids of the server's jobs."""
+        return f"{self._server(server_id)}:jobs"
+
+    def names(self, server_id: str) -> str:
+        """Hash: job name -> job id (a job is looked up by its name)."""
+        return f"{self._server(server_id)}:names"
+
+    def job(self, server_id: str, job_id: str) -> str:
+        """Hash: the job's record (see store.Job), in its server's slot."""
+        return f"{self._server(server_id)}:job:{name_id('backup-job', job_id)}"
+
+    def numbers(self) -> str:
+        """Hash: server id -> number (1, 2, ... in order of first report)."""
+        return f"{self.prefix}bk:numbers"
+
+    def by_number(self) -> str:
+        """Hash: number -> server id."""
+        return f"{self.prefix}bk:by-number"
+
+    def counter(self) -> str:
+        """String: the last number given to a server."""
+        return f"{self.prefix}bk:counter"
+
+    def scheduled(self) -> str:
+        """Set: ``<server id>\\x1f<job id>`` of every job with a schedule (read by the overdue tick)."""
+        return f"{self.prefix}bk:scheduled"
