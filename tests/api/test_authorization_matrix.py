@@ -28,6 +28,7 @@ from tests.auth.helpers import bearer, make_key
 from tests.conftest import ADMIN_TOKEN
 from tests.uptime.targets import LocalTarget
 from upstat.auth import cache
+from upstat.backups import runs
 from upstat.config import get_settings
 from upstat.sources import access
 from upstat.sources import store as registry
@@ -176,6 +177,23 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
         {"params": {"file": "alice.crt"}, "content": w.certificate},
     ),
     ("GET", "/api/v1/health"): lambda w, s: ("/api/v1/health", {}),
+    # duplistatus: the report's machine-id is the source a source key writes (README "duplistatus")
+    ("POST", "/api/upload"): lambda w, s: ("/api/upload", {"json": duplicati_report(s, now_ms())}),
+    ("GET", "/api/chart-data/aggregated"): lambda w, s: ("/api/chart-data/aggregated", {}),
+    ("GET", "/api/chart-data/server/{serverId}"): lambda w, s: ("/api/chart-data/server/1", {}),
+    ("GET", "/api/chart-data/server/{serverId}/backup/{backupName}"): lambda w, s: (
+        "/api/chart-data/server/1/backup/documents",
+        {},
+    ),
+    ("GET", "/v1/backups/servers"): lambda w, s: ("/v1/backups/servers", {}),
+    ("PATCH", "/v1/backups/servers/{server}"): lambda w, s: (
+        "/v1/backups/servers/1",
+        {"json": {"alias": "a"}},
+    ),
+    ("PATCH", "/v1/backups/servers/{server}/jobs/{job}"): lambda w, s: (
+        "/v1/backups/servers/1/jobs/documents",
+        {"json": {"schedule": "0 2 * * *", "tz": "UTC"}},
+    ),
 }
 
 
@@ -214,7 +232,32 @@ def build(r: Any, target: str) -> World:
     for source in ("alice", "bob"):
         engine.write(source, "x", [(now_ms(), 1.0)])
     _vpn(r, engine, world)
+    # A backup server (number 1) with a job named "documents", from one Duplicati report a minute ago.
+    from upstat.dialects.duplistatus.report import to_run
+
+    runs.record(engine, r, to_run(duplicati_report("alice", now_ms() - 60_000)), now=now_ms())
     return world
+
+
+def duplicati_report(machine: str, began_ms: int) -> dict[str, Any]:
+    """A minimal Duplicati backup report of machine ``machine``, job "documents", begun at ``began_ms``."""
+    from datetime import UTC, datetime
+
+    began = datetime.fromtimestamp(began_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+    return {
+        "Data": {
+            "MainOperation": "Backup",
+            "ParsedResult": "Success",
+            "BeginTime": began,
+            "Duration": "00:00:12.5000000",
+        },
+        "Extra": {
+            "machine-id": machine,
+            "machine-name": machine,
+            "backup-name": "documents",
+            "backup-id": "DB-1",
+        },
+    }
 
 
 def _vpn(r: Any, engine: Any, world: World) -> None:

@@ -60,6 +60,11 @@ DOCUMENTED_RULES = (
     # retention (RetentionBody)
     "unknown tier",
     "must be at least",
+    # backup schedules (ScheduleIn.schedule): a value within its cron field's range
+    "is out of range for the",
+    "runs backwards",
+    "a step must be at least 1",
+    "is not a value of the",
     # maintenance windows (MaintenanceIn.start)
     "end must be after start",
     "give either start/end or recurring",
@@ -73,8 +78,10 @@ def documented_rules_only(ctx: Any, response: Any, case: Any) -> bool | None:
     if meta is None or not meta.generation.mode.is_positive or response.status_code != 400:
         return None
     try:
-        message = str(response.json().get("message", ""))
-    except ValueError:
+        body = response.json()
+        # upstat's envelope and most documents say "message"; duplistatus' upload route says "error"
+        message = str(body.get("message") or body.get("error") or "")
+    except (ValueError, AttributeError):
         message = response.text
     if any(rule in message for rule in DOCUMENTED_RULES):
         return None

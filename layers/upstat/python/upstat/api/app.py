@@ -29,6 +29,7 @@ ROUTERS: tuple[str, ...] = (
     "upstat.api.routes.sources",
     "upstat.api.routes.organizations",
     "upstat.api.routes.uptime",
+    "upstat.api.routes.backups",
     "upstat.dialects.openuptimes",
     "upstat.dialects.openvpn",
     "upstat.dialects.duplistatus",

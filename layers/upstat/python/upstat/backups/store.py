@@ -9,6 +9,7 @@ overdue tick. Runs themselves are series in the engine (:mod:`upstat.backups.run
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from upstat.config import get_settings
 #: Separates a server id from a job id in the scheduled index (a control character: never in a name).
 SEP = "\x1f"
 DEFAULT_TOLERANCE_MS = 60 * 60 * 1000
+_NUMBER = re.compile(r"^[1-9][0-9]{0,8}$")
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,11 @@ class BackupStore:
     def server_by_number(self, number: int) -> Server | None:
         server_id = self.redis.hget(self.keys.by_number(), str(number))
         return self.server(_text(server_id)) if server_id else None
+
+    def lookup(self, ref: str) -> Server | None:
+        """A server by its number (digits, no leading zero), else by its id."""
+        found = self.server_by_number(int(ref)) if _NUMBER.match(ref) else None
+        return found or self.server(ref)
 
     def servers(self) -> list[Server]:
         """Every server, by number."""

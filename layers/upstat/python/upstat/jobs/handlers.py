@@ -74,7 +74,8 @@ def _uptime_retention(ctx: JobContext) -> dict[str, Any]:
 
 def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Check every due service (or fan batches out to workers past the threshold), one tick under the
-    "ping" job lock and time budget."""
+    "ping" job lock and time budget; then alert the backup jobs that missed their schedule (this function
+    may publish alerts; the others may not)."""
 
     def body(ctx: JobContext) -> dict[str, Any]:
         from upstat.store.client import get_redis
@@ -82,7 +83,21 @@ def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         return run_ping_tick(get_redis(), now_ms=ctx.now_ms, deadline=ctx.deadline)
 
-    return run_job("ping", context, body)
+    summary = run_job("ping", context, body)
+    summary["backups"] = backup_schedules(event, context)
+    return summary
+
+
+def backup_schedules(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One alert per missed run of each scheduled backup job (claimed once: repeated ticks send it once)."""
+
+    def body(ctx: JobContext) -> dict[str, Any]:
+        from upstat.backups.schedule import alert_overdue
+        from upstat.store.client import get_redis
+
+        return alert_overdue(get_redis(), _engine(), now=ctx.now_ms, deadline=ctx.deadline)
+
+    return run_job("backup-schedules", context, body)
 
 
 def ping_worker(event: dict[str, Any], context: Any, *, ssl_context: Any = None) -> dict[str, Any]:

@@ -13,7 +13,6 @@ Each route is one call into the backup domain (upstat.backups): runs are series 
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -101,7 +100,6 @@ UPLOAD_ERRORS = _responses(
 router = APIRouter(prefix=PREFIX, tags=["duplistatus"])
 
 Uploader = Annotated[Principal, Depends(require_source_key_query("write"))]
-_NUMBER = re.compile(r"^[1-9][0-9]{0,8}$")
 
 Period = Annotated[
     Literal["1d", "7d", "30d", "90d", "1y"],
@@ -196,8 +194,7 @@ def _ok(data: dict[str, Any]) -> JSONResponse:
 
 def find_server(store: BackupStore, server_id: str) -> Server:
     """By number, else by machine-id."""
-    found = store.server_by_number(int(server_id)) if _NUMBER.match(server_id) else None
-    found = found or store.server(server_id)
+    found = store.lookup(server_id)
     if found is None:
         raise NotFound("Server not found", field="serverId")
     return found
