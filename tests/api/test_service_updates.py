@@ -172,3 +172,15 @@ def test_a_hidden_query_value_is_kept_when_another_parameter_changes(http: TestC
     assert stored == "https://example.com/health?api_key=url-secret&region=us"
     bad = http.patch("/v1/services/q", json={"url": "https://example.com/?token=********"}, headers=AUTH)
     assert bad.status_code == 400 and bad.json()["field"] == "url"
+
+
+@pytest.mark.parametrize(("sent", "kept"), [(131.0, 131), ([200.0, "300-302"], "200,300-302")])
+def test_an_expected_status_written_as_a_whole_float_is_that_code(
+    http: TestClient, sent: Any, kept: Any
+) -> None:
+    # JSON Schema counts 131.0 as an integer (the contract test sends it): refusing it broke the document.
+    created = http.post(
+        "/api/services", json={**GOOD, "name": "floaty", "expectedStatus": sent}, headers=AUTH
+    )
+    assert created.status_code == 200, created.text
+    assert http.get("/v1/services/floaty", headers=AUTH).json()["expectedStatus"] == kept

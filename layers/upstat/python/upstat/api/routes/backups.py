@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from upstat.api.deps import EngineDep, Reader, RedisDep, Writer
+from upstat.api.errors import ErrorBody
 from upstat.api.schemas.backups import AliasIn, JobOut, ScheduleIn, ServerList, ServerOut
 from upstat.backups import schedule
 from upstat.backups.runs import job_source
@@ -20,7 +21,11 @@ from upstat.errors import NotFound
 from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
 from upstat.timeseries import cron
 
-router = APIRouter(prefix="/v1/backups", tags=["backups"])
+router = APIRouter(
+    prefix="/v1/backups",
+    tags=["backups"],
+    responses={404: {"model": ErrorBody, "description": "No such backup server (or job)"}},
+)
 
 ServerRef = Annotated[
     str,
