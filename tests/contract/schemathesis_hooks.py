@@ -41,6 +41,8 @@ DOCUMENTED_RULES = (
     "needs a port",
     "give either invert or keywordAbsent",
     "stands for a hidden",
+    # url and webhooks (their descriptions): address literals the SSRF guard refuses, refused at the door
+    "target refused",
     "a hidden webhook URL",
     # OpenVPN: the body must be a status file or a PEM certificate (each request body's description)
     "status file line ",

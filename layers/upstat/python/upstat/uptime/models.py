@@ -365,7 +365,8 @@ class ServiceFields(BaseModel):
         "",
         max_length=2048,
         description="The target, of the kind's form (README: the URL of each kind): a valid host name or "
-        "address (labels of at most 63 characters, 253 in all) and port, no credentials",
+        "address (labels of at most 63 characters, 253 in all) and port, no credentials. An address literal "
+        "the SSRF guard refuses, or localhost, is refused (400: target refused, naming it)",
     )
     description: Text = Field("", max_length=1000)
     expected_status: ExpectedStatus = 200
@@ -397,7 +398,9 @@ class ServiceFields(BaseModel):
         default_factory=list,
         max_length=10,
         description="http(s) URLs each alert of this service is POSTed to: a valid host name or address "
-        "(labels of at most 63 characters, 253 in all) and port, no credentials",
+        "(labels of at most 63 characters, 253 in all) and port, no credentials. An address literal the SSRF "
+        "guard refuses (loopback, private, unspecified such as 0 ...), or localhost, is refused (400: target "
+        "refused, naming it)",
     )
 
     @model_validator(mode="before")
