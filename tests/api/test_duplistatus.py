@@ -501,3 +501,44 @@ def test_a_bad_schedule_is_refused_naming_it(
     answer = http.patch("/v1/backups/servers/2/jobs/photos", json={"schedule": schedule}, headers=AUTH)
     assert answer.status_code == 400
     assert answer.json()["field"] == "schedule" and words in answer.json()["message"]
+
+
+def test_a_key_in_the_upload_url_never_reaches_a_log_line(
+    env: dict[str, str], r: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Duplicati's --send-http-url carries the key: make run's access log (uvicorn, at info) prints the path,
+    and the key in it reads [REDACTED]; refused keys too."""
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from tests.api.test_client_address import _free_port
+    from upstat.api.app import create_app
+    from upstat.config import get_settings
+    from upstat.local import uvicorn_options
+
+    monkeypatch.setenv("UPSTAT_PORT", str(_free_port()))
+    get_settings.cache_clear()
+    caplog.set_level("INFO")
+    run = month(tm_now())[-1]
+    key = make_key(r, ("write",), source=run.machine)
+    server = uvicorn.Server(uvicorn.Config(create_app(), **uvicorn_options(get_settings())))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        base = f"http://127.0.0.1:{get_settings().port}"
+        assert httpx.post(f"{base}/api/upload?key={key}", json=duplicati_report(run)).status_code == 200
+        wrong = key[:-3] + ("000" if not key.endswith("000") else "111")
+        assert httpx.post(f"{base}/api/upload?key={wrong}", json=duplicati_report(run)).status_code == 401
+    finally:
+        server.should_exit = True
+        thread.join(5)
+    lines = [rec.getMessage() for rec in caplog.records]
+    access = [line for line in lines if "/api/upload" in line]
+    assert len(access) == 2 and all("key=[REDACTED]" in line for line in access), access
+    secret = key.split("_")[2]
+    assert not any(secret in line or wrong.split("_")[2] in line for line in lines)
