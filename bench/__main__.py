@@ -10,6 +10,7 @@ MODULES = (
     "bench.prober",
     "bench.status",
     "bench.openvpn",
+    "bench.duplistatus",
     "bench.imports",
     "bench.artifacts",
 )
