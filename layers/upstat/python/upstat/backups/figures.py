@@ -15,6 +15,7 @@ asked (one pipelined round trip), so the buckets, the statistics and the summari
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from upstat.backups.runs import STATUSES, SUCCESSFUL, job_source, status_metric
 from upstat.backups.store import Job
 from upstat.errors import InvalidInput
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import FIRST, LAST, Buckets, Query
+from upstat.timeseries.engine import FIRST, LAST, MAX, MIN, Buckets, C, Query, S
 from upstat.timeseries.render import column, measured
 
 PERIODS = {"1d": tm.DAY, "7d": 7 * tm.DAY, "30d": 30 * tm.DAY, "90d": 90 * tm.DAY, "1y": 365 * tm.DAY}
@@ -79,13 +80,17 @@ class JobRuns:
     buckets: dict[str, Buckets | None]
     first_run: int | None
     last_run: int | None
+    _statuses: dict[str, list[float]] | None = field(default=None, repr=False)
 
     def status_counts(self) -> dict[str, list[float]]:
-        out = {}
-        for status in STATUSES:
-            b = self.buckets.get(status_metric(status))
-            out[status] = [] if b is None else [v or 0.0 for v in column(b, "sum")]
-        return out
+        """Runs per bucket by status (an empty list for a status never written). Computed once."""
+        if self._statuses is None:
+            out = {}
+            for status in STATUSES:
+                b = self.buckets.get(status_metric(status))
+                out[status] = [] if b is None else [v or 0.0 for v in column(b, "sum")]
+            self._statuses = out
+        return self._statuses
 
 
 def read_jobs(engine: Any, jobs: Sequence[Job], win: Window, *, now: int) -> list[JobRuns]:
@@ -162,34 +167,45 @@ def job_points(jr: JobRuns, metric: str, others: Sequence[str] = ()) -> list[Poi
     return out
 
 
-def group_points(jobs: Sequence[JobRuns], metric: str) -> list[Point]:
-    """Buckets of a group of jobs: the mean of the figure over every run in the bucket, oldest first."""
+def group_statuses(jobs: Sequence[JobRuns]) -> dict[str, list[float]]:
+    """Runs per bucket by status over a group of jobs."""
+    out: dict[str, list[float]] = {s: [] for s in STATUSES}
+    for jr in jobs:
+        for status, col in jr.status_counts().items():
+            if col:
+                acc = out[status]
+                out[status] = list(col) if not acc else [a + c for a, c in zip(acc, col, strict=True)]
+    return out
+
+
+def group_points(
+    jobs: Sequence[JobRuns], metric: str, statuses: dict[str, list[float]] | None = None
+) -> list[Point]:
+    """Buckets of a group of jobs: the mean of the figure over every run in the bucket, oldest first, with
+    the group's runs by status (``statuses``: :func:`group_statuses`, computed once for every figure)."""
+    statuses = group_statuses(jobs) if statuses is None else statuses
     total: list[float] = []
     runs: list[float] = []
-    statuses: list[dict[str, int]] = []
     starts: tuple[int, ...] = ()
     for jr in jobs:
-        sums, counts = _sums(jr.buckets.get(metric))
-        if not sums:
+        b = jr.buckets.get(metric)
+        if b is None:
             continue
-        b = jr.buckets[metric]
-        assert b is not None
-        starts = b.grid.starts()
+        recs = b.records
         if not total:
-            total, runs = [0.0] * len(sums), [0.0] * len(sums)
-            statuses = [dict.fromkeys(STATUSES, 0) for _ in sums]
-        by_status = jr.status_counts()
-        for j, (s, c) in enumerate(zip(sums, counts, strict=True)):
-            if c:
-                total[j] += s  # type: ignore[operator]
-                runs[j] += c
-                for status, n in _bucket_statuses(by_status, j).items():
-                    statuses[j][status] += n
-    return [
-        Point(starts[j], total[j] / runs[j], int(runs[j]), statuses[j], worst_status(statuses[j]))
-        for j in range(len(total))
-        if runs[j]
-    ]
+            starts = b.grid.starts()
+            total, runs = [0.0] * len(recs), [0.0] * len(recs)
+        for j in b.present if b.present is not None else range(len(recs)):
+            rec = recs[j]
+            if rec is not None:
+                total[j] += rec[S]
+                runs[j] += rec[C]
+    out = []
+    for j, n in enumerate(runs):
+        if n:
+            counted = _bucket_statuses(statuses, j)
+            out.append(Point(starts[j], total[j] / n, int(n), counted, worst_status(counted)))
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -210,24 +226,24 @@ def stats(jobs: Sequence[JobRuns], metric: str, points: Sequence[Point]) -> Stat
     """Over the runs of ``jobs`` that reported ``metric`` (0 everywhere when there is none); the trend of
     ``points`` (sorted by time here)."""
     count, total = 0, 0.0
-    low: float | None = None
-    high: float | None = None
+    low, high = math.inf, -math.inf
     for jr in jobs:
         b = jr.buckets.get(metric)
         if b is None:
             continue
-        m = measured(b)
-        if not m["count"]:
-            continue
-        count += m["count"]
-        total += m["total"]
-        low = m["min"] if low is None else min(low, m["min"])
-        high = m["max"] if high is None else max(high, m["max"])
+        recs = b.records
+        for j in b.present if b.present is not None else range(len(recs)):
+            rec = recs[j]
+            if rec is not None:  # buckets keep count, sum, min and max: exact from any tier
+                count += int(rec[C])
+                total += rec[S]
+                low = min(low, rec[MIN])
+                high = max(high, rec[MAX])
     ordered = sorted((float(p.start), p.value) for p in points)
     return Stats(
         count=count,
-        min=low if low is not None else 0.0,
-        max=high if high is not None else 0.0,
+        min=low if count else 0.0,
+        max=high if count else 0.0,
         avg=total / count if count else 0.0,
         total=total,
         trend=tm.trend(ordered),

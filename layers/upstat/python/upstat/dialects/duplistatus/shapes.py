@@ -76,8 +76,9 @@ def _metric(name: str, data: list[dict[str, Any]], stats: figures.Stats) -> dict
 def group_metrics(jobs: Sequence[JobRuns], metric: str) -> dict[str, Any]:
     """Aggregated route: one point per bucket over every job, oldest first."""
     out = {}
+    statuses = figures.group_statuses(jobs)
     for name in asked(metric):
-        points = figures.group_points(jobs, name)
+        points = figures.group_points(jobs, name, statuses)
         out[name] = _metric(name, [_point(p) for p in points], figures.stats(jobs, name, points))
     return out
 
