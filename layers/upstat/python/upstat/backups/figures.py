@@ -26,7 +26,7 @@ from upstat.backups.store import Job
 from upstat.errors import InvalidInput
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import FIRST, LAST, MAX, MIN, Buckets, C, Query, S
-from upstat.timeseries.render import column, measured
+from upstat.timeseries.render import column
 
 PERIODS = {"1d": tm.DAY, "7d": 7 * tm.DAY, "30d": 30 * tm.DAY, "90d": 90 * tm.DAY, "1y": 365 * tm.DAY}
 GRANULARITIES = {
@@ -81,6 +81,22 @@ class JobRuns:
     first_run: int | None
     last_run: int | None
     _statuses: dict[str, list[float]] | None = field(default=None, repr=False)
+    _measures: dict[str, tuple[int, float, float, float]] = field(default_factory=dict, repr=False)
+
+    def measure(self, metric: str) -> tuple[int, float, float, float]:
+        """(runs, sum, min, max) of the figure over the window: exact from any tier (buckets keep count,
+        sum, min and max). Computed once per figure."""
+        found = self._measures.get(metric)
+        if found is None:
+            b = self.buckets.get(metric)
+            recs = [] if b is None else [r for r in b.records if r is not None]
+            if recs:
+                cols = list(zip(*recs, strict=True))
+                found = (int(sum(cols[C])), float(sum(cols[S])), min(cols[MIN]), max(cols[MAX]))
+            else:
+                found = (0, 0.0, math.inf, -math.inf)
+            self._measures[metric] = found
+        return found
 
     def status_counts(self) -> dict[str, list[float]]:
         """Runs per bucket by status (an empty list for a status never written). Computed once."""
@@ -228,17 +244,8 @@ def stats(jobs: Sequence[JobRuns], metric: str, points: Sequence[Point]) -> Stat
     count, total = 0, 0.0
     low, high = math.inf, -math.inf
     for jr in jobs:
-        b = jr.buckets.get(metric)
-        if b is None:
-            continue
-        recs = b.records
-        for j in b.present if b.present is not None else range(len(recs)):
-            rec = recs[j]
-            if rec is not None:  # buckets keep count, sum, min and max: exact from any tier
-                count += int(rec[C])
-                total += rec[S]
-                low = min(low, rec[MIN])
-                high = max(high, rec[MAX])
+        n, t, lo, hi = jr.measure(metric)
+        count, total, low, high = count + n, total + t, min(low, lo), max(high, hi)
     ordered = sorted((float(p.start), p.value) for p in points)
     return Stats(
         count=count,
@@ -302,8 +309,7 @@ def growth_rate(jr: JobRuns, metric: str = "size") -> float:
     """Percent change of ``metric`` from the first run in the window to the last (0 with fewer than two
     runs, or a first value of 0)."""
     first, last = first_and_last(jr.buckets.get(metric))
-    b = jr.buckets.get(metric)
-    runs = measured(b)["count"] if b is not None else 0
+    runs = jr.measure(metric)[0]
     if first is None or last is None or runs < 2 or first == 0:
         return 0.0
     return round(100.0 * (last - first) / first, 2)
