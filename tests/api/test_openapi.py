@@ -118,6 +118,18 @@ def _body_examples(doc: dict[str, Any]) -> list[tuple[str, str, Any]]:
     return out
 
 
+def backup_server_with_a_job(r: Any) -> None:
+    """Backup server 1 with a job named "documents" (for the paths of /v1/backups), from one report."""
+    from tests.api.test_authorization_matrix import duplicati_report
+    from upstat.backups import runs
+    from upstat.clock import now_ms
+    from upstat.dialects.duplistatus.report import to_run
+    from upstat.timeseries.config import current_engine
+
+    now = now_ms()
+    runs.record(current_engine(r, fresh=True), r, to_run(duplicati_report("m1", now - 60_000)), now=now)
+
+
 def test_every_published_request_example_is_accepted_as_published(env: dict[str, str], r: Any) -> None:
     """Sent as published (path names filled with an existing service "api", source "edge-router" and
     organization "acme"), each answers 2xx."""
@@ -136,9 +148,13 @@ def test_every_published_request_example_is_accepted_as_published(env: dict[str,
             registry.create_organization(r, slug="acme", name="Acme", now_ms=1)
         if path.startswith("/v1/sources/"):
             registry.create_source(r, "edge-router", kind="device", now_ms=1)
+        backup_server_with_a_job(r)
         res = client.request(
             method,
-            path.replace("{name}", "api").replace("{id}", "edge-router" if "sources" in path else "acme"),
+            path.replace("{name}", "api")
+            .replace("{id}", "edge-router" if "sources" in path else "acme")
+            .replace("{server}", "1")
+            .replace("{job}", "documents"),
             params={"name": "api"} if path == "/api/services" and method == "PUT" else None,
             json=example,
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
