@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from upstat.backups import schedule
-from upstat.backups.runs import STATUSES, SUCCESSFUL, job_source, status_metric
+from upstat.backups.runs import LISTED, STATUSES, SUCCESSFUL, job_source, status_metric
 from upstat.backups.store import Job
 from upstat.errors import InvalidInput
 from upstat.timeseries import timemath as tm
@@ -102,7 +102,7 @@ class JobRuns:
         """Runs per bucket by status (an empty list for a status never written). Computed once."""
         if self._statuses is None:
             out = {}
-            for status in STATUSES:
+            for status in LISTED:
                 b = self.buckets.get(status_metric(status))
                 out[status] = [] if b is None else [v or 0.0 for v in column(b, "sum")]
             self._statuses = out
@@ -159,7 +159,10 @@ def _bucket_statuses(counts: dict[str, list[float]], j: int) -> dict[str, int]:
 
 def worst_status(statuses: dict[str, int]) -> str:
     """The worst status with a run (``unknown`` when there is none)."""
-    return next((s for s in STATUSES if statuses.get(s)), "unknown")
+    for status in STATUSES:
+        if statuses.get(status):
+            return status
+    return "unknown"
 
 
 def job_points(jr: JobRuns, metric: str, others: Sequence[str] = ()) -> list[Point]:
@@ -185,7 +188,7 @@ def job_points(jr: JobRuns, metric: str, others: Sequence[str] = ()) -> list[Poi
 
 def group_statuses(jobs: Sequence[JobRuns]) -> dict[str, list[float]]:
     """Runs per bucket by status over a group of jobs."""
-    out: dict[str, list[float]] = {s: [] for s in STATUSES}
+    out: dict[str, list[float]] = {s: [] for s in LISTED}
     for jr in jobs:
         for status, col in jr.status_counts().items():
             if col:
@@ -280,7 +283,7 @@ class Summary:
 
 
 def summary(jobs: Sequence[JobRuns]) -> Summary:
-    by_status = {s: 0 for s in STATUSES}
+    by_status = dict.fromkeys(LISTED, 0)
     for jr in jobs:
         for status, col in jr.status_counts().items():
             by_status[status] += int(sum(col))

@@ -23,6 +23,8 @@ from upstat.timeseries import ingest as ts_ingest
 
 #: The statuses of a run, worst first (a bucket's status is the worst of its runs).
 STATUSES = ("fatal", "error", "unknown", "warning", "success")
+#: The same, best first: the order they are listed in.
+LISTED = ("success", "warning", "error", "fatal", "unknown")
 #: Statuses that count as a successful backup (a warning still stored the backup).
 SUCCESSFUL = frozenset({"success", "warning"})
 FIGURES = ("duration", "size", "files", "storage", "uploaded", "versions", "warnings", "errors")
