@@ -29,7 +29,9 @@ ALLOWED = {
     "sources": {"store", "timeseries", "auth"},
     # The VPN domain (status files, sessions, state); its sources go to the shared registry.
     "vpn": {"store", "timeseries", "sources"},
-    "jobs": {"store", "timeseries", "uptime", "vpn"},
+    # Backups (the backup domain) alert overdue jobs through uptime's alert path, register in sources.
+    "backups": {"store", "timeseries", "uptime", "sources"},
+    "jobs": {"store", "timeseries", "uptime", "vpn", "backups"},
     "web": set(),
 }
 

@@ -8,3 +8,4 @@ from tests.uptime.targets import (  # noqa: F401  (fixtures, registered by impor
     local_target,
     target_thread,
 )
+from tests.uptime.test_alerts_and_fanout import receiver  # noqa: F401  (a fixture, registered by import)

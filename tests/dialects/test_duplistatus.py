@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import AUTH
 from tests.auth.helpers import bearer, make_key
+from tests.uptime.test_alerts_and_fanout import Receiver
 from upstat.dialects import duplistatus
 from upstat.timeseries import timemath as tm
 
@@ -374,7 +375,7 @@ def test_a_missed_run_lowers_reliability_once_the_schedule_is_known(
 
 
 def test_a_job_that_misses_its_schedule_is_overdue_and_alerted_once(
-    http: TestClient, fleet: list[Run], monkeypatch: pytest.MonkeyPatch, receiver: Any
+    http: TestClient, fleet: list[Run], monkeypatch: pytest.MonkeyPatch, receiver: Receiver
 ) -> None:
     from tests.functions.conftest import LambdaContext, function_module, load_event
 

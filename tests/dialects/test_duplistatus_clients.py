@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.test_client_address import _free_port, serve
-from tests.api.test_duplistatus import NAS, Run, post_at, tm_now
+from tests.dialects.test_duplistatus import NAS, Run, post_at, tm_now
 from upstat.config import get_settings
 from upstat.timeseries import timemath as tm
 
