@@ -202,8 +202,6 @@ def _reported_next(extra: Mapping[str, Any]) -> int | None:
 def to_run(body: Any) -> BackupRun:
     """The run of a report, or :class:`Refused` (duplistatus' checks) / InvalidInput naming the field."""
     data, extra = check_shape(body)
-    if data["MainOperation"] != "Backup":  # pragma: no cover - check_shape refused it
-        raise Refused({"error": "Only backup operations are supported"})
     server_id = _identifier(extra, "machine-id", MAX_MACHINE_ID)
     job_id = _identifier(extra, "backup-id", MAX_BACKUP_ID)
     server_name = _identifier(extra, "machine-name", 200)
