@@ -180,18 +180,18 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
     # duplistatus: the report's machine-id is the source a source key writes (README "duplistatus")
     ("POST", "/api/upload"): lambda w, s: ("/api/upload", {"json": duplicati_report(s, now_ms())}),
     ("GET", "/api/chart-data/aggregated"): lambda w, s: ("/api/chart-data/aggregated", {}),
-    ("GET", "/api/chart-data/server/{serverId}"): lambda w, s: ("/api/chart-data/server/1", {}),
+    ("GET", "/api/chart-data/server/{serverId}"): lambda w, s: (f"/api/chart-data/server/{s}", {}),
     ("GET", "/api/chart-data/server/{serverId}/backup/{backupName}"): lambda w, s: (
-        "/api/chart-data/server/1/backup/documents",
+        f"/api/chart-data/server/{s}/backup/documents",
         {},
     ),
     ("GET", "/v1/backups/servers"): lambda w, s: ("/v1/backups/servers", {}),
     ("PATCH", "/v1/backups/servers/{server}"): lambda w, s: (
-        "/v1/backups/servers/1",
+        f"/v1/backups/servers/{s}",
         {"json": {"alias": "a"}},
     ),
     ("PATCH", "/v1/backups/servers/{server}/jobs/{job}"): lambda w, s: (
-        "/v1/backups/servers/1/jobs/documents",
+        f"/v1/backups/servers/{s}/jobs/documents",
         {"json": {"schedule": "0 2 * * *", "tz": "UTC"}},
     ),
 }
@@ -232,10 +232,12 @@ def build(r: Any, target: str) -> World:
     for source in ("alice", "bob"):
         engine.write(source, "x", [(now_ms(), 1.0)])
     _vpn(r, engine, world)
-    # A backup server (number 1) with a job named "documents", from one Duplicati report a minute ago.
+    # Backup servers alice and bob (the machine-id is the source), each with a job named "documents", from
+    # one Duplicati report a minute ago.
     from upstat.dialects.duplistatus.report import to_run
 
-    runs.record(engine, r, to_run(duplicati_report("alice", now_ms() - 60_000)), now=now_ms())
+    for source in ("alice", "bob"):
+        runs.record(engine, r, to_run(duplicati_report(source, now_ms() - 60_000)), now=now_ms())
     return world
 
 

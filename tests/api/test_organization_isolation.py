@@ -361,3 +361,70 @@ def now() -> int:
     from upstat.clock import now_ms
 
     return now_ms()
+
+
+# ------------------------------------------------------------------------------------------------------
+# duplistatus and /v1/backups: a backup server is the source of its machine-id; its organization decides.
+
+
+def backup_world(client: TestClient, r: Any) -> None:
+    """Backup servers alice (acme, number 1) and bob (globex, number 2), each with job "documents" run
+    once, reported as Duplicati sends it (an unbound write key)."""
+    from tests.api.test_authorization_matrix import duplicati_report, now_ms
+
+    for source in ("alice", "bob"):
+        res = client.post("/api/upload", json=duplicati_report(source, now_ms() - 60_000), headers=AUTH)
+        assert res.status_code == 200, res.text
+
+
+def test_backup_listings_show_only_the_organizations_servers(
+    client: TestClient, world: dict[str, str], r: Any
+) -> None:
+    backup_world(client, r)
+    key = world["acme"]
+    assert [s["id"] for s in get(client, key, "/v1/backups/servers")["servers"]] == ["alice"]
+    summary = get(client, key, "/api/chart-data/aggregated", period="1d")["data"]["summary"]
+    assert summary["totalBackups"] == 1  # alice's run, not bob's
+    everyone = get(client, AUTH["Authorization"].split()[1], "/api/chart-data/aggregated", period="1d")
+    assert everyone["data"]["summary"]["totalBackups"] == 2
+    assert get(client, key, "/api/chart-data/server/alice")["data"]["server"]["id"] == 1
+    assert get(client, key, "/api/chart-data/server/1/backup/documents")["data"]["backup"]["name"] == (
+        "documents"
+    )
+
+
+@pytest.mark.parametrize("server", ["bob", "2", "99", "nobody"])
+def test_another_organizations_backup_server_is_refused_whether_it_exists_or_not(
+    client: TestClient, world: dict[str, str], r: Any, server: str
+) -> None:
+    backup_world(client, r)
+    key = world["acme"]
+    for path in (f"/api/chart-data/server/{server}", f"/api/chart-data/server/{server}/backup/documents"):
+        res = client.get(path, headers=bearer(key))
+        assert res.status_code == 403 and res.json()["error"] == "ForbiddenError", path
+    res = client.patch(f"/v1/backups/servers/{server}", json={"alias": "mine"}, headers=bearer(key))
+    assert res.status_code == 403 and res.json()["field"] == "server"
+    res = client.patch(
+        f"/v1/backups/servers/{server}/jobs/documents", json={"schedule": "0 2 * * *"}, headers=bearer(key)
+    )
+    assert res.status_code == 403
+    bob = client.get("/v1/backups/servers", headers=AUTH).json()["servers"][1]
+    assert (bob["alias"], bob["jobs"][0]["schedule"]) == ("", None)
+
+
+@pytest.mark.parametrize("machine", ["bob", "carol", "new-one"])
+def test_an_organization_key_uploads_only_for_its_organizations_servers(
+    client: TestClient, world: dict[str, str], r: Any, machine: str
+) -> None:
+    from tests.api.test_authorization_matrix import duplicati_report, now_ms
+
+    key = world["acme"]
+    registered = registry.get_source(r, machine)
+    res = client.post("/api/upload", json=duplicati_report(machine, now_ms()), headers=bearer(key))
+    assert res.status_code == 403 and res.json()["error"].startswith("Extra.machine-id: ")
+    assert current_engine(r).sources_of("duration") == []  # no run stored
+    assert client.get("/v1/backups/servers", headers=AUTH).json() == {"servers": []}
+    assert registry.get_source(r, machine) == registered  # "new-one" stays unregistered
+    res = client.post("/api/upload", json=duplicati_report("alice", now_ms()), headers=bearer(key))
+    assert res.status_code == 200
+    assert [s["id"] for s in client.get("/v1/backups/servers", headers=AUTH).json()["servers"]] == ["alice"]

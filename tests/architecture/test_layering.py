@@ -29,8 +29,9 @@ ALLOWED = {
     "sources": {"store", "timeseries", "auth"},
     # The VPN domain (status files, sessions, state); its sources go to the shared registry.
     "vpn": {"store", "timeseries", "sources"},
-    # Backups (the backup domain) alert overdue jobs through uptime's alert path, register in sources.
-    "backups": {"store", "timeseries", "uptime", "sources"},
+    # Backups (the backup domain) alert overdue jobs through uptime's alert path, register in sources and
+    # apply its access rule to a key (auth's Principal).
+    "backups": {"store", "timeseries", "uptime", "sources", "auth"},
     "jobs": {"store", "timeseries", "uptime", "vpn", "backups"},
     "web": set(),
 }

@@ -23,6 +23,7 @@ from tests.api.conftest import AUTH
 from tests.auth.helpers import bearer, make_key
 from tests.uptime.test_alerts_and_fanout import Receiver
 from upstat.dialects import duplistatus
+from upstat.sources import store as registry
 from upstat.timeseries import timemath as tm
 
 EVENT = Path(__file__).resolve().parents[1] / "events" / "duplicati_backup_report.json"
@@ -433,6 +434,34 @@ def test_a_refused_report_stores_nothing(http: TestClient) -> None:
     assert answer.status_code == 400 and answer.json()["missingFields"] == ["backup-id"]
     assert http.get("/v1/backups/servers", headers=AUTH).json() == {"servers": []}
     assert http.get("/v1/sources", headers=AUTH).json() == {"sources": []}
+
+
+def test_a_machine_is_a_backup_server_source_of_the_registry_from_its_first_report(
+    http: TestClient, fleet: list[Run], r: Any
+) -> None:
+    sources = http.get("/v1/sources", params={"kind": "backup-server"}, headers=AUTH).json()["sources"]
+    assert sorted((s["source"], s["name"]) for s in sources) == sorted(
+        {(run.machine, run.machine_name) for run in fleet}
+    )  # the machines only: their jobs are not sources of the registry
+    # Registered beforehand (e.g. with its source key, in an organization): kept as it was.
+    registry.create_source(r, "registered-nas", kind="device", name="The NAS", now_ms=1)
+    report = duplicati_report(fleet[-1])
+    report["Extra"]["machine-id"] = "registered-nas"
+    assert http.post("/api/upload", json=report, headers=AUTH).status_code == 200
+    found = registry.get_source(r, "registered-nas")
+    assert found is not None and (found.kind, found.name) == ("device", "The NAS")
+
+
+def test_a_machine_id_that_cannot_be_a_source_is_refused_naming_it(http: TestClient) -> None:
+    run = month(tm_now())[-1]
+    for machine, words in (("a/b", "'/'"), ("service:x", "upstat's own")):
+        report = duplicati_report(run)
+        report["Extra"]["machine-id"] = machine
+        answer = http.post("/api/upload", json=report, headers=AUTH)
+        assert answer.status_code == 400 and answer.json()["error"].startswith("Extra.machine-id: ")
+        assert words in answer.json()["error"]
+    assert http.get("/v1/backups/servers", headers=AUTH).json() == {"servers": []}
+    assert http.get("/v1/series", headers=AUTH).json() == {"sources": []}
 
 
 def test_duplicati_posts_with_a_source_key_in_the_url(http: TestClient, r: Any) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from upstat.backups.store import BackupStore, Job, Server
+from upstat.sources import models as source_models
+from upstat.sources import store as registry
 from upstat.timeseries import ingest as ts_ingest
 
 #: The statuses of a run, worst first (a bucket's status is the worst of its runs).
@@ -83,12 +85,16 @@ def record(
     now: int,
     fields: Mapping[str, str] | None = None,
 ) -> Recorded:
-    """Store the run (all or nothing), then register its server and job unless it was a repeat."""
+    """Store the run (all or nothing), then register its server and job unless it was a repeat (the
+    server in the sources registry too). The caller checked that its key may write the server
+    (``upstat.sources.access.check_source``)."""
     if run.status not in STATUSES:
         raise ValueError(f"unknown status {run.status!r}")  # the dialect maps statuses; a bug otherwise
     unknown = set(run.figures) - set(FIGURES)
     if unknown:
         raise ValueError(f"unknown figures {sorted(unknown)}")
+    # The server becomes a registry source: its id must be one (checked before anything is stored).
+    source_models.check_source_id(run.server_id, fields_of(fields, "server"))
     source = ts_ingest.check_source(job_source(run.server_id, run.job_id), fields_of(fields, "server"))
     stored = ts_ingest.ingest(engine, source, points(run, fields or {}), {}, now=now)
     if stored.inserted == 0 and stored.replaced == 0:
@@ -96,7 +102,7 @@ def record(
     server, job = BackupStore(client).register(
         run.server_id, run.server_name, run.job_id, run.job_name, run.reported_next_ms
     )
-    _catalog(client, server, job, now)
+    _catalog(client, server, now)
     return Recorded(server, job, repeated=False)
 
 
@@ -104,23 +110,8 @@ def fields_of(fields: Mapping[str, str] | None, name: str) -> str:
     return (fields or {}).get(name, name)
 
 
-def _catalog(client: Any, server: Server, job: Job, now: int) -> None:
-    """Register both in the sources registry: the server as a ``backup-server`` source, the job as a
-    ``backup-server`` source too (the registry's kind of backup sources) whose group is its server."""
-    ensure_source(client, server.id, kind="backup-server", name=server.name, now_ms=now)
-    source = job_source(server.id, job.id)
-    found = ensure_source(client, source, kind="backup-server", name=job.name, now_ms=now)
-    extra = {"server": server.id, "backup-id": job.id, "backup-name": job.name}
-    if found is not None and (found.group != server.id or found.extra != extra):
-        update_source(client, source, group=server.id, extra=extra)
-
-
-try:  # the sources registry; until it is on main, registration in it is skipped (the backup store has all)
-    from upstat.sources.store import ensure_source, update_source  # type: ignore[import-not-found]
-except ModuleNotFoundError:  # pragma: no cover - removed once upstat.sources lands
-
-    def ensure_source(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
-        return None
-
-    def update_source(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
-        return None
+def _catalog(client: Any, server: Server, now: int) -> None:
+    """The server is a ``backup-server`` source of the registry from its first report (named by its
+    machine's name then; an existing registration, e.g. made with its source key, is kept as it is). Its
+    jobs are not registry sources: they are this domain's, found through their server."""
+    registry.ensure_source(client, server.id, kind="backup-server", name=server.name, now_ms=now)

@@ -10,10 +10,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from upstat.api.deps import EngineDep, Reader, RedisDep, Writer
+from upstat.api.deps import EngineDep, OrganizationReader, OrganizationWriter, RedisDep
 from upstat.api.errors import ErrorBody
 from upstat.api.schemas.backups import AliasIn, JobOut, ScheduleIn, ServerList, ServerOut
-from upstat.backups import schedule
+from upstat.auth import Principal
+from upstat.backups import access, schedule
 from upstat.backups.runs import job_source
 from upstat.backups.store import BackupStore, Job, Server
 from upstat.clock import now_ms
@@ -41,8 +42,8 @@ JobRef = Annotated[
 ]
 
 
-def _server(store: BackupStore, ref: str) -> Server:
-    found = store.lookup(ref)
+def _server(store: BackupStore, caller: Principal, ref: str) -> Server:
+    found = access.server_for(store.redis, store, caller, ref, field="server")
     if found is None:
         raise NotFound(f"server: no backup server {ref!r} (a number or a machine-id)", field="server")
     return found
@@ -76,17 +77,20 @@ def _server_out(server: Server, jobs: list[JobOut]) -> ServerOut:
 @router.get(
     "/servers", summary="Backup servers with their jobs, schedules and last runs", response_model=ServerList
 )
-def list_servers(client: RedisDep, engine: EngineDep, _: Reader) -> ServerList:
+def list_servers(client: RedisDep, engine: EngineDep, caller: OrganizationReader) -> ServerList:
+    """An organization key sees its organization's servers only."""
     store = BackupStore(client)
-    servers = store.servers()
+    servers = access.servers_for(client, store, caller)
     jobs = store.jobs_of(servers)
     return ServerList(servers=[_server_out(s, _views(engine, jobs[s.id])) for s in servers])
 
 
 @router.patch("/servers/{server}", summary="Name a backup server (its alias)", response_model=ServerOut)
-def set_alias(server: ServerRef, body: AliasIn, client: RedisDep, engine: EngineDep, _: Writer) -> ServerOut:
+def set_alias(
+    server: ServerRef, body: AliasIn, client: RedisDep, engine: EngineDep, caller: OrganizationWriter
+) -> ServerOut:
     store = BackupStore(client)
-    found = store.set_alias(_server(store, server), body.alias)
+    found = store.set_alias(_server(store, caller, server), body.alias)
     return _server_out(found, _views(engine, store.jobs_of([found])[found.id]))
 
 
@@ -96,12 +100,17 @@ def set_alias(server: ServerRef, body: AliasIn, client: RedisDep, engine: Engine
     response_model=JobOut,
 )
 def set_schedule(
-    server: ServerRef, job: JobRef, body: ScheduleIn, client: RedisDep, engine: EngineDep, _: Writer
+    server: ServerRef,
+    job: JobRef,
+    body: ScheduleIn,
+    client: RedisDep,
+    engine: EngineDep,
+    caller: OrganizationWriter,
 ) -> JobOut:
     """A job that misses its schedule by more than the tolerance is overdue: shown in the duplistatus
     summaries and alerted once per missed run (SNS topic and webhooks, event ``backup.overdue``)."""
     store = BackupStore(client)
-    owner = _server(store, server)
+    owner = _server(store, caller, server)
     found = store.job_by_name(owner.id, job)
     if found is None:
         raise NotFound(f"job: no job {job!r} on server {owner.number}", field="job")

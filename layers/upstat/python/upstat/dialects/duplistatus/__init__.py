@@ -19,9 +19,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from upstat.api.deps import EngineDep, Reader, RedisDep, require_source_key_query
+from upstat.api.deps import EngineDep, OrganizationReader, RedisDep, require_source_key_query
 from upstat.api.errors import register_error_format
-from upstat.auth import Principal, ensure_source
+from upstat.auth import Principal
+from upstat.backups import access as backup_access
 from upstat.backups import figures, runs
 from upstat.backups.figures import JobRuns
 from upstat.backups.store import BackupStore, Job, Server
@@ -29,6 +30,7 @@ from upstat.clock import now_ms
 from upstat.dialects.duplistatus import models, report, shapes
 from upstat.errors import InvalidInput, NotFound
 from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
+from upstat.sources import access
 
 PREFIX = "/api"
 CHART_PREFIX = f"{PREFIX}/chart-data/"
@@ -177,7 +179,7 @@ def _upload(raw: bytes, caller: Principal, client: Any, engine: Any) -> JSONResp
         run = report.to_run(body)
     except report.Refused as exc:
         return JSONResponse(exc.body, status_code=400)
-    ensure_source(caller, run.server_id, field="Extra.machine-id")
+    access.check_source(client, caller, run.server_id, field="Extra.machine-id")
     recorded = runs.record(engine, client, run, now=now_ms(), fields=report.FIELDS)
     if recorded.repeated:
         return JSONResponse({"error": "ignored, duplicated data"}, status_code=409)
@@ -192,9 +194,9 @@ def _ok(data: dict[str, Any]) -> JSONResponse:
     return JSONResponse({"status": "success", "data": data}, headers={"Cache-Control": "no-store"})
 
 
-def find_server(store: BackupStore, server_id: str) -> Server:
-    """By number, else by machine-id."""
-    found = store.lookup(server_id)
+def find_server(client: Any, store: BackupStore, caller: Principal, server_id: str) -> Server:
+    """By number, else by machine-id; one the caller's key may read (else 403)."""
+    found = backup_access.server_for(client, store, caller, server_id, field="serverId")
     if found is None:
         raise NotFound("Server not found", field="serverId")
     return found
@@ -217,15 +219,16 @@ def _read(
 def aggregated(
     engine: EngineDep,
     client: RedisDep,
-    _: Reader,
+    caller: OrganizationReader,
     period: Period = "7d",
     metric: Metric = "all",
     granularity: Granularity = "hour",
 ) -> JSONResponse:
     """One point per bucket holding runs (oldest first): the mean of the figure over every job's runs in it
-    and how many; statistics over the runs; the summary of every job."""
+    and how many; statistics over the runs; the summary of every job (an organization key: of its
+    organization's servers)."""
     store = BackupStore(client)
-    servers = store.servers()
+    servers = backup_access.servers_for(client, store, caller)
     by_server = store.jobs_of(servers)
     jobs = [job for s in servers for job in by_server[s.id]]
     win, found, now = _read(engine, jobs, period, granularity)
@@ -246,7 +249,7 @@ def server_data(
     serverId: ServerId,
     engine: EngineDep,
     client: RedisDep,
-    _: Reader,
+    caller: OrganizationReader,
     period: Period = "7d",
     metric: Metric = "all",
     granularity: Granularity = "hour",
@@ -254,7 +257,7 @@ def server_data(
     """One point per bucket and job holding runs (oldest first), with the job's name and the worst status
     of its runs there; the server's jobs with their figures over the period; the summary."""
     store = BackupStore(client)
-    server = find_server(store, serverId)
+    server = find_server(client, store, caller, serverId)
     jobs = store.jobs_of([server])[server.id]
     win, found, now = _read(engine, jobs, period, granularity)
     summary = shapes.summary(figures.summary(found))
@@ -281,7 +284,7 @@ def backup_data(
     backupName: BackupName,
     engine: EngineDep,
     client: RedisDep,
-    _: Reader,
+    caller: OrganizationReader,
     period: Period = "7d",
     metric: Metric = "all",
     granularity: Granularity = "hour",
@@ -290,7 +293,7 @@ def backup_data(
     and the means of the job's other figures there; the job's schedule, last and next run; the summary with
     growthRate and reliability (README)."""
     store = BackupStore(client)
-    server = find_server(store, serverId)
+    server = find_server(client, store, caller, serverId)
     job = store.job_by_name(server.id, backupName)
     if job is None:
         raise NotFound("Backup job not found", field="backupName")

@@ -18,7 +18,7 @@ from typing import Any
 
 from upstat.backups.runs import BackupRun
 from upstat.errors import InvalidInput
-from upstat.names import NAME_PATTERN, check_name
+from upstat.names import NAME_PATTERN, SEGMENT_PATTERN, check_name
 
 RESULTS = ("Unknown", "Success", "Warning", "Error", "Fatal")
 EXTRA_REQUIRED = ("machine-id", "machine-name", "backup-name", "backup-id")
@@ -154,12 +154,12 @@ def count(value: Any, field: str) -> int:
     return value
 
 
-def _identifier(extra: Mapping[str, Any], name: str, max_len: int) -> str:
+def _identifier(extra: Mapping[str, Any], name: str, max_len: int, *, path_segment: bool = False) -> str:
     field = f"Extra.{name}"
     value = extra.get(name)
     if not isinstance(value, str):
         raise InvalidInput(f"{field}: must be a string", field=field)
-    return check_name(value, field, max_len=max_len)
+    return check_name(value, field, max_len=max_len, path_segment=path_segment)
 
 
 def _figures(data: Mapping[str, Any]) -> dict[str, float]:
@@ -202,7 +202,8 @@ def _reported_next(extra: Mapping[str, Any]) -> int | None:
 def to_run(body: Any) -> BackupRun:
     """The run of a report, or :class:`Refused` (duplistatus' checks) / InvalidInput naming the field."""
     data, extra = check_shape(body)
-    server_id = _identifier(extra, "machine-id", MAX_MACHINE_ID)
+    # The machine-id is a registry source id and a path segment of the chart routes: no '/'.
+    server_id = _identifier(extra, "machine-id", MAX_MACHINE_ID, path_segment=True)
     job_id = _identifier(extra, "backup-id", MAX_BACKUP_ID)
     server_name = _identifier(extra, "machine-name", 200)
     job_name = _identifier(extra, "backup-name", 200)
@@ -226,8 +227,8 @@ def to_run(body: Any) -> BackupRun:
 _COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
 
 
-def _name(max_len: int) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": NAME_PATTERN}
+def _name(max_len: int, pattern: str = NAME_PATTERN) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": pattern}
 
 
 REPORT_SCHEMA: dict[str, Any] = {
@@ -259,7 +260,11 @@ REPORT_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": list(EXTRA_REQUIRED),
             "properties": {
-                "machine-id": _name(MAX_MACHINE_ID),
+                "machine-id": {
+                    **_name(MAX_MACHINE_ID, SEGMENT_PATTERN),
+                    "description": "The server: a source of the registry (kind backup-server) of this id, "
+                    "so not one of upstat's own ('service:...': 400)",
+                },
                 "machine-name": _name(200),
                 "backup-name": _name(200),
                 "backup-id": _name(MAX_BACKUP_ID),
