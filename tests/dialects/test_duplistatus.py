@@ -357,6 +357,63 @@ def test_a_jobs_runs_newest_first_with_its_other_figures_growth_and_trend(
     assert faster["metrics"]["duration"]["statistics"]["trend"] == "decreasing"
 
 
+def document_responses() -> list[dict[str, Any]]:
+    """The three response examples of the reference document (aggregated, server, backup), read at run
+    time from its "Response Format" sections."""
+    text = (Path(__file__).resolve().parents[1] / "reference" / "duplistatus-chart-data-api.md").read_text()
+    blocks = [
+        part.split("```json\n", 1)[1].split("```", 1)[0] for part in text.split("#### Response Format")[1:]
+    ]
+    return [json.loads(block) for block in blocks]
+
+
+def json_type(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return repr(value) if value is None else "boolean"
+    return {int: "number", float: "number", str: "string", list: "array", dict: "object"}[type(value)]
+
+
+def missing_fields(documented: Any, ours: Any, path: str = "") -> list[str]:
+    """Where ``ours`` lacks a field of ``documented`` or holds it with another JSON type (every item of
+    a documented array is compared with every item of ours)."""
+    if json_type(documented) != json_type(ours):
+        return [f"{path}: {json_type(ours)}, documented {json_type(documented)}"]
+    if isinstance(documented, dict):
+        return [
+            problem
+            for key, value in documented.items()
+            for problem in (
+                missing_fields(value, ours[key], f"{path}.{key}")
+                if key in ours
+                else [f"{path}.{key}: absent"]
+            )
+        ]
+    if isinstance(documented, list):
+        if not ours:
+            return [f"{path}: empty"]
+        return [
+            p for d in documented for i, o in enumerate(ours) for p in missing_fields(d, o, f"{path}[{i}]")
+        ]
+    return []
+
+
+def test_every_field_of_the_documents_examples_is_there_with_its_type(
+    http: TestClient, fleet: list[Run]
+) -> None:
+    assert http.patch("/v1/backups/servers/2", json={"alias": "Office NAS"}, headers=AUTH).status_code == 200
+    answer = http.patch("/v1/backups/servers/2/jobs/documents", json={"schedule": "0 2 * * *"}, headers=AUTH)
+    assert answer.status_code == 200
+    aggregated, server, backup = document_responses()
+    for documented, path in (
+        (aggregated, "/api/chart-data/aggregated"),
+        (server, "/api/chart-data/server/2"),
+        (backup, "/api/chart-data/server/2/backup/documents"),
+    ):
+        ours = http.get(path, params={"period": "30d", "metric": "all", "granularity": "day"}, headers=AUTH)
+        assert ours.status_code == 200
+        assert missing_fields(documented, ours.json()) == [], path
+
+
 def test_a_missed_run_lowers_reliability_once_the_schedule_is_known(
     http: TestClient, fleet: list[Run]
 ) -> None:
