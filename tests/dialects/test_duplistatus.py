@@ -584,6 +584,32 @@ def test_an_alias_set_through_upstat_shows_in_the_charts(http: TestClient, fleet
     ]
 
 
+def test_the_alias_is_the_servers_one_name_in_the_registry(
+    http: TestClient, fleet: list[Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Set on either side, one name: the duplistatus alias is the registry's name of the server."""
+    assert http.patch("/v1/backups/servers/2", json={"alias": "Office NAS"}, headers=AUTH).status_code == 200
+    assert http.get(f"/v1/sources/{NAS}", headers=AUTH).json()["name"] == "Office NAS"
+    assert http.patch(f"/v1/sources/{WEB}", json={"name": "Web"}, headers=AUTH).status_code == 200
+    assert get(http, "/api/chart-data/server/1")["server"]["alias"] == "Web"
+    assert http.patch("/v1/backups/servers/2", json={"alias": ""}, headers=AUTH).json()["alias"] == ""
+    assert http.get(f"/v1/sources/{NAS}", headers=AUTH).json()["name"] == "nas01"  # its machine's name
+    # Renamed in Duplicati: the registry name follows while nobody chose another (web01's is "Web").
+    for run in (fleet[-1], next(r for r in reversed(fleet) if r.machine == WEB)):
+        renamed = dataclasses.replace(run, machine_name=f"{run.machine_name}-new", began=run.began + 60_000)
+        assert post_at(http, monkeypatch, renamed).status_code == 200
+    names = {s["source"]: s["name"] for s in http.get("/v1/sources", headers=AUTH).json()["sources"]}
+    assert (names[NAS], names[WEB]) == ("nas01-new", "Web")
+    assert get(http, "/api/chart-data/server/2")["server"] == {
+        "id": 2,
+        "name": "nas01-new",
+        "alias": "",
+        "machineId": NAS,
+    }
+    bad = http.patch("/v1/backups/servers/2", json={"alias": " padded"}, headers=AUTH)
+    assert bad.status_code == 400 and bad.json()["field"] == "alias"
+
+
 @pytest.mark.parametrize(
     ("schedule", "words"),
     [("61 2 * * *", "out of range for the minute field"), ("every day", "not a cron expression")],

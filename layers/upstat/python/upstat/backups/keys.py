@@ -21,7 +21,7 @@ class BackupKeys:
         return f"{self.prefix}bk:{{bk:{name_id('backup-server', server_id)}}}"
 
     def server(self, server_id: str) -> str:
-        """Hash: id, number, name, alias, first_ms, last_ms."""
+        """Hash: id, number, name (the alias is the registry's name: see store.alias_of)."""
         return self._server(server_id)
 
     def jobs(self, server_id: str) -> str:

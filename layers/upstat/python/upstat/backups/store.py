@@ -1,20 +1,25 @@
 """Backup servers and jobs in Redis: records, the numbers people use for servers, schedules.
 
 A server is known by its id (Duplicati's machine-id) and by a small number given in order of first report
-(1, 2, ...; never reused). A job is known by its id (Duplicati's backup-id) within its server, and found by
-its name too (the name index follows renames). A job may have an expected schedule (a cron expression in a
-time zone, with a tolerance), set through upstat's own routes; the scheduled jobs are indexed for the
-overdue tick. Runs themselves are series in the engine (:mod:`upstat.backups.runs`), not here.
+(1, 2, ...; never reused). It is also a source of the sources registry (kind ``backup-server``, registered
+by :mod:`upstat.backups.runs`): its alias is the registry's ``name`` for it when that is not the machine's
+own name, so one name is set and shown everywhere (``PATCH /v1/sources/{id}`` or the backup route). A job is
+known by its id (Duplicati's backup-id) within its server, and found by its name too (the name index follows
+renames). A job may have an expected schedule (a cron expression in a time zone, with a tolerance), set
+through upstat's own routes; the scheduled jobs are indexed for the overdue tick. Runs themselves are series
+in the engine (:mod:`upstat.backups.runs`), not here.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from upstat.backups.keys import BackupKeys
 from upstat.config import get_settings
+from upstat.sources import store as registry
+from upstat.sources.models import Source
 
 #: Separates a server id from a job id in the scheduled index (a control character: never in a name).
 SEP = "\x1f"
@@ -54,7 +59,14 @@ def _server(raw: Any) -> Server | None:
     f = _fields(raw)
     if not f.get("id") or not f.get("number"):
         return None
-    return Server(f["id"], int(f["number"]), f.get("name", ""), f.get("alias", ""))
+    return Server(f["id"], int(f["number"]), f.get("name", ""))
+
+
+def alias_of(server: Server, source: Source | None) -> str:
+    """The registry's name of the server when someone chose one: not its machine-name, not its id."""
+    if source is None or not source.name or source.name in (server.name, server.id):
+        return ""
+    return source.name
 
 
 def _job(raw: Any) -> Job | None:
@@ -97,8 +109,8 @@ class BackupStore:
         pipe = self.redis.pipeline(transaction=False)
         pipe.hget(k.numbers(), server_id)
         pipe.hget(k.job(server_id, job_id), "name")
-        pipe.hget(k.server(server_id), "alias")
-        number_raw, old_name, alias = pipe.execute()
+        pipe.hget(k.server(server_id), "name")
+        number_raw, old_name, old_server_name = pipe.execute()
         number = int(number_raw) if number_raw else self._number(server_id)
         pipe = self.redis.pipeline(transaction=False)
         pipe.hset(k.server(server_id), mapping={"id": server_id, "number": number, "name": server_name})
@@ -113,8 +125,16 @@ class BackupStore:
             pipe.hdel(k.names(server_id), _text(old_name))
         pipe.hset(k.names(server_id), job_name, job_id)
         pipe.execute()
-        server = Server(server_id, number, server_name, _text(alias) if alias else "")
+        if old_server_name is not None and _text(old_server_name) != server_name:
+            self._renamed(server_id, _text(old_server_name), server_name)
+        server = Server(server_id, number, server_name)
         return server, self.job(server_id, job_id) or Job(server_id, job_id, job_name)
+
+    def _renamed(self, server_id: str, old: str, new: str) -> None:
+        """The machine was renamed in Duplicati: its registry name follows unless someone chose another."""
+        found = registry.get_source(self.redis, server_id)
+        if found is not None and found.name == old:
+            registry.update_source(self.redis, server_id, name=new)
 
     def _number(self, server_id: str) -> int:
         """A new number for a server seen for the first time (two reports racing: one number wins, the
@@ -130,7 +150,13 @@ class BackupStore:
     # Reads
 
     def server(self, server_id: str) -> Server | None:
-        return _server(self.redis.hgetall(self.keys.server(server_id)))
+        found = _server(self.redis.hgetall(self.keys.server(server_id)))
+        return self._aliased([found])[0] if found is not None else None
+
+    def _aliased(self, servers: list[Server]) -> list[Server]:
+        """The servers with their aliases (one registry command for all)."""
+        sources = registry.get_sources(self.redis, [s.id for s in servers])
+        return [replace(s, alias=alias_of(s, src)) for s, src in zip(servers, sources, strict=True)]
 
     def server_by_number(self, number: int) -> Server | None:
         server_id = self.redis.hget(self.keys.by_number(), str(number))
@@ -148,7 +174,7 @@ class BackupStore:
         for server_id in ids:
             pipe.hgetall(self.keys.server(server_id))
         found = [s for s in map(_server, pipe.execute()) if s is not None]
-        return sorted(found, key=lambda s: s.number)
+        return self._aliased(sorted(found, key=lambda s: s.number))
 
     def jobs_of(self, servers: list[Server]) -> dict[str, list[Job]]:
         """Each server's jobs, by name (two round trips whatever the number of servers)."""
@@ -190,9 +216,11 @@ class BackupStore:
     # ------------------------------------------------------------------------------------------------
     # Changes through upstat's own routes
 
-    def set_alias(self, server: Server, alias: str) -> Server:
-        self.redis.hset(self.keys.server(server.id), "alias", alias)
-        return Server(server.id, server.number, server.name, alias)
+    def set_alias(self, server: Server, alias: str, *, now_ms: int) -> Server:
+        """Name the server: its registry name ('' gives it back its machine-name)."""
+        registry.ensure_source(self.redis, server.id, kind="backup-server", name=server.name, now_ms=now_ms)
+        source = registry.update_source(self.redis, server.id, name=alias or server.name, now_ms=now_ms)
+        return replace(server, alias=alias_of(server, source))
 
     def set_schedule(self, job: Job, schedule: str | None, tz: str, tolerance_ms: int, *, now_ms: int) -> Job:
         """Set (or, with ``None``, remove) the job's expected schedule; the caller validated it."""

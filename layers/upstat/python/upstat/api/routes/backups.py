@@ -90,7 +90,7 @@ def set_alias(
     server: ServerRef, body: AliasIn, client: RedisDep, engine: EngineDep, caller: OrganizationWriter
 ) -> ServerOut:
     store = BackupStore(client)
-    found = store.set_alias(_server(store, caller, server), body.alias)
+    found = store.set_alias(_server(store, caller, server), body.alias, now_ms=now_ms())
     return _server_out(found, _views(engine, store.jobs_of([found])[found.id]))
 
 

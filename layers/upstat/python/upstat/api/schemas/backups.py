@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from upstat.backups.store import DEFAULT_TOLERANCE_MS
+from upstat.names import NAME_PATTERN, name_problem
 from upstat.timeseries import cron
 from upstat.timeseries import timemath as tm
-from upstat.wire import StrictStr, Text, WholeInt
+from upstat.wire import StrictStr, WholeInt
 
 _FORBID = ConfigDict(extra="forbid", allow_inf_nan=False)
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -36,7 +37,21 @@ SERVER_EXAMPLE: dict[str, Any] = {
 
 class AliasIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"alias": "Office NAS"}]})
-    alias: Text = Field(max_length=200, description="the name charts show ('' removes it)")
+    alias: Annotated[
+        StrictStr, Field(max_length=200, json_schema_extra={"pattern": f"^$|{NAME_PATTERN}"})
+    ] = Field(
+        description="the name charts and the dashboard show: the server's name in the sources registry "
+        "('' gives back the machine-name); the name rule (no control characters, no whitespace at "
+        "either end)"
+    )
+
+    @field_validator("alias")
+    @classmethod
+    def _alias(cls, value: str) -> str:
+        problem = name_problem(value) if value else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class ScheduleIn(BaseModel):
@@ -92,7 +107,7 @@ class ServerOut(BaseModel):
     number: int = Field(description="the server's number (duplistatus' serverId), in order of first report")
     id: str = Field(description="machine-id")
     name: str = Field(description="machine-name of its last report")
-    alias: str
+    alias: str = Field(description="its name in the sources registry when not the machine-name, else ''")
     jobs: list[JobOut]
 
 
