@@ -12,6 +12,7 @@ from typing import Any
 
 from upstat.auth import Principal
 from upstat.backups.store import BackupStore, Server
+from upstat.errors import Forbidden
 from upstat.sources import access
 
 
@@ -22,7 +23,10 @@ def server_for(
     ``field``) when the key may not use it. A server the key may not use is refused alike whether it exists
     or not, so a bound key learns nothing of other organizations' servers."""
     found = store.lookup(ref)
-    access.check_source(client, principal, found.id if found is not None else ref, field=field)
+    try:
+        access.check_source(client, principal, found.id if found is not None else ref, field=field)
+    except Forbidden as exc:  # named as asked: a number must not reveal another organization's machine-id
+        raise Forbidden(f"{field}: this key may not use backup server '{ref}'", field=field) from exc
     return found
 
 
