@@ -54,6 +54,11 @@ class Settings:
     allowed_targets: str = ""
 
     max_body_bytes: int = 1024 * 1024
+    # Routes that take batches (POST /v1/api/flows: 10,000 goflow2 records are ~9 MB) have their own limit,
+    # on the body as sent and as decoded (gzip): see api/app.py BODY_LIMITS.
+    max_flow_body_bytes: int = 16 * 1024 * 1024
+    # Origins (comma-separated, or *) whose browser pages may call the API (CORS); empty: none.
+    cors_origins: str = ""
     public_status_page: bool = True
     # The status page's name: its title and the text of its logo (the page shows it in the header).
     status_page_title: str = "Service status"
@@ -114,6 +119,7 @@ BOUNDS: dict[str, tuple[float, float | None]] = {
     "redis_retries": (0, 10),
     "job_time_budget_s": (1, None),
     "max_body_bytes": (1024, None),
+    "max_flow_body_bytes": (1024, None),
     "key_cache_seconds": (0, 60),
     "rate_limit_per_key": (1, None),
     "rate_limit_per_ip": (1, None),

@@ -1,7 +1,9 @@
 """The FastAPI application, assembled from one router module per area.
 
 Each module in ``ROUTERS`` exposes ``router`` (an APIRouter). upstat's own routes live under /v1; each
-reference document's routes live in upstat.dialects.<name> at that document's paths.
+reference document's routes live in upstat.dialects.<name> at that document's paths. A module may also
+expose ``BODY_LIMITS`` (path -> name of the setting that bounds that path's request bodies) for routes
+that take larger batches than ``UPSTAT_MAX_BODY_BYTES``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
@@ -33,6 +36,7 @@ ROUTERS: tuple[str, ...] = (
     "upstat.dialects.openuptimes",
     "upstat.dialects.openvpn",
     "upstat.dialects.duplistatus",
+    "upstat.dialects.netflow.routes",
     "upstat.api.routes.pages",
 )
 
@@ -70,12 +74,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     install_redaction()  # ?key= values and Authorization never reach a log line
+    body_limits: dict[str, int] = {}
     for name in ROUTERS:
         module = importlib.import_module(name)
         app.include_router(module.router, responses=ERROR_RESPONSES)
+        for path, setting in getattr(module, "BODY_LIMITS", {}).items():
+            body_limits[path] = getattr(settings, setting)
     app.add_middleware(StoreFailures)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths=body_limits)
     app.add_middleware(HeadAsGet)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        # Browser pages of these origins may call the API with a bearer token (no cookies: no credentials).
+        # Preflights are answered here; a preflight from another origin gets no CORS headers (400).
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Content-Encoding", "Idempotency-Key"],
+            expose_headers=["Retry-After", "Allow"],
+            max_age=600,
+        )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -87,18 +87,21 @@ class HeadAsGet:
 
 
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, by Content-Length or while streaming."""
+    """Refuse request bodies over ``max_bytes`` with 413, by Content-Length or while streaming. ``paths``
+    gives some paths their own limit (routes that take large batches)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, paths: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.paths = paths or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _declared_length(scope) > self.max_bytes:
-            await self._refuse(scope, send)
+        limit = self.paths.get(scope.get("path", ""), self.max_bytes)
+        if _declared_length(scope) > limit:
+            await self._refuse(scope, send, limit)
             return
         received = 0
         started = False
@@ -108,8 +111,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge(self.max_bytes)
+                if received > limit:
+                    raise _TooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -122,16 +125,16 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         from upstat.api.errors import error_response, request_id
 
         response = error_response(
             scope.get("path", ""),
             413,
             "payload_too_large",
-            f"body: request body is larger than the limit of {self.max_bytes} bytes",
+            f"body: request body is larger than the limit of {limit} bytes",
             "body",
             rid=request_id(scope),
         )

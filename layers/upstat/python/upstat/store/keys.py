@@ -55,6 +55,11 @@ class Keys:
     def sources(self) -> str:
         return f"{self.prefix}sources"
 
+    # --- additive tallies (upstat/timeseries/tally.py): one source's slot counters and batch claims of one
+    # UTC day, under the source's own hash tag (one claim script touches one slot) ---
+    def tally(self, source: str, day: int) -> str:
+        return f"{self.prefix}tally:{{{name_id('tally', source)}}}:{day}"
+
     def engine_config(self) -> str:
         return f"{self.prefix}config:engine"
 
