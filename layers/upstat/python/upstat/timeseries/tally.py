@@ -77,7 +77,7 @@ def add(
     """Add ``counts`` once: :func:`prepare`, :func:`claim`, then :func:`write`. A caller with work to do
     between them (registering the sources once the batch is known to be good) calls the three itself."""
     prepared = prepare(engine, counts, metrics=metrics, now=now)
-    return write(engine, prepared, claim(engine, batch, prepared, key_field=key_field), now=now)
+    return write(engine, prepared, claim(engine, batch, prepared, now=now, key_field=key_field), now=now)
 
 
 def prepare(engine: Any, counts: Counts, *, metrics: Sequence[str], now: int) -> Prepared:
@@ -91,12 +91,12 @@ def prepare(engine: Any, counts: Counts, *, metrics: Sequence[str], now: int) ->
     return Prepared(tuple(metrics), rows)
 
 
-def claim(engine: Any, batch: str, prepared: Prepared, *, key_field: str = "batch") -> Claims:
+def claim(engine: Any, batch: str, prepared: Prepared, *, now: int, key_field: str = "batch") -> Claims:
     """Each source's slot per minute for ``batch`` (1 to 256 characters), claimed now or found from an
     earlier attempt, in one round trip. Conflict (409) when the key was used for other counts, or a minute
     has no slot left (then nothing of this source was claimed)."""
     check_name(batch, key_field, max_len=MAX_KEY)
-    return _claim(engine, batch, prepared.rows, key_field)
+    return _claim(engine, batch, prepared.rows, key_field, now)
 
 
 def write(engine: Any, prepared: Prepared, claims: Claims, *, now: int) -> Added:
@@ -160,7 +160,9 @@ def _digest(row: dict[int, list[float]]) -> str:
     return h.hexdigest()[:32]
 
 
-def _claim(engine: Any, batch: str, rows: dict[str, dict[int, list[float]]], key_field: str) -> Claims:
+def _claim(
+    engine: Any, batch: str, rows: dict[str, dict[int, list[float]]], key_field: str, now: int
+) -> Claims:
     """Each source's slot per minute (claimed now, or found from an earlier attempt), in one round trip."""
     raw_ms = engine.raw.retention_ms
     calls, order = [], []
@@ -171,8 +173,8 @@ def _claim(engine: Any, batch: str, rows: dict[str, dict[int, list[float]]], key
         days = sorted({m // tm.DAY for m in minutes})
         keys = [engine.keys.tally(source, days[-1])] + [engine.keys.tally(source, d) for d in days[:-1]]
         index = {days[-1]: 1} | {d: i + 2 for i, d in enumerate(days[:-1])}
-        expire_at = (days[-1] + 1) * tm.DAY + raw_ms + _CLAIM_MARGIN_MS if raw_ms else 0
-        args: list[Any] = [f"b:{batch}", _digest(row), SLOTS_PER_MINUTE, expire_at, len(minutes)]
+        keep = max(1, (days[-1] + 1) * tm.DAY + raw_ms + _CLAIM_MARGIN_MS - now) if raw_ms else 0
+        args: list[Any] = [f"b:{batch}", _digest(row), SLOTS_PER_MINUTE, keep, len(minutes)]
         for m in minutes:
             args += [f"m:{m}", index[m // tm.DAY]]
         calls.append((keys, args))

@@ -529,7 +529,7 @@ def _ingest(
     flows = _read(body, media, exporter, tz, now, engine.lowest_accepted(now))
     batch = f"h:{key}" if key is not None else "d:" + hashlib.sha256(body).hexdigest()[:40]
     prepared = tally.prepare(engine, flows.as_counts(), metrics=flow_formats.METRICS, now=now)
-    claims = tally.claim(engine, batch, prepared, key_field="Idempotency-Key")
+    claims = tally.claim(engine, batch, prepared, now=now, key_field="Idempotency-Key")
     exporters = sorted(flows.counts)
     numbers.number(client, NAMESPACE, exporters, now_ms=now)
     _register(client, exporters, now)

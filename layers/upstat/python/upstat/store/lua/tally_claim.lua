@@ -4,7 +4,7 @@
 --       count the slots of its minutes (one per day the batch touches; KEYS[1] may be one of them). Every key
 --       is under the source's hash tag, so the script touches one cluster slot.
 -- ARGV: 1 claim field ('b:' .. the batch's key), 2 digest of the batch's content for this source,
---       3 slots per minute, 4 expiry (epoch ms for PEXPIREAT; 0 = keep), 5 number of minutes n,
+--       3 slots per minute, 4 how long to keep the keys (ms from now, for PEXPIRE; 0 = for ever), 5 number of minutes n,
 --       then n pairs: minute field ('m:' .. epoch ms of the minute), index of its day hash in KEYS.
 --
 -- Replies {0, 'slot,slot,...'} (claimed now; one slot per minute, in the order given), {1, 'slot,...'}
@@ -31,8 +31,8 @@ for i = 0, n - 1 do
 end
 local packed = table.concat(slots, ',')
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. packed)
-local expire_at = tonumber(ARGV[4])
-if expire_at > 0 then
-  for j = 1, #KEYS do redis.call('PEXPIREAT', KEYS[j], expire_at) end
+local keep = tonumber(ARGV[4])
+if keep > 0 then
+  for j = 1, #KEYS do redis.call('PEXPIRE', KEYS[j], keep) end
 end
 return {0, packed}
