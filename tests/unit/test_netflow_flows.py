@@ -77,11 +77,11 @@ def test_goflow2_lines_count_per_exporter_and_second():
 def test_sflow_samples_are_scaled_by_their_sampling_rate_and_timed_when_received():
     # goflow2's README subset for sFlow: start and end equal the reception time
     line = (
-        '{"type":"SFLOW_5","time_received_ns":%d,"sequence_num":2999,"sampling_rate":100,'
-        '"sampler_address":"192.168.0.1","time_flow_start_ns":%d,"time_flow_end_ns":%d,"bytes":1500,'
+        f'{{"type":"SFLOW_5","time_received_ns":{NS},"sequence_num":2999,"sampling_rate":100,'
+        f'"sampler_address":"192.168.0.1","time_flow_start_ns":{NS},"time_flow_end_ns":{NS},"bytes":1500,'
         '"packets":1,"src_addr":"fd01::1","dst_addr":"fd01::2","etype":"IPv6","proto":"TCP",'
         '"src_port":443,"dst_port":50001}'
-    ) % (NS, NS, NS)
+    )
     zero_start = json.dumps(
         record(time_flow_start_ns=0, sampling_rate=1, sampler_address="::ffff:192.168.0.1")
     )
@@ -128,7 +128,8 @@ def test_a_json_array_and_a_single_object_are_batches_too():
         ),
         (
             json.dumps(record(time_flow_start_ns=NS - 49 * 3600 * 10**9)),
-            "line 3: time_flow_start_ns: 2026-05-30T11:00:07+00:00 is older than the raw tier's retention (48h)",
+            "line 3: time_flow_start_ns: 2026-05-30T11:00:07+00:00 is older than the raw tier's retention "
+            "(48h)",
         ),
         (json.dumps(record(time_flow_start_ns=NS + 6 * 60 * 10**9)), "is more than 5 minutes in the future"),
         ("[1, 2]", "line 3: a flow record is a JSON object, got [1, 2]"),

@@ -527,7 +527,8 @@ def _ingest(
 ) -> FlowsOut:
     now = now_ms()
     flows = _read(body, media, exporter, tz, now, engine.lowest_accepted(now))
-    batch = f"h:{key}" if key is not None else "d:" + hashlib.sha256(body).hexdigest()[:40]
+    # The caller's key, or the body's digest: the same bytes sent again are the same batch.
+    batch = key if key is not None else "sha256:" + hashlib.sha256(body).hexdigest()[:40]
     prepared = tally.prepare(engine, flows.as_counts(), metrics=flow_formats.METRICS, now=now)
     claims = tally.claim(engine, batch, prepared, now=now, key_field="Idempotency-Key")
     exporters = sorted(flows.counts)
@@ -539,7 +540,7 @@ def _ingest(
         devices=added.sources,
         seconds=added.seconds,
         replayed=added.replayed,
-        idempotency_key=key if key is not None else f"sha256:{batch[2:]}",
+        idempotency_key=batch,
     )
 
 
