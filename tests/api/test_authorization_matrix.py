@@ -26,11 +26,12 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import record
 from tests.auth.helpers import bearer, make_key
 from tests.conftest import ADMIN_TOKEN
+from tests.factories import goflow2_record
 from tests.uptime.targets import LocalTarget
 from upstat.auth import cache
 from upstat.backups import runs
 from upstat.config import get_settings
-from upstat.sources import access
+from upstat.sources import access, numbers
 from upstat.sources import store as registry
 from upstat.uptime import maintenance
 from upstat.uptime.maintenance import MaintenanceIn
@@ -41,7 +42,7 @@ T0 = 1_767_225_600_000
 CALLERS = ("anonymous", "read key", "write key", "source key", "organization key", "admin key")
 #: The organization of each source the cells name (service:x is upstat's own: in none).
 ORG_OF = {"alice": "acme", "bob": "globex", "service:x": "no-such-org"}
-ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) ([^`]+)` \|(.+)\|$")
+ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE|OPTIONS) ([^`]+)` \|(.+)\|$")
 
 
 def readme_table() -> dict[tuple[str, str], dict[str, str]]:
@@ -194,6 +195,32 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
         f"/v1/backups/servers/{s}/jobs/documents",
         {"json": {"schedule": "0 2 * * *", "tz": "UTC"}},
     ),
+    ("GET", "/v1/api/"): lambda w, s: ("/v1/api/", {}),
+    ("GET", "/v1/api/device/get/all"): lambda w, s: ("/v1/api/device/get/all", {}),
+    ("GET", "/v1/api/device/get/summary/interval/{interval}"): lambda w, s: (
+        "/v1/api/device/get/summary/interval/1h",
+        {},
+    ),
+    ("GET", "/v1/api/device/get/summary/group/{interval}/by/{DeviceID}"): lambda w, s: (
+        "/v1/api/device/get/summary/group/1h/by/1",
+        {},
+    ),
+    ("POST", "/v1/api/flows"): lambda w, s: (
+        "/v1/api/flows",
+        {"json": [goflow2_record("NETFLOW_V5", "192.0.2.1", now_ms() - 60_000, 1500, 3)]},
+    ),
+    **{
+        ("OPTIONS", path): (
+            lambda p: lambda w, s: (p.replace("{interval}", "1h").replace("{DeviceID}", "1"), {})
+        )(path)
+        for path in (
+            "/v1/api/",
+            "/v1/api/device/get/all",
+            "/v1/api/device/get/summary/interval/{interval}",
+            "/v1/api/device/get/summary/group/{interval}/by/{DeviceID}",
+            "/v1/api/flows",
+        )
+    },
 }
 
 
@@ -238,6 +265,7 @@ def build(r: Any, target: str) -> World:
 
     for source in ("alice", "bob"):
         runs.record(engine, r, to_run(duplicati_report(source, now_ms() - 60_000)), now=now_ms())
+    numbers.number(r, "netflow", ["192.0.2.1"], now_ms=now_ms())  # Netflow device 1
     return world
 
 

@@ -37,6 +37,8 @@ def test_every_route_shows_an_example_answer_and_its_errors(env: dict[str, str])
     for name, op in _documented(doc):
         ok = {code: r for code, r in op["responses"].items() if code.startswith("2")}
         contents = [c for r in ok.values() for c in r.get("content", {}).values()]
+        if set(ok) == {"204"} and not contents:
+            continue  # an answer without a body (OPTIONS: the methods in Allow) has nothing to show
         if not any(
             "example" in c or "examples" in c or _has_example(c.get("schema"), schemas) for c in contents
         ):
@@ -51,7 +53,7 @@ def test_every_route_shows_an_example_answer_and_its_errors(env: dict[str, str])
 def test_error_responses_are_the_envelope_on_upstat_routes(env: dict[str, str]) -> None:
     doc = TestClient(create_app()).get("/openapi.json").json()
     for name, op in _documented(doc):
-        if " /v1/" in name:
+        if " /v1/" in name and " /v1/api/" not in name:  # /v1/api is the Netflow Collector document's
             ref = op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
             assert ref.endswith("/ErrorBody"), name
 

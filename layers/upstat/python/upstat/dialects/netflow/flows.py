@@ -31,6 +31,7 @@ METRICS = ("flows", "bytes", "packets")
 MAX_RECORDS = 100_000
 UINT64 = 2**64 - 1
 UINT32 = 2**32 - 1
+EXACT = 2**53
 #: Epoch nanoseconds from here on (1973); below, a time is in seconds, milliseconds or microseconds.
 NS_LOOKALIKE = 10**17
 
@@ -176,6 +177,15 @@ def _uint(record: dict[str, Any], name: str, where: str, *, required: bool = Fal
     return value
 
 
+def _exact(value: int, where: str, name: str) -> int:
+    """A count the engine stores exactly (a double holds integers up to 2^53)."""
+    if value > EXACT:
+        raise _fail(
+            f"{where}: {name}", f"{value} is too large to store exactly (limit 2^53, sampling included)"
+        )
+    return value
+
+
 def _ns_time(record: dict[str, Any], where: str, now: int, lowest: int | None) -> int:
     """The record's time in epoch ms: its flow's start, or when the collector received it."""
     start = _uint(record, "time_flow_start_ns", where)
@@ -204,7 +214,9 @@ def goflow2_record(flows: Flows, record: Any, where: str, *, now: int, lowest: i
     ms = _ns_time(record, where, now, lowest)
     if rate > 1:
         nbytes, packets = nbytes * rate, packets * rate
-    flows.add(exporter, ms - ms % tm.SECOND, 1, nbytes, packets)
+    flows.add(
+        exporter, ms - ms % tm.SECOND, 1, _exact(nbytes, where, "bytes"), _exact(packets, where, "packets")
+    )
 
 
 def read_goflow2(text: str, *, now: int, lowest: int | None, array: bool) -> Flows:
@@ -319,9 +331,9 @@ def read_nfdump_csv(text: str, *, now: int, lowest: int | None, tz: str, exporte
         flows.add(
             source,
             ms - ms % tm.SECOND,
-            1 if layout.flows is None else int(values[layout.flows]),
-            sum(int(values[i]) for i in layout.bytes),
-            sum(int(values[i]) for i in layout.packets),
+            1 if layout.flows is None else _exact(int(values[layout.flows]), where, "flows"),
+            _exact(sum(int(values[i]) for i in layout.bytes), where, "bytes"),
+            _exact(sum(int(values[i]) for i in layout.packets), where, "packets"),
         )
     return flows
 

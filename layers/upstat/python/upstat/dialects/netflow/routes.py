@@ -364,6 +364,13 @@ def _rfc3339(ms: int, tz: str) -> str:
 # ----------------------------------------------------------------------------------------------------
 # Ingestion
 
+#: goflow2's times: epoch nanoseconds (from 1973 on), or 0 for "not set".
+NS_TIME: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "enum": [0]},
+        {"type": "integer", "minimum": flow_formats.NS_LOOKALIKE, "maximum": flow_formats.UINT64},
+    ]
+}
 FLOW_RECORD_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "A goflow2 record (its JSON output, -format=json); other fields are accepted and ignored",
@@ -374,16 +381,9 @@ FLOW_RECORD_SCHEMA: dict[str, Any] = {
             "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}],
             "description": "The exporter's address: the device",
         },
-        "time_flow_start_ns": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": flow_formats.UINT64,
-            "description": "Epoch ns; the record's time unless 0",
-        },
+        "time_flow_start_ns": {**NS_TIME, "description": "Epoch ns; the record's time unless 0"},
         "time_received_ns": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": flow_formats.UINT64,
+            **NS_TIME,
             "description": "Epoch ns; the record's time when time_flow_start_ns is 0",
         },
         "bytes": {"type": "integer", "minimum": 0, "maximum": flow_formats.UINT64},
@@ -554,7 +554,7 @@ def _read(
             field="Content-Type",
         )
     try:
-        text = body.decode("utf-8").removeprefix("\ufeff")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"body: not UTF-8 text ({exc.reason} at byte {exc.start})", field="body") from None
     if media in CSV_TYPES:
