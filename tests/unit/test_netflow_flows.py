@@ -140,6 +140,11 @@ def test_a_bad_record_is_refused_naming_its_line_and_field(line, message):
     assert message in refused(goflow2, text)
 
 
+def test_whole_numbers_written_with_a_fraction_are_integers_as_json_says():
+    flows = goflow2(json.dumps(record(bytes=1500.0, packets=2e0, sampling_rate=10.0)))
+    assert flows.as_counts()["192.0.2.9"][SEC - 30_000] == {"flows": 1, "bytes": 15000, "packets": 20}
+
+
 def test_a_bad_record_in_an_array_is_named_by_its_index():
     assert refused(goflow2, json.dumps([record(), record(bytes=-5)]), array=True).startswith(
         "records[1]: bytes:"

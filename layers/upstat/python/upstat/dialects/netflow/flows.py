@@ -172,6 +172,8 @@ def _uint(record: dict[str, Any], name: str, where: str, *, required: bool = Fal
         if required:
             raise _fail(f"{where}: {name}", "is required")
         return 0
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)  # 1500.0: JSON's integers include whole numbers written with a fraction
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
         raise _fail(f"{where}: {name}", f"must be an integer from 0 to {top}, got {_shown(value)}")
     return value
