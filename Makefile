@@ -32,7 +32,7 @@ PACKAGE_BLOCKER = \
     process.exit(h[0] > w[0] || (h[0] === w[0] && h[1] >= w[1]) ? 0 : 1)' $(NODE_MIN) \
   || echo "Node.js $$(node --version) is older than $(NODE_MIN), which osls needs"
 
-.PHONY: install run test lint typecheck pytest pytest-packaged chromium openvpn vendor bench package package-or-skip layers clean FORCE
+.PHONY: install run test lint typecheck pytest pytest-packaged chromium openvpn flowtools vendor bench package package-or-skip layers clean FORCE
 
 .tools/bin/uv:
 	@"$(PYTHON_EXE)" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -62,7 +62,7 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 # The tests of the packaged CloudFormation template (marker "packaged") run after `package` builds it.
-pytest: install chromium openvpn
+pytest: install chromium openvpn flowtools
 	$(VENV)/bin/pytest -m "not packaged" $(PYTEST_ARGS)
 
 pytest-packaged: install
@@ -87,6 +87,17 @@ openvpn:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openvpn >/dev/null; } \
 	  || echo "make: openvpn could not be installed: the OpenVPN agent tests will skip"; \
 	else echo "make: openvpn is not installed and this is not root with apt-get: the OpenVPN agent tests will skip"; fi
+
+# The Netflow agent tests (tests/api/test_netflow_agents.py) replay a capture through Debian's softflowd into
+# nfcapd and read it back with nfdump (packages softflowd and nfdump; on a machine running systemd the nfdump
+# package also enables its own nfcapd service). Installed like chromium; otherwise those tests skip.
+flowtools:
+	@if command -v softflowd >/dev/null && command -v nfdump >/dev/null; then :; \
+	elif [[ "$$(id -u 2>/dev/null)" == 0 ]] && command -v apt-get >/dev/null; then \
+	  echo "make: installing Debian's softflowd and nfdump for the Netflow agent tests (apt-get install -y softflowd nfdump)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softflowd nfdump >/dev/null; } \
+	  || echo "make: softflowd and nfdump could not be installed: the Netflow agent tests will skip"; \
+	else echo "make: softflowd or nfdump is not installed and this is not root with apt-get: the Netflow agent tests will skip"; fi
 
 # The status page's chart library, committed under web/static/vendor; this refreshes it from the npm registry.
 UPLOT_VERSION := 1.6.32

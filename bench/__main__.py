@@ -11,6 +11,7 @@ MODULES = (
     "bench.status",
     "bench.openvpn",
     "bench.duplistatus",
+    "bench.netflow",
     "bench.imports",
     "bench.artifacts",
 )

@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factories import NOW
@@ -133,6 +133,9 @@ def test_a_json_array_and_a_single_object_are_batches_too():
         ),
         (json.dumps(record(time_flow_start_ns=NS + 6 * 60 * 10**9)), "is more than 5 minutes in the future"),
         ("[1, 2]", "line 3: a flow record is a JSON object, got [1, 2]"),
+        (json.dumps(record(sampler_address=[1])), "line 3: sampler_address: must be an IP address as text"),
+        (json.dumps(record(time_received_ns="now")), "line 3: time_received_ns: must be an integer"),
+        (json.dumps(record(time_flow_start_ns=-1)), "line 3: time_flow_start_ns: must be an integer from 0"),
     ],
 )
 def test_a_bad_record_is_refused_naming_its_line_and_field(line, message):
@@ -277,3 +280,46 @@ def test_the_documented_pattern_and_the_reader_agree_on_a_body_s_shape(base, at,
     i = at % (len(base) + 1)
     text = base[:i] + insert + base[i + cut :]
     assert bool(PATTERN.fullmatch(text)) == reader_accepts_shape(text)
+
+
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 2**65),
+    st.sampled_from([0, 1, 2, 100, NS, NS - 10**14, NS + 10**12, 2**53, 2**53 + 1, 2**64 - 1]),
+    st.floats(allow_nan=True),
+    st.text(max_size=3),
+)
+addresses = st.sampled_from(["192.0.2.1", "::ffff:192.0.2.1", "2001:db8::1", "nope", "", None, 5])
+fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "sampler_address": addresses,
+        "bytes": values,
+        "packets": values,
+        "sampling_rate": values,
+        "time_flow_start_ns": values,
+        "time_received_ns": values,
+    },
+)
+
+
+@settings(deadline=None)
+@given(fields)
+def test_the_quick_path_counts_exactly_what_the_full_checks_count(rec):
+    nf.exporter_address("192.0.2.1", "x")  # the quick path knows addresses seen before
+    nf.exporter_address("::ffff:192.0.2.1", "x")
+    quick = nf._fast(rec, NOW, LOWEST)
+    full = nf.Flows()
+    try:
+        original, nf._fast = nf._fast, lambda *a: None  # type: ignore[assignment]
+        nf.goflow2_record(full, rec, "line 1", now=NOW, lowest=LOWEST)
+    except InvalidInput:
+        assert quick is None
+        return
+    finally:
+        nf._fast = original  # type: ignore[assignment]
+    if quick is not None:
+        [(exporter, seconds)] = full.counts.items()
+        [(second, row)] = seconds.items()
+        assert quick == (exporter, second, *row)

@@ -127,6 +127,28 @@ def grouped_sums(
     return Grouped(start, end, starts, sums)
 
 
+def window_totals(
+    engine: Any, series: Sequence[tuple[str, str]], *, start: int, end: int, now: int
+) -> list[float | None]:
+    """Each series' sum over ``[start, end)`` (None: no point there, or no such series), the same sums as
+    :func:`grouped_sums` adds up, read with fewer and coarser reads: nothing is grouped, so past the
+    start's edge every piece is a whole bucket of the coarsest tier. ``end`` must be at or after the
+    newest point the engine accepts (it is moved to the next boundary of the coarsest tier, where no point
+    can lie yet)."""
+    start = window_start(start, engine.tiers, now)
+    blocks = [t.ms for t in engine.tiers[1:]]
+    end = -(-end // blocks[-1]) * blocks[-1] if blocks else end
+    out: list[float | None] = [None] * len(series)
+    for piece in pieces(start, end, blocks):
+        resolution = Interval(piece.block // tm.SECOND, "s")
+        query = Query(RangeSpec(start=piece.start, end=piece.end), resolution)
+        for i, b in enumerate(engine.read_many(series, query, now=now)):
+            value = None if b is None else _sum(b.sum)
+            if value is not None:
+                out[i] = value if out[i] is None else out[i] + value  # type: ignore[operator]
+    return out
+
+
 def _sum(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) if present else None

@@ -231,17 +231,18 @@ def all_devices(client: RedisDep, _: Reader, tz: LocalTz = UTC) -> JSONResponse:
     summary="Each device's flows, bytes and packets over the last interval",
     response_model=list[SummaryOut],
 )
-def summary(
-    interval: Interval, client: RedisDep, engine: EngineDep, _: Reader, tz: LocalTz = UTC
-) -> JSONResponse:
+def summary(interval: Interval, client: RedisDep, engine: EngineDep, _: Reader) -> JSONResponse:
     """One row per device with at least one flow over the interval (as the document's collector sums its
     flow rows), by ID. The sums are exact from the interval's start (to the second) to now: the same sums
     as the groups of ``/device/get/summary/group/{interval}/by/{DeviceID}``."""
     devices = _devices(client)
-    grouped = _grouped(engine, [d.address for d in devices], interval, tz.value)
+    now = now_ms()
+    series = [(d.address, m) for d in devices for m in flow_formats.METRICS]
+    start = max(0, now - interval_of(interval).ms)
+    sums = windows.window_totals(engine, series, start=start, end=now + tm.MAX_FUTURE_MS, now=now)
     rows = []
     for i, device in enumerate(devices):
-        totals = [grouped.total(3 * i + k) for k in range(3)]
+        totals = sums[3 * i : 3 * i + 3]
         if totals[0] is not None:
             rows.append(_summary_row(device, [_int(v) for v in totals]))
     return JSONResponse(rows)
