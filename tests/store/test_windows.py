@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.factories import NOW, make_engine
 from upstat.store.keys import series_id
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.windows import grouped_sums
+from upstat.timeseries.windows import grouped_sums, window_totals
 
 STEPS = ["1s", "1m", "1h", "1d", "1w", "1M"]
 ZONES = ["UTC", "Asia/Tehran", "America/New_York", "Asia/Kathmandu"]
@@ -61,6 +61,8 @@ def test_grouped_sums_equal_a_recomputation_from_the_points(r, seed, age, step, 
     assert row is not None and got.sums[1] is None
     assert {s: v for s, v in zip(got.starts, row, strict=True) if v is not None} == pytest.approx(want)
     assert got.total(0) == pytest.approx(sum(want.values()))
+    totals = window_totals(engine, [("gw", "bytes"), ("none", "bytes")], start=start, end=end, now=NOW)
+    assert totals == [got.total(0), None]  # the same sums, read without grouping
     assert got.starts == sorted(got.starts) and got.starts[0] <= start
 
 
