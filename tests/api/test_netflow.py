@@ -173,6 +173,8 @@ def test_an_interval_counts_only_its_own_records_and_an_invalid_one_reads_as_15m
     assert summary(client, "15m")["192.0.2.1"]["total_bytes"] == 100
     assert summary(client, "30m")["192.0.2.1"]["total_bytes"] == 1100
     assert summary(client, "2h")["192.0.2.1"]["total_bytes"] == 11100
+    assert summary(client, "999999999y") == summary(client, "100y") == summary(client, "2h")
+    assert sum(g["total_bytes"] for g in group(client, "999999999y", 1)) == 11100
     for invalid in ("bogus", "0m", "15", "1.5h", "15min", "1000000000s", "-5m"):
         assert summary(client, invalid) == summary(client, "15m")
         assert group(client, invalid, 1) == group(client, "15m", 1)

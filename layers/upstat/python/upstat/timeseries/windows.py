@@ -103,7 +103,7 @@ def grouped_sums(
         starts += list(body.starts())
     sums: list[list[float | None] | None] = [None] * len(series)
     blocks = [t.ms for t in engine.tiers[1:]]
-    for piece in pieces(start, boundary, blocks) if boundary > start else []:
+    for piece in _bounded(pieces(start, boundary, blocks)) if boundary > start else []:
         resolution = Interval(piece.block // tm.SECOND, "s")
         found = engine.read_many(
             series, Query(RangeSpec(start=piece.start, end=piece.end), resolution), now=now
@@ -139,13 +139,26 @@ def window_totals(
     blocks = [t.ms for t in engine.tiers[1:]]
     end = -(-end // blocks[-1]) * blocks[-1] if blocks else end
     out: list[float | None] = [None] * len(series)
-    for piece in pieces(start, end, blocks):
+    for piece in _bounded(pieces(start, end, blocks)):
         resolution = Interval(piece.block // tm.SECOND, "s")
         query = Query(RangeSpec(start=piece.start, end=piece.end), resolution)
         for i, b in enumerate(engine.read_many(series, query, now=now)):
             value = None if b is None else _sum(b.sum)
             if value is not None:
                 out[i] = value if out[i] is None else out[i] + value  # type: ignore[operator]
+    return out
+
+
+#: Buckets in one read: a window of decades is days since 1970 (about 20,000), read in a few reads.
+_MAX_BLOCKS = tm.MAX_POINTS // 2
+
+
+def _bounded(found: list[Piece]) -> list[Piece]:
+    """The pieces cut so that none is read as more than :data:`_MAX_BLOCKS` buckets."""
+    out = []
+    for p in found:
+        span = p.block * _MAX_BLOCKS
+        out += [Piece(a, min(a + span, p.end), p.block) for a in range(p.start, p.end, span)]
     return out
 
 
