@@ -88,7 +88,7 @@ openvpn:
 	  || echo "make: openvpn could not be installed: the OpenVPN agent tests will skip"; \
 	else echo "make: openvpn is not installed and this is not root with apt-get: the OpenVPN agent tests will skip"; fi
 
-# The Netflow agent tests (tests/api/test_netflow_agents.py) replay a capture through Debian's softflowd into
+# The Netflow agent tests (tests/dialects/test_netflow_agents.py) replay a capture through Debian's softflowd into
 # nfcapd and read it back with nfdump (packages softflowd and nfdump; on a machine running systemd the nfdump
 # package also enables its own nfcapd service). Installed like chromium; otherwise those tests skip.
 flowtools:
