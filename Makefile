@@ -88,9 +88,10 @@ openvpn:
 	  || echo "make: openvpn could not be installed: the OpenVPN agent tests will skip"; \
 	else echo "make: openvpn is not installed and this is not root with apt-get: the OpenVPN agent tests will skip"; fi
 
-# The Netflow agent tests (tests/dialects/test_netflow_agents.py) replay a capture through Debian's softflowd into
-# nfcapd and read it back with nfdump (packages softflowd and nfdump; on a machine running systemd the nfdump
-# package also enables its own nfcapd service). Installed like chromium; otherwise those tests skip.
+# The Netflow agent tests (tests/dialects/test_netflow_agents.py) replay a capture through Debian's
+# softflowd into nfcapd and read it back with nfdump (packages softflowd and nfdump; on a machine running
+# systemd the nfdump package also enables its own nfcapd service). Installed like chromium; otherwise
+# those tests skip.
 flowtools:
 	@if command -v softflowd >/dev/null && command -v nfdump >/dev/null; then :; \
 	elif [[ "$$(id -u 2>/dev/null)" == 0 ]] && command -v apt-get >/dev/null; then \
