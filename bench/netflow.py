@@ -131,8 +131,9 @@ async def post_batches(app: Any, bodies: list[bytes], headers: dict[str, str]) -
 def populate(client: Any, now: int) -> None:
     """Device 1 (192.0.2.1 is already numbered 1 by the ingest figures): a count every second of the last
     24 h, in 288 five-minute batches; devices 11 to 110: a count every minute of the last 24 h."""
-    from upstat.dialects.netflow.routes import NAMESPACE
+    from upstat.dialects.netflow.routes import KIND, NAMESPACE
     from upstat.sources import numbers
+    from upstat.sources import store as registry
     from upstat.timeseries import tally
     from upstat.timeseries.config import current_engine
 
@@ -144,7 +145,9 @@ def populate(client: Any, now: int) -> None:
         counts = {"192.0.2.1": {s: {"flows": 3, "bytes": 4500, "packets": 9} for s in seconds}}
         tally.add(engine, f"bench-1-{k}", counts, metrics=metrics, now=now)
     devices = [f"198.51.100.{i}" if i < 250 else f"203.0.113.{i - 250}" for i in range(DEVICES)]
-    numbers.number(client, NAMESPACE, devices, now_ms=now)
+    for device in devices:  # registered and numbered as their first batch would
+        registry.ensure_source(client, device, kind=KIND, now_ms=now)
+    numbers.number(client, NAMESPACE, devices)
     minutes = range(first - first % 60_000 + 60_000, now, 60_000)
     for i, device in enumerate(devices):
         counts = {device: {m: {"flows": 2, "bytes": 100 + i, "packets": 4} for m in minutes}}
@@ -176,8 +179,10 @@ def run() -> None:
         client.flushall()
         now = int(time.time() * 1000)
         from upstat.sources import numbers
+        from upstat.sources import store as registry
 
-        numbers.number(client, "netflow", ["192.0.2.1"], now_ms=now)
+        registry.ensure_source(client, "192.0.2.1", kind="exporter", now_ms=now)
+        numbers.number(client, "netflow", ["192.0.2.1"])
         populate(client, now)
         base = "/v1/api/device/get/summary"
         for name, path in (

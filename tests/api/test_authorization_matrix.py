@@ -42,6 +42,9 @@ T0 = 1_767_225_600_000
 CALLERS = ("anonymous", "read key", "write key", "source key", "organization key", "admin key")
 #: The organization of each source the cells name (service:x is upstat's own: in none).
 ORG_OF = {"alice": "acme", "bob": "globex", "service:x": "no-such-org"}
+#: The Netflow exporter device (address, ID) a cell names for each source: registered in the same
+#: organization as the source (the last one in none).
+DEVICE_OF = {"alice": ("192.0.2.1", 1), "bob": ("192.0.2.2", 2), "service:x": ("192.0.2.3", 3)}
 ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE|OPTIONS) ([^`]+)` \|(.+)\|$")
 
 
@@ -202,12 +205,12 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
         {},
     ),
     ("GET", "/v1/api/device/get/summary/group/{interval}/by/{DeviceID}"): lambda w, s: (
-        "/v1/api/device/get/summary/group/1h/by/1",
+        f"/v1/api/device/get/summary/group/1h/by/{DEVICE_OF[s][1]}",
         {},
     ),
     ("POST", "/v1/api/flows"): lambda w, s: (
         "/v1/api/flows",
-        {"json": [goflow2_record("NETFLOW_V5", "192.0.2.1", now_ms() - 60_000, 1500, 3)]},
+        {"json": [goflow2_record("NETFLOW_V5", DEVICE_OF[s][0], now_ms() - 60_000, 1500, 3)]},
     ),
     **{
         ("OPTIONS", path): (
@@ -265,7 +268,10 @@ def build(r: Any, target: str) -> World:
 
     for source in ("alice", "bob"):
         runs.record(engine, r, to_run(duplicati_report(source, now_ms() - 60_000)), now=now_ms())
-    numbers.number(r, "netflow", ["192.0.2.1"], now_ms=now_ms())  # Netflow device 1
+    for source, (address, _) in DEVICE_OF.items():  # Netflow devices 1, 2, 3
+        org = ORG_OF[source] if source in ("alice", "bob") else None
+        registry.create_source(r, address, kind="exporter", organization=org, now_ms=now_ms())
+        numbers.number(r, "netflow", [address])
     return world
 
 

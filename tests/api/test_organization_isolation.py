@@ -429,3 +429,94 @@ def test_an_organization_key_uploads_only_for_its_organizations_servers(
     res = client.post("/api/upload", json=duplicati_report("alice", now_ms()), headers=bearer(key))
     assert res.status_code == 200
     assert [s["id"] for s in client.get("/v1/backups/servers", headers=AUTH).json()["servers"]] == ["alice"]
+
+
+# ------------------------------------------------------------------------------------------------------
+# The Netflow Collector API (/v1/api): exporter devices are sources of the registry
+
+
+def flows(client: TestClient, headers: dict[str, str], *exporters: str) -> Any:
+    from tests.factories import goflow2_record
+
+    at = current_ms() - 60_000
+    records = [goflow2_record("NETFLOW_V5", e, at, 1000 * (i + 1), i + 1) for i, e in enumerate(exporters)]
+    return client.post("/v1/api/flows", json=records, headers=headers)
+
+
+def current_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)
+
+
+@pytest.fixture
+def devices(client: TestClient, r: Any, world: dict[str, str]) -> dict[str, int]:
+    """Exporter devices: 192.0.2.1 in acme (ID 1), 192.0.2.2 in globex (2), 192.0.2.3 in none (3), each
+    with one flow of 1000, 2000 and 3000 bytes."""
+    registry.create_source(r, "192.0.2.1", kind="exporter", organization="acme", now_ms=1)
+    registry.create_source(r, "192.0.2.2", kind="exporter", organization="globex", now_ms=1)
+    res = flows(client, AUTH, "192.0.2.1", "192.0.2.2", "192.0.2.3")
+    assert res.status_code == 200, res.text
+    listed = client.get("/v1/api/device/get/all", headers=AUTH).json()
+    return {d["Device"]: d["ID"] for d in listed}
+
+
+def netflow_bytes(client: TestClient, headers: dict[str, str]) -> dict[str, int]:
+    res = client.get("/v1/api/device/get/summary/interval/1h", headers=headers)
+    assert res.status_code == 200, res.text
+    return {row["device"]: row["total_bytes"] for row in res.json()}
+
+
+def test_netflow_lists_and_sums_only_the_organizations_devices(
+    client: TestClient, world: dict[str, str], devices: dict[str, int]
+) -> None:
+    key = bearer(world["acme"])
+    assert devices == {"192.0.2.1": 1, "192.0.2.2": 2, "192.0.2.3": 3}
+    assert [d["Device"] for d in get(client, world["acme"], "/v1/api/device/get/all")] == ["192.0.2.1"]
+    assert netflow_bytes(client, key) == {"192.0.2.1": 1000}
+    assert netflow_bytes(client, AUTH) == {"192.0.2.1": 1000, "192.0.2.2": 2000, "192.0.2.3": 3000}
+    rows = get(client, world["acme"], "/v1/api/device/get/summary/group/1h/by/1")
+    assert sum(row["total_bytes"] for row in rows) == 1000
+
+
+@pytest.mark.parametrize("device_id", [2, 3, 4])
+def test_netflow_refuses_another_organizations_device_and_an_unknown_id_alike(
+    client: TestClient, world: dict[str, str], devices: dict[str, int], device_id: int
+) -> None:
+    res = client.get(f"/v1/api/device/get/summary/group/1h/by/{device_id}", headers=bearer(world["acme"]))
+    assert res.status_code == 403 and "DeviceID" in res.json()["message"]
+    assert list(res.json()) == ["error", "message"]  # the document's error shape
+
+
+@pytest.mark.parametrize("exporter", ["192.0.2.2", "192.0.2.3"])
+def test_netflow_flows_for_another_organizations_device_are_refused_and_store_nothing(
+    client: TestClient, world: dict[str, str], devices: dict[str, int], r: Any, exporter: str
+) -> None:
+    before = netflow_bytes(client, AUTH)
+    res = flows(client, bearer(world["acme"]), "192.0.2.1", "198.51.100.9", exporter)
+    assert res.status_code == 403, res.text
+    assert f"sampler_address: source '{exporter}' is not registered" in res.json()["message"]
+    assert netflow_bytes(client, AUTH) == before
+    assert registry.get_source(r, "198.51.100.9") is None  # the new device of that batch: not registered
+    assert [d["Device"] for d in client.get("/v1/api/device/get/all", headers=AUTH).json()] == list(devices)
+
+
+def test_netflow_flows_register_a_new_device_in_the_keys_organization(
+    client: TestClient, world: dict[str, str], devices: dict[str, int], r: Any
+) -> None:
+    key = bearer(world["acme"])
+    assert flows(client, key, "192.0.2.1").status_code == 200  # its own device: counted
+    res = flows(client, key, "198.51.100.9")
+    assert res.status_code == 200, res.text
+    source = registry.get_source(r, "198.51.100.9")
+    assert source is not None and (source.kind, source.organization) == ("exporter", "acme")
+    assert netflow_bytes(client, key) == {"192.0.2.1": 2000, "198.51.100.9": 1000}
+    listed = get(client, world["acme"], "/v1/api/device/get/all")
+    assert [(d["ID"], d["Device"]) for d in listed] == [(1, "192.0.2.1"), (4, "198.51.100.9")]
+    # Moved to globex through the registry, it leaves acme's key at once.
+    assert (
+        client.patch("/v1/sources/198.51.100.9", json={"organization": "globex"}, headers=AUTH).status_code
+        == 200
+    )
+    assert client.get("/v1/api/device/get/summary/group/1h/by/4", headers=key).status_code == 403
+    assert flows(client, key, "198.51.100.9").status_code == 403

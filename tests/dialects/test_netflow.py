@@ -145,6 +145,31 @@ def test_devices_are_numbered_in_the_order_first_seen_and_listed_with_the_docume
     assert listed[0]["UpdatedAt"] == listed[0]["CreatedAt"]
 
 
+def test_a_device_is_an_exporter_of_the_registry_named_through_it(client: TestClient) -> None:
+    now = now_ms()
+    post(client, [goflow2_record("NETFLOW_V5", "2001:db8::9", now - 60_000, 100, 2)])
+    source = client.get("/v1/sources/2001:db8::9", headers=AUTH).json()
+    assert (source["kind"], source["name"], source["extra"]) == ("exporter", "2001:db8::9", {})
+    res = client.patch(
+        "/v1/sources/2001:db8::9", json={"extra": {"Name": "edge-1", "Info": "rack 4"}}, headers=AUTH
+    )
+    assert res.status_code == 200, res.text
+    [device] = devices(client)
+    assert (device["ID"], device["Name"], device["Info"]) == (1, "edge-1", "rack 4")
+    assert datetime.fromisoformat(device["UpdatedAt"]) >= datetime.fromisoformat(device["CreatedAt"])
+    row = summary(client, "1h")["2001:db8::9"]
+    assert (row["device_name"], row["device_info"], row["total_bytes"]) == ("edge-1", "rack 4", 100)
+    assert group(client, "1h", 1)[0]["device_name"] == "edge-1"
+    # Deleted through the registry (series and all), it is gone; its next record brings it back as ID 1.
+    assert client.delete("/v1/sources/2001:db8::9", headers=AUTH).status_code == 200
+    assert devices(client) == [] and summary(client, "1h") == {}
+    res = client.get("/v1/api/device/get/summary/group/1h/by/1", headers=AUTH)
+    assert_error(res, 404, "DeviceID: no device with ID 1")
+    post(client, [goflow2_record("NETFLOW_V5", "2001:db8::9", now - 30_000, 7, 1)])
+    assert [(d["ID"], d["Name"]) for d in devices(client)] == [(1, "")]
+    assert summary(client, "1h")["2001:db8::9"]["total_bytes"] == 7
+
+
 def test_grouped_series_sum_to_the_summary_at_the_document_s_steps(client: TestClient) -> None:
     records = realistic(400, seed=2, within_ms=170 * 60_000)
     post(client, records)

@@ -12,30 +12,38 @@ Errors answer in the shape of the document's collector, ``{"error": true, "messa
 naming the field (a line of the batch, a header, a parameter). Keys: the device routes need the read scope
 (public with ``UPSTAT_PUBLIC_READ``), ``POST /v1/api/flows`` the write scope; ``/v1/api/`` and every
 OPTIONS need none. Source keys are refused: a collector reports many exporters at once.
+
+An exporter device is a source of the registry (``upstat.sources``), kind ``exporter``, registered on its
+first record (its id is its address; ``Name`` and ``Info`` are its extra fields); its ``ID`` is a number
+given once (``upstat.sources.numbers``). An organization-bound key reads and writes only the devices of its
+organization (``upstat.sources.access``): a device it brings is registered in its organization, one
+registered elsewhere or in none is refused (403) and not listed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import zlib
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from upstat.api.deps import EngineDep, Reader, RedisDep, Writer
+from upstat.api.deps import EngineDep, OrganizationReader, RedisDep, require
 from upstat.api.errors import register_error_format
 from upstat.api.params import UTC, Tz
+from upstat.auth import Principal
 from upstat.clock import now_ms
 from upstat.config import get_settings
 from upstat.dialects.netflow import flows as flow_formats
-from upstat.errors import InvalidInput, NotFound, UpstatError
+from upstat.errors import Forbidden, InvalidInput, NotFound, UpstatError
 from upstat.names import NAME_PATTERN
-from upstat.sources import numbers
+from upstat.sources import access, numbers
+from upstat.sources import store as registry
+from upstat.sources.models import Source
 from upstat.timeseries import tally, windows
 from upstat.timeseries import timemath as tm
 
@@ -87,7 +95,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in (
         (400, "Bad input: the message names the line, header or parameter"),
         (401, "Missing or unknown bearer token"),
-        (403, "The token lacks the route's scope, or is a source key"),
+        (
+            403,
+            "The token lacks the route's scope, is a source key, or is bound to an organization the "
+            "device is not registered in",
+        ),
         (404, "No such route, or no device with that ID"),
         (413, "Request body over the configured limit"),
         (429, "Rate limit reached: see Retry-After"),
@@ -112,8 +124,9 @@ class AliveOut(BaseModel):
 
 
 class DeviceOut(BaseModel):
-    """An exporter device: registered on its first record; ``Name`` and ``Info`` are empty until set
-    through upstat's sources registry (the source's extra fields ``Name`` and ``Info``)."""
+    """An exporter device: registered on its first record as a source of kind ``exporter`` (its id is its
+    address); ``Name`` and ``Info`` are empty until set through upstat's sources registry (``PATCH
+    /v1/sources/{id}`` with ``{"extra": {"Name": ..., "Info": ...}}``)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -131,8 +144,10 @@ class DeviceOut(BaseModel):
         }
     )
     ID: int = Field(description="A small number given on the device's first record; it never changes")
-    CreatedAt: str = Field(description="RFC 3339 with the offset of tz: the device's first record")
-    UpdatedAt: str = Field(description="RFC 3339: the last change of its Name or Info (else CreatedAt)")
+    CreatedAt: str = Field(description="RFC 3339 with the offset of tz: its registration (first record)")
+    UpdatedAt: str = Field(
+        description="RFC 3339: the last change of its registry record, e.g. its Name or Info (else CreatedAt)"
+    )
     DeletedAt: None = Field(description="Always null: devices are not deleted through this API")
     Device: str = Field(description="The exporter's address (goflow2's sampler_address, nfdump's ra)")
     Name: str
@@ -220,9 +235,9 @@ def alive() -> AliveOut:
     summary="Exporter devices with at least one record",
     response_model=list[DeviceOut],
 )
-def all_devices(client: RedisDep, _: Reader, tz: LocalTz = UTC) -> JSONResponse:
-    """Every exporter device, by ID."""
-    devices = _devices(client)
+def all_devices(client: RedisDep, caller: OrganizationReader, tz: LocalTz = UTC) -> JSONResponse:
+    """Every exporter device, by ID (an organization key: its organization's)."""
+    devices = _devices(client, caller)
     return JSONResponse([_device_out(d, tz.value) for d in devices])
 
 
@@ -231,11 +246,14 @@ def all_devices(client: RedisDep, _: Reader, tz: LocalTz = UTC) -> JSONResponse:
     summary="Each device's flows, bytes and packets over the last interval",
     response_model=list[SummaryOut],
 )
-def summary(interval: Interval, client: RedisDep, engine: EngineDep, _: Reader) -> JSONResponse:
+def summary(
+    interval: Interval, client: RedisDep, engine: EngineDep, caller: OrganizationReader
+) -> JSONResponse:
     """One row per device with at least one flow over the interval (as the document's collector sums its
     flow rows), by ID. The sums are exact from the interval's start (to the second) to now: the same sums
-    as the groups of ``/device/get/summary/group/{interval}/by/{DeviceID}``."""
-    devices = _devices(client)
+    as the groups of ``/device/get/summary/group/{interval}/by/{DeviceID}``. An organization key: its
+    organization's devices."""
+    devices = _devices(client, caller)
     now = now_ms()
     series = [(d.address, m) for d in devices for m in flow_formats.METRICS]
     start = max(0, now - interval_of(interval).ms)
@@ -258,16 +276,14 @@ def group(
     DeviceID: Annotated[int, Path(ge=1, le=2**31 - 1, description="The device's ID")],
     client: RedisDep,
     engine: EngineDep,
-    _: Reader,
+    caller: OrganizationReader,
     tz: LocalTz = UTC,
 ) -> JSONResponse:
     """The groups that hold flows, oldest first, at the step the interval calls for (1h by minute, 3h by
     hour, 24h by day: README "Netflow Collector API"). An unknown ID answers 404 (a typo is told apart from
-    a device that sent nothing over the interval, which answers [])."""
-    found = numbers.lookup(client, NAMESPACE, DeviceID)
-    if found is None:
-        raise NotFound(f"DeviceID: no device with ID {DeviceID}", field="DeviceID")
-    device = _devices(client, [found])[0]
+    a device that sent nothing over the interval, which answers []); to an organization key, 403 like a
+    device of another organization (it cannot probe which IDs exist elsewhere)."""
+    device = _device(client, caller, DeviceID)
     grouped = _grouped(engine, [device.address], interval, tz.value)
     rows = []
     for j, start in enumerate(grouped.starts):
@@ -279,24 +295,41 @@ def group(
 
 
 class _Device:
-    """An exporter device as the routes show it."""
+    """An exporter device as the routes show it: its number and its registered source."""
 
-    def __init__(self, numbered: numbers.Numbered, source: Any | None) -> None:
-        self.id = numbered.number
-        self.address = numbered.source
-        extra = getattr(source, "extra", None) or {}
-        self.name = str(extra.get(EXTRA_NAME, ""))
-        self.info = str(extra.get(EXTRA_INFO, ""))
-        self.created_at = getattr(source, "created_at", 0) or numbered.first_seen
-        self.updated_at = getattr(source, "updated_at", 0) or self.created_at
+    def __init__(self, number: int, source: Source) -> None:
+        self.id = number
+        self.address = source.id
+        self.name = source.extra.get(EXTRA_NAME, "")
+        self.info = source.extra.get(EXTRA_INFO, "")
+        self.created_at = source.created_at
+        self.updated_at = source.updated_at or source.created_at
 
 
-def _devices(client: Any, found: list[numbers.Numbered] | None = None) -> list[_Device]:
-    """The devices (all, or ``found``) with what the sources registry says of them."""
-    found = numbers.numbered(client, NAMESPACE) if found is None else found
-    store = _registry()
-    sources = store.get_sources(client, [n.source for n in found]) if store and found else [None] * len(found)
-    return [_Device(n, s) for n, s in zip(found, sources, strict=True)]
+def _devices(client: Any, caller: Principal) -> list[_Device]:
+    """The numbered devices still registered (one unregistered through /v1/sources is gone, series and
+    all, until it sends again) that ``caller`` may see, by ID."""
+    found = numbers.numbered(client, NAMESPACE)
+    sources = registry.get_sources(client, [n.source for n in found])
+    devices = [_Device(n.number, s) for n, s in zip(found, sources, strict=True) if s is not None]
+    shown = set(access.visible(client, caller, [d.address for d in devices]))
+    return [d for d in devices if d.address in shown]
+
+
+def _device(client: Any, caller: Principal, device_id: int) -> _Device:
+    """The device numbered ``device_id``, if ``caller`` may read it (the registry's check, 403 naming
+    DeviceID); else NotFound, or Forbidden to an organization key."""
+    found = numbers.lookup(client, NAMESPACE, device_id)
+    source = registry.get_source(client, found.source) if found is not None else None
+    if found is None or source is None:
+        if caller.organization is not None:
+            raise Forbidden(
+                f"DeviceID: no device with ID {device_id} in this key's organization '{caller.organization}'",
+                field="DeviceID",
+            )
+        raise NotFound(f"DeviceID: no device with ID {device_id}", field="DeviceID")
+    access.check_source(client, caller, source.id, field="DeviceID")
+    return _Device(device_id, source)
 
 
 def _device_out(device: _Device, tz: str) -> dict[str, Any]:
@@ -450,6 +483,8 @@ class UnsupportedMedia(UpstatError):
     error_type = "unsupported_media_type"
 
 
+#: Write keys and organization keys (for their organization's devices); source keys are refused.
+FlowWriter = Annotated[Principal, Depends(require("write", organization_ok=True))]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -487,7 +522,7 @@ async def post_flows(
     request: Request,
     client: RedisDep,
     engine: EngineDep,
-    _: Writer,
+    caller: FlowWriter,
     idempotency_key: IdempotencyKey = None,
     exporter: Exporter = None,
     tz: Annotated[Tz, Query(description="nfdump CSV: the zone of its local times")] = UTC,
@@ -495,10 +530,12 @@ async def post_flows(
     """Counted per device and second, flows, bytes and packets, all or nothing: a bad record is refused
     (400 naming its line) and nothing of the batch is stored. Devices are registered on their first
     record. A batch is counted once: sent again with the same Idempotency-Key (or the same bytes, without
-    one) it adds nothing and answers ``replayed: true``."""
+    one) it adds nothing and answers ``replayed: true``. An organization key writes only its
+    organization's devices (403 naming the exporter, nothing stored) and registers the new ones in it."""
     body = _decoded(await request.body(), request.headers.get("content-encoding"))
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return await run_in_threadpool(_ingest, client, engine, body, media, idempotency_key, exporter, tz.value)
+    batch = _Batch(body, media, idempotency_key, exporter, tz.value)
+    return await run_in_threadpool(_ingest, client, engine, caller, batch)
 
 
 def _decoded(body: bytes, encoding: str | None) -> bytes:
@@ -523,25 +560,33 @@ def _decoded(body: bytes, encoding: str | None) -> bytes:
     return out
 
 
-def _ingest(
-    client: Any, engine: Any, body: bytes, media: str, key: str | None, exporter: str | None, tz: str
-) -> FlowsOut:
+class _Batch:
+    """A request body of flows and how to read it."""
+
+    def __init__(self, body: bytes, media: str, key: str | None, exporter: str | None, tz: str) -> None:
+        self.body, self.media, self.exporter, self.tz = body, media, exporter, tz
+        # The caller's key, or the body's digest: the same bytes sent again are the same batch.
+        self.key = key if key is not None else "sha256:" + hashlib.sha256(body).hexdigest()[:40]
+        #: What names the exporter in this format (a refused device is named by it).
+        self.field = "exporter" if media in CSV_TYPES else "sampler_address"
+
+
+def _ingest(client: Any, engine: Any, caller: Principal, batch: _Batch) -> FlowsOut:
     now = now_ms()
-    flows = _read(body, media, exporter, tz, now, engine.lowest_accepted(now))
-    # The caller's key, or the body's digest: the same bytes sent again are the same batch.
-    batch = key if key is not None else "sha256:" + hashlib.sha256(body).hexdigest()[:40]
+    flows = _read(batch.body, batch.media, batch.exporter, batch.tz, now, engine.lowest_accepted(now))
     prepared = tally.prepare(engine, flows.as_counts(), metrics=flow_formats.METRICS, now=now)
-    claims = tally.claim(engine, batch, prepared, now=now, key_field="Idempotency-Key")
     exporters = sorted(flows.counts)
-    numbers.number(client, NAMESPACE, exporters, now_ms=now)
-    _register(client, exporters, now)
+    new = _check_known(client, caller, exporters, batch.field)
+    claims = tally.claim(engine, batch.key, prepared, now=now, key_field="Idempotency-Key")
+    _register(client, caller, new, batch.field, now)
+    numbers.number(client, NAMESPACE, exporters)
     added = tally.write(engine, prepared, claims, now=now)
     return FlowsOut(
         records=flows.records,
         devices=added.sources,
         seconds=added.seconds,
         replayed=added.replayed,
-        idempotency_key=batch,
+        idempotency_key=batch.key,
     )
 
 
@@ -567,22 +612,25 @@ def _read(
     return flow_formats.read_goflow2(text, now=now, lowest=lowest, array=media in JSON_TYPES)
 
 
-def _registry() -> Any | None:
-    """``upstat.sources.store`` (the sources registry), or None where it is not installed yet."""
-    try:
-        return importlib.import_module("upstat.sources.store")
-    except ModuleNotFoundError:
-        return None
+def _check_known(client: Any, caller: Principal, exporters: list[str], field: str) -> list[str]:
+    """Check that ``caller`` may write every registered exporter of the batch (403 naming ``field`` before
+    anything is stored); the exporters not registered yet."""
+    sources = registry.get_sources(client, exporters)
+    known = [a for a, s in zip(exporters, sources, strict=True) if s is not None]
+    if caller.organization is not None and known:
+        access.organizations(client, known)  # one registry command for all; the checks are then answered
+    for address in known:
+        access.check_source(client, caller, address, field=field)
+    return [a for a, s in zip(exporters, sources, strict=True) if s is None]
 
 
-def _register(client: Any, exporters: list[str], now: int) -> None:
-    """Register the exporters the sources registry does not know yet, as kind ``exporter``."""
-    store = _registry()
-    if store is None or not exporters:
-        return
-    for address, source in zip(exporters, store.get_sources(client, exporters), strict=True):
-        if source is None:
-            store.ensure_source(client, address, kind=KIND, now_ms=now)
+def _register(client: Any, caller: Principal, new: list[str], field: str, now: int) -> None:
+    """Register new exporters as sources of kind ``exporter``, in the caller's organization when its key is
+    bound to one (idempotent: one registered meanwhile by another batch is taken as it is, and checked)."""
+    for address in new:
+        registry.ensure_source(client, address, kind=KIND, organization=caller.organization, now_ms=now)
+        access.forget(address)  # this process may remember it as not registered
+        access.check_source(client, caller, address, field=field)
 
 
 # ----------------------------------------------------------------------------------------------------
