@@ -321,14 +321,18 @@ def _device(client: Any, caller: Principal, device_id: int) -> _Device:
     DeviceID); else NotFound, or Forbidden to an organization key."""
     found = numbers.lookup(client, NAMESPACE, device_id)
     source = registry.get_source(client, found.source) if found is not None else None
+    refused = Forbidden(
+        f"DeviceID: no device with ID {device_id} in this key's organization '{caller.organization}'",
+        field="DeviceID",
+    )
     if found is None or source is None:
         if caller.organization is not None:
-            raise Forbidden(
-                f"DeviceID: no device with ID {device_id} in this key's organization '{caller.organization}'",
-                field="DeviceID",
-            )
+            raise refused
         raise NotFound(f"DeviceID: no device with ID {device_id}", field="DeviceID")
-    access.check_source(client, caller, source.id, field="DeviceID")
+    try:
+        access.check_source(client, caller, source.id, field="DeviceID")
+    except Forbidden:
+        raise refused from None  # the same words as an unknown ID: another's address is not told
     return _Device(device_id, source)
 
 
