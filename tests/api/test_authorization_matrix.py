@@ -4,7 +4,8 @@ The table is read from README.md ("What each key may do"), so the documentation 
 drift apart: a route missing from the table, a row for a route that does not exist, or a cell that does not
 match what the route does fails here. Each cell runs on freshly made data (a service, a push monitor,
 windows, series of sources alice and bob, registered in organizations acme and globex, an organization
-without sources, a key to show or revoke), so a DELETE in one cell never starves another.
+without sources, Netflow exporter devices 1 to 3 registered in acme, globex and none, a key to show or
+revoke), so a DELETE in one cell never starves another.
 
 An ``own`` cell is called as that caller for alice (allowed), then for bob and for service:x (403). A
 listing route names no source: there the same request must succeed, and what it lists is checked in
