@@ -402,10 +402,10 @@ def test_nfdump_csv_is_counted_like_goflow2_records(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("path", "allow"),
     [
-        ("/v1/api/", "GET, OPTIONS"),
-        ("/v1/api/device/get/all", "GET, OPTIONS"),
-        ("/v1/api/device/get/summary/interval/15m", "GET, OPTIONS"),
-        ("/v1/api/device/get/summary/group/15m/by/1", "GET, OPTIONS"),
+        ("/v1/api/", "GET, HEAD, OPTIONS"),
+        ("/v1/api/device/get/all", "GET, HEAD, OPTIONS"),
+        ("/v1/api/device/get/summary/interval/15m", "GET, HEAD, OPTIONS"),
+        ("/v1/api/device/get/summary/group/15m/by/1", "GET, HEAD, OPTIONS"),
         ("/v1/api/flows", "POST, OPTIONS"),
     ],
 )
@@ -414,6 +414,11 @@ def test_options_answers_the_methods_of_each_path_without_a_key(
 ) -> None:
     res = client.options(path)
     assert res.status_code == 204 and res.headers["allow"] == allow and res.content == b""
+    if "GET" in allow:  # HEAD answers as GET does, headers only
+        got, head = client.get(path, headers=AUTH), client.head(path, headers=AUTH)
+        assert (
+            head.status_code == got.status_code and head.content == b"" and got.content
+        )  # (no device 1: 404)
 
 
 def test_a_dashboard_on_another_origin_passes_the_preflight_when_its_origin_is_configured(

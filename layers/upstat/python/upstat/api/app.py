@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "Content-Encoding", "Idempotency-Key"],
-            expose_headers=["Retry-After", "Allow"],
+            expose_headers=["Retry-After", "Allow", "X-Request-Id"],
             max_age=600,
         )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

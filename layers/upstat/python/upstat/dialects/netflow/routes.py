@@ -648,7 +648,7 @@ OPTIONS_RESPONSES: dict[int | str, dict[str, Any]] = {
         "headers": {"Allow": {"description": "The methods of this path", "schema": {"type": "string"}}},
     }
 }
-_READ_METHODS = "GET, OPTIONS"
+_READ_METHODS = "GET, HEAD, OPTIONS"  # HEAD: upstat.api.middleware.HeadAsGet
 
 
 def _options(methods: str) -> Response:
