@@ -25,7 +25,7 @@ from tests.api.conftest import AUTH
 TOOLS = ("softflowd", "nfcapd", "nfdump")
 MISSING = [t for t in TOOLS if shutil.which(t) is None]
 pytestmark = [
-    pytest.mark.agents,
+    pytest.mark.agent,
     pytest.mark.skipif(
         bool(MISSING),
         reason=f"{', '.join(MISSING)} not installed (Debian packages softflowd and nfdump; `make test` "

@@ -27,12 +27,12 @@ import zlib
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from upstat.api.deps import EngineDep, OrganizationReader, RedisDep, require
+from upstat.api.deps import EngineDep, OrganizationReader, OrganizationWriter, RedisDep
 from upstat.api.errors import register_error_format
 from upstat.api.params import UTC, Tz
 from upstat.auth import Principal
@@ -487,8 +487,6 @@ class UnsupportedMedia(UpstatError):
     error_type = "unsupported_media_type"
 
 
-#: Write keys and organization keys (for their organization's devices); source keys are refused.
-FlowWriter = Annotated[Principal, Depends(require("write", organization_ok=True))]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -526,7 +524,7 @@ async def post_flows(
     request: Request,
     client: RedisDep,
     engine: EngineDep,
-    caller: FlowWriter,
+    caller: OrganizationWriter,
     idempotency_key: IdempotencyKey = None,
     exporter: Exporter = None,
     tz: Annotated[Tz, Query(description="nfdump CSV: the zone of its local times")] = UTC,
