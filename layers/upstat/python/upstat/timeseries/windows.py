@@ -1,5 +1,6 @@
 """Sums over an exact window ("the last 15 minutes", "the last 24 hours"), grouped at a step, for additive
-series (counts, bytes): what a summary over an interval and its series grouped in time mean.
+series (counts, bytes): what a summary over an interval and its series grouped in time mean; and counters'
+increases over a window, read the same way.
 
 A chart's window is snapped to its bucket grid (README "Charts"); a summary is not: the last 24 hours
 grouped by day is today so far plus the part of yesterday within the window. The window starts on a whole
@@ -22,6 +23,7 @@ from typing import Any
 
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Query
+from upstat.timeseries.render import counter_increase
 from upstat.timeseries.timemath import Interval, RangeSpec, Tier
 
 
@@ -147,6 +149,24 @@ def window_totals(
             if value is not None:
                 out[i] = value if out[i] is None else out[i] + value  # type: ignore[operator]
     return out
+
+
+def window_increases(
+    engine: Any, series: Sequence[tuple[str, str]], *, start: int, end: int, now: int
+) -> list[float]:
+    """Each counter series' increase over ``[start, end)`` (0 for a series that does not exist), read as
+    :func:`window_totals` reads sums: whole buckets of the coarsest tier that fits in each piece. Each
+    piece's increase counts the step from the value before it, so the pieces add up to the increase over
+    the whole window, counter restarts included, exactly as one read of the whole window would (a top-N
+    over 30 days reads a few daily chunks a series, not a month of 15-minute buckets)."""
+    totals = [0.0] * len(series)
+    blocks = [t.ms for t in engine.tiers[1:]]
+    for piece in _bounded(pieces(window_start(start, engine.tiers, now), end, blocks)):
+        query = Query(RangeSpec(start=piece.start, end=piece.end), Interval(piece.block // tm.SECOND, "s"))
+        for i, b in enumerate(engine.read_many(series, query, now=now)):
+            if b is not None:
+                totals[i] += counter_increase(b)
+    return totals
 
 
 #: Buckets in one read: a window of decades is days since 1970 (about 20,000), read in a few reads.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from upstat.errors import NotFound
-from upstat.timeseries import multi, window
+from upstat.timeseries import multi, windows
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Buckets, Query
 from upstat.vpn.ingest import CONNECTED, RECEIVED, SENT
@@ -272,10 +272,10 @@ def traffic(
 
 def _top(engine: Any, states: list[ServerState], grid: Any, *, now: int, n: int) -> list[Ranked]:
     """The ``n`` common names that moved the most bytes (received + sent) over the grid's window (read from
-    the coarsest tiers that nest in it: :func:`upstat.timeseries.window.increases`)."""
+    the coarsest tiers that nest in it: :func:`upstat.timeseries.windows.window_increases`)."""
     names = [(s.name, c) for s in states for c in s.clients]
     pairs = [(client_source(s, c), m) for s, c in names for m in (RECEIVED, SENT)]
-    moved_each = window.increases(engine, pairs, grid.start, grid.end, now=now)
+    moved_each = windows.window_increases(engine, pairs, start=grid.start, end=grid.end, now=now)
     moved: dict[str, list[float]] = {}
     for i, (_, name) in enumerate(names):
         row = moved.setdefault(name, [0.0, 0.0])

@@ -1,4 +1,4 @@
-"""Counter totals over a window from the coarsest tiers equal one read of the whole window."""
+"""Counter increases over a window from the coarsest tiers equal one read of the whole window."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from upstat.timeseries.config import current_engine
 from upstat.timeseries.engine import Query
 from upstat.timeseries.render import counter_increase
 from upstat.timeseries.timemath import Interval, RangeSpec
-from upstat.timeseries.window import increases, split
+from upstat.timeseries.windows import pieces, window_increases
 
 TIERS = tm.build_tiers("5m,15m,1h,6h,1d", "raw=48h,5m=14d,15m=35d,1h=90d,6h=400d,1d=0")
 
@@ -24,13 +24,13 @@ def test_a_month_is_read_as_a_head_whole_days_and_a_tail() -> None:
     step = 450 * tm.MINUTE
     end = 4001 * step  # not on a day boundary
     start = end - 96 * step
-    parts = split(start, end, TIERS)
-    assert [str(p[2]) for p in parts] == ["15m", "1d", "15m"]
-    assert parts[0][0] == start and parts[-1][1] == end
-    assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
-    assert parts[1][0] % tm.DAY == 0 and parts[1][1] % tm.DAY == 0
-    assert split(start + 1, end, TIERS) == [(start + 1, end, "raw")]
-    assert split(tm.DAY, tm.DAY + tm.HOUR, TIERS) == [(tm.DAY, tm.DAY + tm.HOUR, Interval(1, "h"))]
+    parts = pieces(start, end, [t.ms for t in TIERS[1:]])
+    assert parts[0].start == start and parts[-1].end == end
+    assert all(a.end == b.start for a, b in itertools.pairwise(parts))
+    days = [p for p in parts if p.block == tm.DAY]
+    first_day, last_day = -(-start // tm.DAY) * tm.DAY, end // tm.DAY * tm.DAY
+    assert [(d.start, d.end) for d in days] == [(first_day, last_day)]  # every whole day in one daily read
+    assert len(parts) <= 2 * len(TIERS) - 1  # finer blocks only at the edges
 
 
 @pytest.fixture
@@ -57,5 +57,7 @@ def test_the_parts_add_up_to_one_read_of_the_window(month_engine: Any) -> None:
     series.append(("nobody", "bytes"))
     whole = month_engine.read_many(series, Query(RangeSpec(start=start, end=end), Interval(15, "m")), now=now)
     expected = [counter_increase(b) if b is not None else 0.0 for b in whole]
-    assert increases(month_engine, series, start, end, now=now) == pytest.approx(expected, rel=1e-12)
+    assert window_increases(month_engine, series, start=start, end=end, now=now) == pytest.approx(
+        expected, rel=1e-12
+    )
     assert expected[0] > 0 and expected[-1] == 0.0
