@@ -36,18 +36,6 @@ class BackupKeys:
         """Hash: the job's record (see store.Job), in its server's slot."""
         return f"{self._server(server_id)}:job:{name_id('backup-job', job_id)}"
 
-    def numbers(self) -> str:
-        """Hash: server id -> number (1, 2, ... in order of first report)."""
-        return f"{self.prefix}bk:numbers"
-
-    def by_number(self) -> str:
-        """Hash: number -> server id."""
-        return f"{self.prefix}bk:by-number"
-
-    def counter(self) -> str:
-        """String: the last number given to a server."""
-        return f"{self.prefix}bk:counter"
-
     def scheduled(self) -> str:
         """Set: ``<server id>\\x1f<job id>`` of every job with a schedule (read by the overdue tick)."""
         return f"{self.prefix}bk:scheduled"

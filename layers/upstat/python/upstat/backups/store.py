@@ -18,12 +18,15 @@ from typing import Any
 
 from upstat.backups.keys import BackupKeys
 from upstat.config import get_settings
+from upstat.sources import numbers
 from upstat.sources import store as registry
 from upstat.sources.models import Source
 
 #: Separates a server id from a job id in the scheduled index (a control character: never in a name).
 SEP = "\x1f"
 DEFAULT_TOLERANCE_MS = 60 * 60 * 1000
+#: The namespace of servers' numbers (1, 2, ... in order of first report) in upstat.sources.numbers.
+NUMBERS = "backup-servers"
 _NUMBER = re.compile(r"^[1-9][0-9]{0,8}$")
 
 
@@ -104,14 +107,13 @@ class BackupStore:
         reported_next_ms: int | None = None,
     ) -> tuple[Server, Job]:
         """Record the server and the job of a report (idempotent; names follow the latest report).
-        Two round trips, three for a server's first report."""
+        Three round trips, four for a server's first report (its number, upstat.sources.numbers)."""
         k = self.keys
+        [number] = numbers.number(self.redis, NUMBERS, [server_id])
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hget(k.numbers(), server_id)
         pipe.hget(k.job(server_id, job_id), "name")
         pipe.hget(k.server(server_id), "name")
-        number_raw, old_name, old_server_name = pipe.execute()
-        number = int(number_raw) if number_raw else self._number(server_id)
+        old_name, old_server_name = pipe.execute()
         pipe = self.redis.pipeline(transaction=False)
         pipe.hset(k.server(server_id), mapping={"id": server_id, "number": number, "name": server_name})
         pipe.sadd(k.jobs(server_id), job_id)
@@ -136,16 +138,6 @@ class BackupStore:
         if found is not None and found.name == old:
             registry.update_source(self.redis, server_id, name=new)
 
-    def _number(self, server_id: str) -> int:
-        """A new number for a server seen for the first time (two reports racing: one number wins, the
-        other is left unused)."""
-        k = self.keys
-        candidate = int(self.redis.incr(k.counter()))
-        if self.redis.hsetnx(k.numbers(), server_id, candidate):
-            self.redis.hset(k.by_number(), str(candidate), server_id)
-            return candidate
-        return int(self.redis.hget(k.numbers(), server_id))
-
     # ------------------------------------------------------------------------------------------------
     # Reads
 
@@ -159,8 +151,8 @@ class BackupStore:
         return [replace(s, alias=alias_of(s, src)) for s, src in zip(servers, sources, strict=True)]
 
     def server_by_number(self, number: int) -> Server | None:
-        server_id = self.redis.hget(self.keys.by_number(), str(number))
-        return self.server(_text(server_id)) if server_id else None
+        found = numbers.lookup(self.redis, NUMBERS, number)
+        return self.server(found.source) if found else None
 
     def lookup(self, ref: str) -> Server | None:
         """A server by its number (digits, no leading zero), else by its id."""
@@ -169,7 +161,7 @@ class BackupStore:
 
     def servers(self) -> list[Server]:
         """Every server, by number."""
-        ids = [_text(s) for s in self.redis.hkeys(self.keys.numbers())]
+        ids = [n.source for n in numbers.numbered(self.redis, NUMBERS)]
         pipe = self.redis.pipeline(transaction=False)
         for server_id in ids:
             pipe.hgetall(self.keys.server(server_id))
