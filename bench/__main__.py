@@ -8,6 +8,7 @@ import sys
 MODULES = (
     "bench.engine",
     "bench.prober",
+    "bench.ping",
     "bench.status",
     "bench.openvpn",
     "bench.duplistatus",

@@ -562,6 +562,12 @@ def _tier_records(data: bytes) -> tuple[tuple[Record, ...], list[int]]:
     return recs, [r[0] for r in recs]
 
 
+def clear_decode_cache() -> None:
+    """Forget every decoded chunk (the benchmark's cold-cache figures: what a chart costs when its data has
+    just changed)."""
+    _tier_records.cache_clear()
+
+
 def _from_tier(
     grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: list[bytes | None]
 ) -> Buckets:
