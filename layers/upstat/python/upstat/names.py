@@ -9,6 +9,7 @@ whitespace at either end (two names that look the same must be the same). Names 
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from upstat.errors import InvalidInput
@@ -38,6 +39,17 @@ def name_problem(value: Any, *, max_len: int = MAX_NAME, path_segment: bool = Fa
     if path_segment and "/" in value:
         return "must not contain '/' (it is part of URLs)"
     return None
+
+
+@lru_cache(maxsize=65536)
+def _good(value: str) -> bool:
+    return name_problem(value) is None
+
+
+def is_name(value: Any) -> bool:
+    """True for an acceptable name (default length, any segment): remembered, since the same sources and
+    metrics come back with every write."""
+    return type(value) is str and _good(value)
 
 
 def check_name(value: Any, field: str, *, max_len: int = MAX_NAME, path_segment: bool = False) -> str:

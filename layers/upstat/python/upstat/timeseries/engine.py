@@ -1,10 +1,15 @@
 """The time-series engine: writes, range queries, statistics, totals and top-N, over the Redis store.
 
-A series is (source, metric). Points go to a raw tier (packed 12-byte records in hourly chunks) and every
-write recomputes, in the same Lua script, the buckets it touched in each coarser tier (5 min, 15 min, 1 h,
-6 h, 1 day by default; 54-byte records of count, sum, min, max, first, last, increase). So a chart read
-right after a write reflects it at every resolution, a retried write leaves the same state, and a query
-reads the coarsest tier that nests in its buckets: a 1-year chart reads about 365 daily records.
+A series is (source, metric), one Redis hash. Points go to a raw tier (hourly chunks) and each coarser tier
+(5 min, 15 min, 1 h, 6 h, 1 day by default) keeps a record per bucket: count, sum, min, max, first, last,
+increase. The write script (store/lua/ts_write.lua) appends a point newer than the series' last one and,
+when it starts a new bucket, closes the buckets it leaves (one record appended per tier whose bucket ended);
+the buckets still open are kept in the series' ``tail`` and folded in by every read, as RedisTimeSeries'
+``LATEST`` does. Older points (backfill, retries) are merged and every bucket they touch recomputed. So a
+chart read right after a write reflects it at every resolution, a retried write leaves the same state, and
+a query reads the coarsest tier that nests in its buckets: a 1-year chart reads about 365 daily records.
+Chunks whose buckets are all closed are sealed into columns of integers (chunks.py): 2 to 4 bytes a point
+where the values are decimals.
 """
 
 from __future__ import annotations
@@ -14,20 +19,19 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from upstat.clock import now_ms
 from upstat.config import Settings, get_settings
 from upstat.errors import InvalidInput, NotFound
-from upstat.names import check_name
+from upstat.names import check_name, is_name
 from upstat.store.keys import Keys, registry_shard, series_id
 from upstat.store.scripts import Scripts
+from upstat.timeseries import chunks
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.points import normalize, pack
+from upstat.timeseries.chunks import Record
+from upstat.timeseries.points import already_clean, normalize, pack
 from upstat.timeseries.timemath import Grid, Interval, RangeSpec, Tier
-
-RAW_RECORD = struct.Struct("<Id")
-TIER_RECORD = struct.Struct("<HIdddddd")
 
 KINDS = ("gauge", "counter")
 AGGREGATES = ("avg", "sum", "min", "max", "count", "first", "last", "increase", "rate")
@@ -35,8 +39,23 @@ ADDITIVE = frozenset({"sum", "count", "increase"})
 FILLS = ("zero", "null", "previous")
 
 
-@dataclass(frozen=True)
-class WriteResult:
+# The write script's input per series: number of points, kind code, lengths of the names, the names, the
+# points (points.pack); and its answer per series: inserted, replaced, unchanged, needs registry (or -1,
+# index, time of a point older than the series' floor).
+_BATCH_HEAD = struct.Struct("<IBHH")
+_KIND_CODES = {"": 0, "gauge": 1, "counter": 2}
+_REPLY = struct.Struct("<dddd")
+_NO_BATCH = _BATCH_HEAD.pack(0, 0, 0, 0)
+
+
+def _batch(source: str, metric: str, points: Sequence[tuple[int, float]], kind: str | None) -> bytes:
+    sb, mb = source.encode(), metric.encode()
+    return _BATCH_HEAD.pack(len(points), _KIND_CODES[kind or ""], len(sb), len(mb)) + sb + mb + pack(points)
+
+
+class WriteResult(NamedTuple):
+    """What one series' write did (a tuple: a thousand of them per live call cost little)."""
+
     source: str
     metric: str
     inserted: int
@@ -58,8 +77,6 @@ class Query:
     percentiles: bool = False
 
 
-# A bucket's figures as decoded: (slot, count, sum, min, max, first, last, increase inside the bucket).
-Record = tuple[int, int, float, float, float, float, float, float]
 C, S, MIN, MAX, FIRST, LAST, INC = range(1, 8)
 
 
@@ -199,40 +216,39 @@ class Engine:
         now = now_ms() if now is None else now
         lowest = self.lowest_accepted(now)
         prepared = batches if checked else self._prepare(batches, now, lowest, field_name)
-        replies = self.scripts.run_many(
-            "ts_write",
-            [
-                (
-                    [self.keys.series(series_id(source, metric))],
-                    [
-                        now,
-                        -1 if lowest is None else lowest,
-                        self.raw.chunk_ms,
-                        self.raw.retention_ms,
-                        self._tier_arg,
-                        pack(pts),  # type: ignore[arg-type]
-                        source,
-                        metric,
-                        kind or "",
-                        -1,
-                        "0",
-                    ],
-                )
-                for source, metric, pts, kind in prepared
-            ],
-        )
+        series = self.keys.series
+        items = [
+            (series(series_id(source, metric)), _batch(source, metric, pts, kind))  # type: ignore[arg-type]
+            for source, metric, pts, kind in prepared
+        ]
+        replies = self.scripts.run_keyed("ts_write", self._head(now, lowest, None), items, reply_size=32)
         results: list[WriteResult] = []
         refused: TrimmedPoint | None = None
+        new: list[tuple[str, str]] = []
         for i, ((source, metric, _pts, _), reply) in enumerate(zip(prepared, replies, strict=True)):
-            if reply[0] == -1:
-                refused = refused or TrimmedPoint(field_name, i, int(reply[1]), int(reply[2]), source, metric)
+            a, b, c, d = _REPLY.unpack(reply)
+            if a == -1:
+                refused = refused or TrimmedPoint(field_name, i, int(b), int(c), source, metric)
                 continue
-            if reply[3]:
-                self._register(source, metric)
-            results.append(WriteResult(source, metric, reply[0], reply[1], reply[2]))
+            if d:
+                new.append((source, metric))
+            results.append(WriteResult(source, metric, int(a), int(b), int(c)))
+        if new:
+            self._register(new)
         if refused is not None:
             raise refused
         return results
+
+    def _head(self, now: int, lowest: int | None, rebuild_from: int | None) -> list[Any]:
+        """The write script's arguments before the per-series ones."""
+        return [
+            now,
+            -1 if lowest is None else lowest,
+            self.raw.chunk_ms,
+            self.raw.retention_ms,
+            self._tier_arg,
+            -1 if rebuild_from is None else rebuild_from,
+        ]
 
     def _prepare(
         self,
@@ -242,18 +258,21 @@ class Engine:
         field_name: str,
     ) -> list[tuple[str, str, list[tuple[int, float]], str]]:
         prepared = []
+        many = len(batches) > 1
         for i, (source, metric, points, kind) in enumerate(batches):
-            prefix = f"{field_name}[{i}]" if len(batches) > 1 else field_name
-            check_name(source, f"{prefix}.source")
-            check_name(metric, f"{prefix}.metric")
-            if kind is not None and kind not in KINDS:
-                raise InvalidInput(
-                    f"{prefix}.kind: must be one of {', '.join(KINDS)}", field=f"{prefix}.kind"
-                )
-            pts = normalize(
-                points, now=now, lowest=lowest, field=f"{prefix}.points" if len(batches) > 1 else prefix
-            )
-            prepared.append((source, metric, pts, kind or ""))
+            clean = None if (kind is not None and kind not in KINDS) else already_clean(points, now, lowest)
+            if clean is None or not (is_name(source) and is_name(metric)):
+                # Something to refuse or to sort out: the field names are built only now.
+                prefix = f"{field_name}[{i}]" if many else field_name
+                check_name(source, f"{prefix}.source")
+                check_name(metric, f"{prefix}.metric")
+                if kind is not None and kind not in KINDS:
+                    raise InvalidInput(
+                        f"{prefix}.kind: must be one of {', '.join(KINDS)}", field=f"{prefix}.kind"
+                    )
+                field = f"{prefix}.points" if many else prefix
+                clean = normalize(points, now=now, lowest=lowest, field=field)
+            prepared.append((source, metric, clean, kind or ""))
         return prepared
 
     def delete_sources(self, sources: Sequence[str]) -> int:
@@ -287,43 +306,34 @@ class Engine:
             pipe.hget(self.keys.series(series_id(source, metric)), "floor")
         return [int(float(raw)) if raw else None for raw in pipe.execute()]
 
-    def _register(self, source: str, metric: str) -> None:
-        """Index a new series (idempotent; each command its own slot, the marker written last)."""
-        sid = series_id(source, metric)
+    def _register(self, series: Sequence[tuple[str, str]]) -> None:
+        """Index new series (idempotent; each command its own slot, the markers written last), in two
+        pipelined round trips however many there are."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.sadd(self.keys.series_registry(registry_shard(sid)), sid)
-        pipe.sadd(self.keys.source_metrics(source), metric)
-        pipe.sadd(self.keys.metric_sources(metric), source)
-        pipe.zadd(self.keys.sources(), {source: 0}, nx=True)
+        for source, metric in series:
+            sid = series_id(source, metric)
+            pipe.sadd(self.keys.series_registry(registry_shard(sid)), sid)
+            pipe.sadd(self.keys.source_metrics(source), metric)
+            pipe.sadd(self.keys.metric_sources(metric), source)
+            pipe.zadd(self.keys.sources(), {source: 0}, nx=True)
         pipe.execute()
-        self.redis.hset(self.keys.series(sid), "reg", 1)
+        pipe = self.redis.pipeline(transaction=False)
+        for source, metric in series:
+            pipe.hset(self.keys.series(series_id(source, metric)), "reg", 1)
+        pipe.execute()
 
-    def maintain(self, sids: Sequence[str], *, now: int, rebuild_from: int | None, trim: bool) -> int:
-        """Trim every tier of these series to its retention and/or rebuild their tiers from the raw data at or
-        after ``rebuild_from``, in one pipelined round trip. Idempotent: figures are recomputed from the finer
+    def maintain(self, sids: Sequence[str], *, now: int, rebuild_from: int | None, trim: bool = True) -> int:
+        """Trim every tier of these series to its retention and rebuild their tiers from the raw data at or
+        after ``rebuild_from`` (None: no rebuild), in one round trip. Every write trims its series too, so
+        ``trim`` changes nothing (expired chunks are named, not scanned for, which is cheap): the retention
+        job's pass reaches the series no longer written. Idempotent: figures are recomputed from the finer
         data and overwritten, so running it twice, or twice at once, stores the same figures."""
         lowest = self.lowest_accepted(now)
-        replies = self.scripts.run_many(
+        replies = self.scripts.run_keyed(
             "ts_write",
-            [
-                (
-                    [self.keys.series(sid)],
-                    [
-                        now,
-                        -1 if lowest is None else lowest,
-                        self.raw.chunk_ms,
-                        self.raw.retention_ms,
-                        self._tier_arg,
-                        b"",
-                        "",
-                        "",
-                        "",
-                        -1 if rebuild_from is None else rebuild_from,
-                        "1" if trim else "0",
-                    ],
-                )
-                for sid in sids
-            ],
+            self._head(now, lowest, rebuild_from),
+            [(self.keys.series(sid), _NO_BATCH) for sid in sids],
+            reply_size=32,
         )
         return len(replies)
 
@@ -345,7 +355,7 @@ class Engine:
 
     def info(self, source: str, metric: str) -> SeriesInfo | None:
         raw = self.redis.hmget(self.keys.series(series_id(source, metric)), *META_FIELDS)
-        return _info(source, metric, raw)
+        return _info(source, metric, raw, self.raw.chunk_ms)
 
     def metrics_of(self, source: str) -> list[str]:
         return sorted(m.decode() for m in self.redis.smembers(self.keys.source_metrics(source)))
@@ -391,7 +401,6 @@ class Engine:
         skips = [_skip(chunk_ids, tier, _FIRST_TS.get(key)) for key in keys]
         replies = self._fetch(keys, [_fields_from(fields, skip) for skip in skips])
         nm, nc = len(READ_FIELDS), len(chunk_ids)
-        decode = _from_raw if tier.ms == 0 else _from_tier
         out: list[Buckets | None] = []
         for i, ((source, metric), reply) in enumerate(zip(series, replies, strict=True)):
             if reply[2] is None:  # no 'source' field: the series does not exist
@@ -404,15 +413,37 @@ class Engine:
                 if skip and _skip(chunk_ids, tier, first) < skip:  # backfilled since: read it all
                     skip, reply = 0, self.redis.hmget(keys[i], fields)
             kind = reply[0].decode() if reply[0] else "gauge"
-            b = decode(grid, tier, kind, chunk_ids[skip:], reply[nm : nm + nc - skip])
+            if tier.ms == 0:
+                data = reply[nm : nm + nc - skip]
+                b = _from_raw(grid, tier, kind, chunk_ids[skip:], data, reply[4])
+            else:
+                opened = self._open_bucket(tier, reply[4])
+                b = _from_tier(grid, tier, kind, chunk_ids[skip:], reply[nm : nm + nc - skip], opened)
             b.now = now
             if query.percentiles:
-                info = _info(source, metric, [reply[0], None, None, None, reply[1], reply[2]])
+                info = _info(source, metric, [reply[0], None, None, reply[1], reply[2]], self.raw.chunk_ms)
                 assert info is not None
                 raw = reply[nm + nc - skip :] if raw_ids else None
-                self._attach_percentiles(b, info, now, raw_ids, raw)
+                self._attach_percentiles(b, info, now, raw_ids, raw, reply[4])
             out.append(b)
         return out
+
+    def _open_bucket(self, tier: Tier, open_field: bytes | None) -> tuple[int, Record] | None:
+        """The open bucket of ``tier`` (its start and figures) from the series' open folds: the raw points
+        after the watermark folded into the finest tier's, then into each coarser one's in turn."""
+        if not open_field:
+            return None
+        opened: Record | None = None
+        folds = chunks.open_records(open_field, len(self.tiers) - 1, self.raw.chunk_ms)
+        for t, rec in zip(self.tiers[1:], folds, strict=True):
+            if rec is not None:
+                opened = rec if opened is None else merge(rec, opened)
+            if t.ms == tier.ms:
+                break
+        if opened is None:
+            return None
+        start = chunks.watermark(open_field)
+        return start - start % tier.ms, opened
 
     def _plan_for(self, grid: Grid, percentiles: bool) -> tuple[Tier, list[int], list[int], tuple[str, ...]]:
         """The read plan of ``grid``. Grids of "the last N" are shared objects (cached per bucket of time), so
@@ -442,6 +473,7 @@ class Engine:
         now: int,
         raw_ids: list[int],
         raw_chunks: list[bytes | None] | None,
+        open_field: bytes | None,
     ) -> None:
         """Exact percentiles from raw points when the raw tier covers the range; else approximate from the
         bucket averages (each weighted by its count), flagged ``percentiles_exact=False``."""
@@ -450,7 +482,8 @@ class Engine:
             b.percentile_values = sorted(b.raw_values)
             b.percentiles_exact = covers
         elif raw_chunks is not None and covers:
-            b.percentile_values = sorted(_raw_values_in(self.raw, b.grid, raw_ids, raw_chunks))
+            values = _raw_values_in(self.raw, b.grid, raw_ids, raw_chunks, open_field)
+            b.percentile_values = sorted(values)
             b.percentiles_exact = True
         else:
             approx: list[float] = []
@@ -466,23 +499,25 @@ class Engine:
         return (lowest is None or start >= lowest) and start >= floor
 
 
-def _info(source: str, metric: str, raw: list[bytes | None]) -> SeriesInfo | None:
-    kind, first, last, last_v, floor, src = raw
+def _info(source: str, metric: str, raw: list[bytes | None], raw_chunk_ms: int) -> SeriesInfo | None:
+    kind, first, opened, floor, src = raw
     if src is None:
         return None
+    last = chunks.last_point(opened, raw_chunk_ms) if opened else None
     return SeriesInfo(
         source,
         metric,
         kind.decode() if kind else "gauge",
         int(float(first)) if first else None,
-        int(float(last)) if last else None,
-        float(last_v) if last_v else None,
+        None if last is None else last[0],
+        None if last is None else last[1],
         int(float(floor)) if floor else None,
     )
 
 
-META_FIELDS = ("kind", "first_ts", "last_ts", "last_v", "floor", "source")
-READ_FIELDS = ("kind", "floor", "source", "first_ts")  # what a chart needs from the meta fields
+META_FIELDS = ("kind", "first_ts", "open", "floor", "source")
+# What a chart needs from the meta fields (the watermark and the open buckets too).
+READ_FIELDS = ("kind", "floor", "source", "first_ts", "open")
 
 
 def _prefix(tier: Tier) -> str:
@@ -553,32 +588,28 @@ def merge(a: Record, b: Record) -> Record:
     )
 
 
-@lru_cache(maxsize=4096)
-def _tier_records(data: bytes) -> tuple[tuple[Record, ...], list[int]]:
-    """A tier chunk decoded, with its slots for bisection. Cached by content: a chunk's bytes decode the
-    same way every time, and a chunk that changes is a new key (so the cache is never stale); charts
-    re-read the same closed chunks again and again."""
-    recs: tuple[Record, ...] = tuple(TIER_RECORD.iter_unpack(data))  # type: ignore[arg-type]
-    return recs, [r[0] for r in recs]
-
-
 def clear_decode_cache() -> None:
     """Forget every decoded chunk (the benchmark's cold-cache figures: what a chart costs when its data has
     just changed)."""
-    _tier_records.cache_clear()
+    chunks.clear_caches()
 
 
 def _from_tier(
-    grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: list[bytes | None]
+    grid: Grid,
+    tier: Tier,
+    kind: str,
+    chunk_ids: list[int],
+    data_chunks: list[bytes | None],
+    opened: tuple[int, Record] | None = None,
 ) -> Buckets:
     n, ms, step, start = grid.n, tier.ms, grid.step, grid.start
     records: list[Record | None] = [None] * n
     present: list[int] = []
     b = Buckets(grid, tier, kind, records, present=present)
-    for cid, data in zip(chunk_ids, chunks, strict=True):
+    for cid, data in zip(chunk_ids, data_chunks, strict=True):
         if not data:
             continue
-        recs, slots = _tier_records(data)
+        recs, slots = chunks.tier_records(data)
         base = cid * tier.chunk_ms
         # Skip the records before the grid (keeping the last one: a counter's increase into bucket 0).
         first = bisect_left(slots, -(-(start - base) // ms)) if start > base else 0
@@ -602,18 +633,55 @@ def _from_tier(
                 present.append(j)
             else:
                 records[j] = merge(old, rec)
+    if opened is not None:
+        _place_open(b, *opened)
     return b
 
 
-def _from_raw(grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: list[bytes | None]) -> Buckets:
+def _place_open(b: Buckets, ts: int, rec: Record) -> None:
+    """The open bucket (later than every stored record) into its grid bucket."""
+    grid = b.grid
+    if ts < grid.start:
+        b.prev_last = rec[6]
+        return
+    if ts >= grid.end:
+        return
+    j = (ts - grid.start) // grid.step if grid.step else grid.index(ts)
+    old = b.records[j]
+    if old is None:
+        b.records[j] = rec
+        assert b.present is not None
+        b.present.append(j)
+    else:
+        b.records[j] = merge(old, rec)
+
+
+def _raw_runs(
+    raw: Tier, chunk_ids: list[int], data_chunks: list[bytes | None], open_field: bytes | None
+) -> list[tuple[int, list[int], list[float]]]:
+    """The raw points in these chunks then in the open bucket, by time: (base, offsets, values) runs."""
+    runs = []
+    for cid, data in zip(chunk_ids, data_chunks, strict=True):
+        if data:
+            runs.append((cid * raw.chunk_ms, *chunks.raw_points(data)))
+    if open_field:
+        runs.append((chunks.open_base(open_field, raw.chunk_ms), *chunks.open_points(open_field)))
+    return runs
+
+
+def _from_raw(
+    grid: Grid,
+    tier: Tier,
+    kind: str,
+    chunk_ids: list[int],
+    data_chunks: list[bytes | None],
+    open_field: bytes | None = None,
+) -> Buckets:
     n = grid.n
     records: list[Record | None] = [None] * n
     b = Buckets(grid, tier, kind, records)
-    for cid, data in zip(chunk_ids, chunks, strict=True):
-        if not data:
-            continue
-        base = cid * tier.chunk_ms
-        for off, v in RAW_RECORD.iter_unpack(data):
+    for base, offs, vals in _raw_runs(tier, chunk_ids, data_chunks, open_field):
+        for off, v in zip(offs, vals, strict=True):
             ts = base + off
             if grid.raw:
                 if grid.start <= ts < grid.end:
@@ -636,11 +704,14 @@ def _from_raw(grid: Grid, tier: Tier, kind: str, chunk_ids: list[int], chunks: l
     return b
 
 
-def _raw_values_in(raw: Tier, grid: Grid, raw_ids: list[int], chunks: list[bytes | None]) -> list[float]:
+def _raw_values_in(
+    raw: Tier,
+    grid: Grid,
+    raw_ids: list[int],
+    data_chunks: list[bytes | None],
+    open_field: bytes | None,
+) -> list[float]:
     out: list[float] = []
-    for cid, data in zip(raw_ids, chunks, strict=True):
-        if not data:
-            continue
-        base = cid * raw.chunk_ms
-        out.extend(v for off, v in RAW_RECORD.iter_unpack(data) if grid.start <= base + off < grid.end)
+    for base, offs, vals in _raw_runs(raw, raw_ids, data_chunks, open_field):
+        out.extend(v for off, v in zip(offs, vals, strict=True) if grid.start <= base + off < grid.end)
     return out

@@ -12,6 +12,7 @@ import json
 import math
 import struct
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from typing import Any
 
 from upstat.errors import InvalidInput
@@ -118,16 +119,80 @@ def normalize(
     points: Iterable[tuple[Any, Any]], *, now: int, lowest: int | None, field: str = "points"
 ) -> list[tuple[int, float]]:
     """Validated points sorted by time, one per time (the last in the batch wins)."""
+    pts = points if isinstance(points, list) else list(points)
+    if len(pts) > MAX_BATCH:
+        raise InvalidInput(f"{field}: at most {MAX_BATCH} points per series in one batch", field=field)
+    checked = already_clean(pts, now, lowest)
+    if checked is not None:
+        return checked
     by_time: dict[int, float] = {}
-    for i, (t, v) in enumerate(points):
-        if i >= MAX_BATCH:
-            raise InvalidInput(f"{field}: at most {MAX_BATCH} points per series in one batch", field=field)
-        ts = check_time(t, field=f"{field}[{i}].time", now=now, lowest=lowest)
-        by_time[ts] = check_value(v, field=f"{field}[{i}].value")
+    for i, (t, v) in enumerate(pts):
+        # The messages' field names are built only for a point that is refused.
+        if type(t) is not int or not _time_ok(t, now, lowest):
+            t = check_time(t, field=_at(field, i, "time"), now=now, lowest=lowest)
+        if type(v) is not float or not math.isfinite(v):
+            v = check_value(v, field=_at(field, i, "value"))
+        by_time[t] = v
     return sorted(by_time.items())
+
+
+def _at(field: str, i: int, part: str) -> str:
+    return f"{field}[{i}].{part}"
+
+
+def _time_ok(t: int, now: int, lowest: int | None) -> bool:
+    return (
+        SECONDS_LOOKALIKE <= t <= now + MAX_FUTURE_MS
+        and t < MICROSECONDS_LOOKALIKE
+        and (lowest is None or t >= lowest)
+    )
+
+
+def _one_clean(p: Any, now: int, lowest: int | None) -> bool:
+    if type(p) is not tuple or len(p) != 2:
+        return False
+    t, v = p
+    return type(t) is int and type(v) is float and _time_ok(t, now, lowest) and math.isfinite(v)
+
+
+def already_clean(points: Any, now: int, lowest: int | None) -> list[tuple[int, float]] | None:
+    """``points`` themselves when they need no change (the common batch: a list of (int, float) pairs in
+    strictly rising time, every one accepted), checked in a few passes without a message built per point;
+    else None (``normalize`` then sorts them out or says which is refused)."""
+    if type(points) is not list:
+        return None
+    pts = points
+    if len(pts) == 1:  # one point per series: every live tick
+        return pts if _one_clean(pts[0], now, lowest) else None
+    if len(pts) > MAX_BATCH:
+        return None
+    try:
+        times = [t for t, _ in pts]
+        values = [v for _, v in pts]
+    except (TypeError, ValueError):
+        return None
+    if not times:
+        return []
+    if {type(t) for t in times} != {int} or {type(v) for v in values} != {float}:
+        return None
+    if not (_time_ok(times[0], now, lowest) and _time_ok(times[-1], now, lowest)):
+        return None
+    if len(times) > 1 and not all(a < b for a, b in pairwise(times)):
+        return None
+    try:
+        if not math.isfinite(math.fsum(values)):
+            return None
+    except OverflowError:
+        return None
+    return pts
 
 
 def pack(points: Sequence[tuple[int, float]]) -> bytes:
     """Little-endian (time, value) double pairs, the write script's input."""
+    if len(points) == 1:
+        return _PAIR.pack(*points[0])
     flat = [x for p in points for x in p]
     return struct.pack(f"<{len(flat)}d", *flat)
+
+
+_PAIR = struct.Struct("<dd")
