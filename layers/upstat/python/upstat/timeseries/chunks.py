@@ -138,6 +138,34 @@ def tier_records(data: bytes) -> tuple[tuple[Record, ...], list[int]]:
     return recs, slots
 
 
+@lru_cache(maxsize=4096)
+def tier_slots(data: bytes, slots: int) -> tuple[list[Record | None], list[int]]:
+    """A tier chunk laid out by slot (None where no record) and its filled slots, ascending (shared: not to
+    be changed): a chart whose buckets are the tier's copies slices of it."""
+    dense: list[Record | None] = [None] * slots
+    filled = []
+    for rec in tier_records(data)[0]:
+        if rec[0] < slots:
+            dense[rec[0]] = rec
+            filled.append(rec[0])
+    return dense, filled
+
+
+_VALUE = {"sum": 2, "min": 3, "max": 4, "first": 5, "last": 6}
+COLUMNS = frozenset({*_VALUE, "avg", "count"})
+
+
+@lru_cache(maxsize=8192)
+def tier_column(data: bytes, aggregate: str, slots: int) -> list[float | None]:
+    """One aggregate of a tier chunk by slot (None where no record; shared: not to be changed)."""
+    out: list[float | None] = [None] * slots
+    i = _VALUE.get(aggregate)
+    for rec in tier_records(data)[0]:
+        if rec[0] < slots:
+            out[rec[0]] = rec[i] if i else (rec[2] / rec[1] if aggregate == "avg" else float(rec[1]))
+    return out
+
+
 def _scaled_columns(data: bytes, pos: int, n: int, scale: int, counts: list[int]) -> tuple[list[float], ...]:
     r, pos = _ints(data, pos, n, 0, 1)
     d, pos = _ints(data, pos, n, 0, 0)
@@ -256,5 +284,7 @@ def clear_caches() -> None:
     """Forget every decoded chunk (the benchmark's cold-cache figures)."""
     raw_points.cache_clear()
     open_points.cache_clear()
+    tier_slots.cache_clear()
+    tier_column.cache_clear()
     tier_records.cache_clear()
     open_records.cache_clear()

@@ -96,6 +96,11 @@ class Buckets:
     # Indices of the non-empty buckets, ascending, when the reader tracked them (sparse charts: a year of
     # a week-old series is 8 of 365 buckets) so columns need not scan every bucket.
     present: list[int] | None = None
+    # Where the grid's buckets are the tier's: the chunks laid over the grid, (first grid bucket, first and
+    # end slot, chunk bytes) each, and the grid bucket of the open one; a column is then sliced from each
+    # chunk's cached column (render.column) instead of built a record at a time.
+    runs: list[tuple[int, int, int, bytes]] | None = None
+    open_index: int | None = None
     # The time of the read: the bucket holding it is still filling (rates divide by the time elapsed in it).
     now: int | None = None
 
@@ -143,6 +148,24 @@ class TrimmedPoint(InvalidInput):
             field=field,
         )
         self.batch, self.index, self.time = batch, index, time
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What :meth:`Engine.fetch_many` read: per series its key, the chunks skipped and the HMGET reply (the
+    meta fields of READ_FIELDS, then the tier's chunks, then raw chunks for exact percentiles)."""
+
+    series: list[tuple[str, str]]
+    keys: list[str]
+    grid: Grid
+    tier: Tier
+    chunk_ids: list[int]
+    raw_ids: list[int]
+    fields: tuple[str, ...]
+    skips: list[int]
+    replies: list[list[bytes | None]]
+    query: Query
+    now: int
 
 
 @dataclass(frozen=True)
@@ -390,45 +413,61 @@ class Engine:
     def read_many(
         self, series: Sequence[tuple[str, str]], query: Query, *, now: int | None = None
     ) -> list[Buckets | None]:
-        """The same grid for many series, in one pipelined round trip; ``None`` for unknown series."""
+        """The same grid for many series, in one round trip; ``None`` for unknown series."""
+        fetched = self.fetch_many(series, query, now=now)
+        return [self.decode(fetched, i) for i in range(len(series))]
+
+    def fetch_many(
+        self, series: Sequence[tuple[str, str]], query: Query, *, now: int | None = None
+    ) -> Fetched:
+        """What a read of many series over one grid fetches, in one round trip: decode each with
+        :meth:`decode` (or add them up without decoding: upstat.timeseries.across)."""
         now = now_ms() if now is None else now
         grid = tm.make_grid(query.range, query.resolution, now=now, tz=query.tz)
         tier, chunk_ids, raw_ids, fields = self._plan_for(grid, query.percentiles)
         keys = [self.keys.series(series_id(source, metric)) for source, metric in series]
-        # Chunks wholly before a series' first point hold nothing: skip them (a 1-year chart of a week-old
-        # series reads one chunk, not thirteen). The first time is remembered from earlier reads and checked
-        # in this one; a backfill older than it is caught below and that series read again in full.
-        skips = [_skip(chunk_ids, tier, _FIRST_TS.get(key)) for key in keys]
-        replies = self._fetch(keys, [_fields_from(fields, skip) for skip in skips])
-        nm, nc = len(READ_FIELDS), len(chunk_ids)
-        out: list[Buckets | None] = []
-        for i, ((source, metric), reply) in enumerate(zip(series, replies, strict=True)):
-            if reply[2] is None:  # no 'source' field: the series does not exist
-                out.append(None)
-                continue
-            skip = skips[i]
-            first = int(float(reply[3])) if reply[3] else None
-            if first is not None:
-                _remember_first(keys[i], first)
-                if skip and _skip(chunk_ids, tier, first) < skip:  # backfilled since: read it all
-                    skip, reply = 0, self.redis.hmget(keys[i], fields)
-            kind = reply[0].decode() if reply[0] else "gauge"
-            if tier.ms == 0:
-                data = reply[nm : nm + nc - skip]
-                b = _from_raw(grid, tier, kind, chunk_ids[skip:], data, reply[4])
-            else:
-                opened = self._open_bucket(tier, reply[4])
-                b = _from_tier(grid, tier, kind, chunk_ids[skip:], reply[nm : nm + nc - skip], opened)
-            b.now = now
-            if query.percentiles:
-                info = _info(source, metric, [reply[0], None, None, reply[1], reply[2]], self.raw.chunk_ms)
-                assert info is not None
-                raw = reply[nm + nc - skip :] if raw_ids else None
-                self._attach_percentiles(b, info, now, raw_ids, raw, reply[4])
-            out.append(b)
-        return out
+        if len(keys) > _MANY:
+            # One call reading the same fields of every series (skipping nothing) costs far less than a
+            # pipeline of one HMGET each.
+            skips = [0] * len(keys)
+            replies = self.scripts.run_per_key("ts_read", keys, fields)
+        else:
+            # Chunks wholly before a series' first point hold nothing: skip them (a 1-year chart of a
+            # week-old series reads one chunk, not thirteen). The first time is remembered from earlier
+            # reads and checked in :meth:`decode`; a backfill older than it is read again in full there.
+            skips = [_skip(chunk_ids, tier, _FIRST_TS.get(key)) for key in keys]
+            replies = self._fetch(keys, [_fields_from(fields, skip) for skip in skips])
+        return Fetched(list(series), keys, grid, tier, chunk_ids, raw_ids, fields, skips, replies, query, now)
 
-    def _open_bucket(self, tier: Tier, open_field: bytes | None) -> tuple[int, Record] | None:
+    def decode(self, fetched: Fetched, i: int) -> Buckets | None:
+        """Series ``i`` of a fetch over its grid (None if the series does not exist)."""
+        reply = fetched.replies[i]
+        if reply[2] is None:  # no 'source' field: the series does not exist
+            return None
+        source, metric = fetched.series[i]
+        grid, tier, chunk_ids, raw_ids = fetched.grid, fetched.tier, fetched.chunk_ids, fetched.raw_ids
+        skip = fetched.skips[i]
+        first = int(float(reply[3])) if reply[3] else None
+        if first is not None:
+            _remember_first(fetched.keys[i], first)
+            if skip and _skip(chunk_ids, tier, first) < skip:  # backfilled since: read it all
+                skip, reply = 0, self.redis.hmget(fetched.keys[i], fetched.fields)
+        nm, nc = len(READ_FIELDS), len(chunk_ids)
+        kind = reply[0].decode() if reply[0] else "gauge"
+        data = reply[nm : nm + nc - skip]
+        if tier.ms == 0:
+            b = _from_raw(grid, tier, kind, chunk_ids[skip:], data, reply[4])
+        else:
+            b = _from_tier(grid, tier, kind, chunk_ids[skip:], data, self.open_bucket(tier, reply[4]))
+        b.now = fetched.now
+        if fetched.query.percentiles:
+            info = _info(source, metric, [reply[0], None, None, reply[1], reply[2]], self.raw.chunk_ms)
+            assert info is not None
+            raw = reply[nm + nc - skip :] if raw_ids else None
+            self._attach_percentiles(b, info, fetched.now, raw_ids, raw, reply[4])
+        return b
+
+    def open_bucket(self, tier: Tier, open_field: bytes | None) -> tuple[int, Record] | None:
         """The open bucket of ``tier`` (its start and figures) from the series' open folds: the raw points
         after the watermark folded into the finest tier's, then into each coarser one's in turn."""
         if not open_field:
@@ -541,6 +580,9 @@ def _plan(
     return tier, chunk_ids, raw_ids, fields
 
 
+# Above this many series a read fetches every series' fields in one script call (store/lua/ts_read.lua).
+_MANY = 8
+
 # Series key -> time of its first point, as last read (bounded; a stale entry is detected and corrected).
 _FIRST_TS: dict[str, int] = {}
 _FIRST_TS_MAX = 100_000
@@ -605,7 +647,8 @@ def _from_tier(
     n, ms, step, start = grid.n, tier.ms, grid.step, grid.start
     records: list[Record | None] = [None] * n
     present: list[int] = []
-    b = Buckets(grid, tier, kind, records, present=present)
+    runs: list[tuple[int, int, int, bytes]] | None = [] if step == ms else None
+    b = Buckets(grid, tier, kind, records, present=present, runs=runs)
     for cid, data in zip(chunk_ids, data_chunks, strict=True):
         if not data:
             continue
@@ -616,11 +659,16 @@ def _from_tier(
         if first:
             b.prev_last = recs[first - 1][6]
         if step == ms:
-            # One stored bucket per grid bucket: place the records straight in (the common chart).
+            # One stored bucket per grid bucket: the chunk's slots laid over the grid's (the common chart).
             k0 = (base - start) // ms
-            for rec in recs[first : bisect_left(slots, n - k0)]:
-                records[k0 + rec[0]] = rec
-                present.append(k0 + rec[0])
+            dense, filled = chunks.tier_slots(data, tier.chunk_ms // ms)
+            lo, hi = max(0, -k0), min(len(dense), n - k0)
+            if lo < hi:
+                assert runs is not None
+                records[k0 + lo : k0 + hi] = dense[lo:hi]
+                runs.append((k0, lo, hi, data))
+                if n > _SPARSE_GRID:  # only long grids gain from knowing their filled buckets
+                    present.extend(k0 + s for s in filled[bisect_left(filled, lo) : bisect_left(filled, hi)])
             continue
         for rec in recs[first:]:
             ts = base + rec[0] * ms
@@ -633,9 +681,14 @@ def _from_tier(
                 present.append(j)
             else:
                 records[j] = merge(old, rec)
+    if runs is not None and n <= _SPARSE_GRID:
+        b.present = None
     if opened is not None:
         _place_open(b, *opened)
     return b
+
+
+_SPARSE_GRID = 180
 
 
 def _place_open(b: Buckets, ts: int, rec: Record) -> None:
@@ -650,10 +703,11 @@ def _place_open(b: Buckets, ts: int, rec: Record) -> None:
     old = b.records[j]
     if old is None:
         b.records[j] = rec
-        assert b.present is not None
-        b.present.append(j)
+        if b.present is not None:
+            b.present.append(j)
     else:
         b.records[j] = merge(old, rec)
+    b.open_index = j
 
 
 def _raw_runs(

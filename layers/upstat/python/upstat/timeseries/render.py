@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from upstat.errors import InvalidInput
+from upstat.timeseries import chunks
 from upstat.timeseries.engine import (
     ADDITIVE,
     AGGREGATES,
@@ -71,6 +72,8 @@ _FIELD = {"sum": S, "min": MIN, "max": MAX, "first": FIRST, "last": LAST}
 def column(b: Buckets, aggregate: str) -> list[float | None]:
     """One value per bucket, ``None`` for empty buckets."""
     recs = b.records
+    if b.runs is not None and aggregate in chunks.COLUMNS:
+        return _sliced_column(b, aggregate)
     if b.present is not None and len(b.present) * 4 < len(recs) and aggregate in _SPARSE:
         return _sparse_column(recs, b.present, aggregate)
     if aggregate == "avg":
@@ -84,6 +87,28 @@ def column(b: Buckets, aggregate: str) -> list[float | None]:
     if aggregate == "increase":
         return incs
     return rates(b, incs)
+
+
+def _sliced_column(b: Buckets, aggregate: str) -> list[float | None]:
+    """``column`` where the grid's buckets are the tier's: each chunk's cached column sliced in, then the
+    open bucket's value."""
+    out: list[float | None] = [None] * len(b.records)
+    slots = b.tier.chunk_ms // b.tier.ms
+    for k0, lo, hi, data in b.runs or ():
+        out[k0 + lo : k0 + hi] = chunks.tier_column(data, aggregate, slots)[lo:hi]
+    if b.open_index is not None:
+        rec = b.records[b.open_index]
+        assert rec is not None
+        out[b.open_index] = _value(rec, aggregate)
+    return out
+
+
+def _value(rec: Record, aggregate: str) -> float:
+    if aggregate == "avg":
+        return rec[S] / rec[C]
+    if aggregate == "count":
+        return float(rec[C])
+    return rec[_FIELD[aggregate]]
 
 
 def rates(b: Buckets, incs: list[float | None]) -> list[float | None]:

@@ -24,8 +24,8 @@ from upstat.errors import InvalidInput
 from upstat.names import NAME_PATTERN
 from upstat.sources.access import check_source as check_caller_source
 from upstat.sources.access import visible
-from upstat.timeseries import multi
 from upstat.timeseries import timemath as tm
+from upstat.timeseries.across import Across, read_across
 from upstat.timeseries.config import retention_view, set_retention
 from upstat.timeseries.ingest import check_source, gather, is_internal
 from upstat.timeseries.ingest import ingest as ingest_points
@@ -259,19 +259,16 @@ def get_chart(
     return _csv_or_json(chart(b, params, source, metric), params)
 
 
-def _many(
-    metric: str, query: Any, engine: Any, now: int, services: bool, sources: list[str]
-) -> list[tuple[str, Any]]:
-    """The series of ``metric`` with data in range among ``sources`` (users' sources; services' too with
-    ``services``)."""
+def _many(metric: str, query: Any, engine: Any, now: int, services: bool, sources: list[str]) -> Across:
+    """The series of ``metric`` among ``sources`` (users' sources; services' too with ``services``), in one
+    round trip."""
     sources = [s for s in sources if services or not is_internal(s)]
-    found = engine.read_many([(s, metric) for s in sources], query, now=now)
-    return [(s, b) for s, b in zip(sources, found, strict=True) if b is not None]
+    return read_across(engine, [(s, metric) for s in sources], query, now=now)
 
 
-def _kind_of(named: list[tuple[str, Any]]) -> str:
+def _kind_of(many: Across) -> str:
     """Many series count as a counter when every one is (increase and rate then apply)."""
-    return "counter" if named and all(b.kind == "counter" for _, b in named) else "gauge"
+    return "counter" if many.found and all(many.kind(i) == "counter" for i in many.found) else "gauge"
 
 
 def _total_aggregate(params: ChartParams, kind: str) -> str:
@@ -301,16 +298,16 @@ def get_total(
         raise InvalidInput(
             "resolution: totals need bucketed data; ask for a resolution, not raw", field="resolution"
         )
-    named = _many(metric, query, engine, now, services, visible(client, caller, engine.sources_of(metric)))
-    kind = _kind_of(named)
+    many = _many(metric, query, engine, now, services, visible(client, caller, engine.sources_of(metric)))
+    kind = _kind_of(many)
     aggregate = _total_aggregate(params, kind)
     check_aggregate(aggregate, kind)
-    summed = multi.total_per_bucket([b for _, b in named], aggregate, grid.n)
+    summed = many.per_bucket(aggregate)
     fill = params.fill or default_fill(aggregate)
     values = fill_gaps(summed, fill)
     body = {
         "metric": metric,
-        "sources": len(named),
+        "sources": len(many.found),
         "start": grid.start,
         "end": grid.end,
         "resolution": grid.resolution,
@@ -343,24 +340,25 @@ def get_top(
     organization's sources only."""
     now = now_ms()
     sources = visible(client, caller, engine.sources_of(metric))
-    named = _many(metric, params.query(now), engine, now, services, sources)
-    aggregate = _total_aggregate(params, _kind_of(named))
-    ranked = multi.top(named, aggregate, n)
-    by_source = dict(named)
+    many = _many(metric, params.query(now), engine, now, services, sources)
+    aggregate = _total_aggregate(params, _kind_of(many))
+    ranked = many.top(aggregate, n)
+    index = {many.source(i): i for i in many.found}
     names = {
         x["source"]: x["name"]
         for x in _service_names(client, [r.source for r in ranked if is_internal(r.source)])
     }
     rows = []
     for r in ranked:
-        b = by_source[r.source]
         row: dict[str, Any] = {"source": r.source, "total": r.total, "count": r.count}
         if r.source in names:
             row["service"] = names[r.source]
         if params.stats:
+            b = many.buckets(index[r.source])
+            assert b is not None
             row["stats"] = statistics(b, default_aggregate(b.kind))
         rows.append(row)
-    body = {"metric": metric, "aggregate": aggregate, "n": n, "sources": len(named), "top": rows}
+    body = {"metric": metric, "aggregate": aggregate, "n": n, "sources": len(many.found), "top": rows}
     if params.format == "csv":
         lines = ["rank,source,total,count"] + [
             f"{i + 1},{_csv_cell(r['source'])},{r['total']!r},{r['count']}" for i, r in enumerate(rows)

@@ -639,7 +639,7 @@ end
 -- The fold of the open bucket's points (the bucket is closing, the watermark going to wn). 'open' keeps
 -- the points of W's chunk not yet in its field: they move there when the watermark leaves the chunk, or
 -- once there are more than OPEN_CAP of them, so most closings leave the chunk's field alone.
-local OPEN_CAP = 256
+local OPEN_CAP = 64
 local function close_open(wn)
   if open_held then return fold_raw(W, W + MS1) end
   local r = empty()
