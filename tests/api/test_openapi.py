@@ -168,3 +168,27 @@ def test_every_published_request_example_is_accepted_as_published(env: dict[str,
                 method, path, json=example, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
             )
         assert 200 <= res.status_code < 300, (method, path, example, res.text)
+
+
+def test_every_route_is_served_by_the_router_the_table_names(env: dict[str, str]) -> None:
+    """The app includes a router when a request first needs it, by path prefix (upstat.api.app.ROUTERS):
+    each route's path must name its own module."""
+    import importlib
+
+    from upstat.api.app import ROUTERS, owner
+
+    for name, _ in ROUTERS:
+        for route in importlib.import_module(name).router.routes:
+            assert owner(route.path) == name, route.path  # type: ignore[attr-defined]
+
+
+def test_a_first_request_builds_only_the_routes_it_needs(env: dict[str, str], r: Any) -> None:
+    app = create_app()
+    client = TestClient(app)
+    assert not app.state.routers.loaded and len(app.routes) < 10  # nothing built at import
+    assert client.get("/api/status").status_code == 200
+    assert app.state.routers.loaded == {"upstat.dialects.openuptimes"}
+    assert client.get("/healthz").status_code == 200
+    assert app.state.routers.loaded == {"upstat.dialects.openuptimes", "upstat.api.routes.meta"}
+    assert client.get("/no/such/path").status_code == 404  # a path no router claims: all are there to say so
+    assert len(app.state.routers.loaded) == 8

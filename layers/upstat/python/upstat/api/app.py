@@ -3,7 +3,13 @@
 Each module in ``ROUTERS`` exposes ``router`` (an APIRouter). upstat's own routes live under /v1; each
 reference document's routes live in upstat.dialects.<name> at that document's paths. A module may also
 expose ``BODY_LIMITS`` (path -> name of the setting that bounds that path's request bodies) for routes
-that take larger batches than ``UPSTAT_MAX_BODY_BYTES``.
+that take larger batches than ``UPSTAT_MAX_BODY_BYTES`` (registered when the module is included, before
+its first request reaches the body limit).
+
+A router is imported and included when a request first needs it (its paths start with one of the module's
+prefixes; any other path, the OpenAPI document and the docs include every router first, so 404, 405 and the
+document are as if all were there): building routes (their pydantic models, parameters, dependencies) is
+most of the API's import, and a cold start then pays only for what its first request uses.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
+from starlette._utils import get_route_path
 
 import upstat
 from upstat.api import errors
@@ -24,21 +31,95 @@ from upstat.api.logging import install_redaction
 from upstat.api.middleware import BodyLimit, HeadAsGet, StoreFailures
 from upstat.config import Settings, get_settings
 
-ROUTERS: tuple[str, ...] = (
-    "upstat.api.routes.meta",
-    "upstat.api.routes.series",
-    "upstat.api.routes.keys",
-    "upstat.api.routes.status_page",
-    "upstat.api.routes.sources",
-    "upstat.api.routes.organizations",
-    "upstat.api.routes.uptime",
-    "upstat.api.routes.backups",
-    "upstat.dialects.openuptimes",
-    "upstat.dialects.openvpn",
-    "upstat.dialects.duplistatus",
-    "upstat.dialects.netflow.routes",
-    "upstat.api.routes.pages",
+# Each router module with the path prefixes it serves ("/" alone: that path only); the longest prefix
+# matching a path names its module (tests/api/test_openapi.py checks every route against this table).
+ROUTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("upstat.api.routes.meta", ("/healthz",)),
+    (
+        "upstat.api.routes.series",
+        ("/v1/chart", "/v1/ingest", "/v1/retention", "/v1/series", "/v1/top", "/v1/total"),
+    ),
+    ("upstat.api.routes.keys", ("/v1/keys",)),
+    ("upstat.api.routes.status_page", ("/v1/status/page",)),
+    ("upstat.api.routes.sources", ("/v1/sources",)),
+    ("upstat.api.routes.organizations", ("/v1/organizations",)),
+    (
+        "upstat.api.routes.uptime",
+        ("/v1/incidents", "/v1/maintenance", "/v1/push", "/v1/services", "/v1/status"),
+    ),
+    ("upstat.api.routes.backups", ("/v1/backups",)),
+    ("upstat.api.routes.backups", ("/v1/backups",)),
+    ("upstat.dialects.openuptimes", ("/api",)),
+    ("upstat.dialects.openvpn", ("/api/v1",)),
+    ("upstat.dialects.duplistatus", ("/api/upload", "/api/chart-data")),
+    ("upstat.dialects.netflow.routes", ("/v1/api",)),
+    ("upstat.dialects.duplistatus", ("/api/upload", "/api/chart-data")),
+    ("upstat.dialects.openvpn", ("/api/v1",)),
+    ("upstat.api.routes.pages", ("/", "/dashboard", "/status")),
 )
+
+
+def serves(prefix: str, path: str) -> bool:
+    """Whether this prefix claims ``path``."""
+    if prefix == "/":
+        return path == "/"
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def owner(path: str) -> str | None:
+    """The router module serving ``path``: the one with the longest prefix claiming it (None: no module)."""
+    best, length = None, -1
+    for name, prefixes in ROUTERS:
+        for p in prefixes:
+            if len(p) > length and serves(p, path):
+                best, length = name, len(p)
+    return best
+
+
+class Routers:
+    """The routers an application has included so far, and the including of the others when needed."""
+
+    def __init__(self, app: FastAPI, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.loaded: set[str] = set()
+        self.body_limits: dict[str, int] = {}  # the modules' BODY_LIMITS, read by the BodyLimit middleware
+
+    def include(self, name: str) -> None:
+        if name not in self.loaded:
+            self.loaded.add(name)
+            module = importlib.import_module(name)
+            self.app.include_router(module.router, responses=ERROR_RESPONSES)
+            for path, setting in getattr(module, "BODY_LIMITS", {}).items():
+                self.body_limits[path] = getattr(self.settings, setting)
+
+    def include_all(self) -> None:
+        for name, _ in ROUTERS:
+            self.include(name)
+
+    def include_for(self, path: str) -> None:
+        """Include the router serving ``path``; every router when none claims it."""
+        if len(self.loaded) == len(ROUTERS):
+            return
+        name = owner(path)
+        if name is None:
+            self.include_all()
+        else:
+            self.include(name)
+
+
+class IncludeRouters:
+    """ASGI middleware: include the router a request needs before routing it."""
+
+    def __init__(self, app: Any, routers: Routers) -> None:
+        self.app = app
+        self.routers = routers
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            self.routers.include_for(get_route_path(scope))
+        await self.app(scope, receive, send)
+
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
@@ -61,8 +142,9 @@ admin token). Errors of upstat's own routes are one JSON envelope: `status`, `er
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A new application (tests build their own; Lambda and `make run` use ``get_app()``)."""
+def create_app(settings: Settings | None = None, *, eager: bool = False) -> FastAPI:
+    """A new application (tests build their own; Lambda and `make run` use ``get_app()``). ``eager``
+    includes every router now instead of when a request first needs it."""
     settings = settings or get_settings()
     app = FastAPI(
         title="upstat",
@@ -74,14 +156,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     install_redaction()  # ?key= values and Authorization never reach a log line
-    body_limits: dict[str, int] = {}
-    for name in ROUTERS:
-        module = importlib.import_module(name)
-        app.include_router(module.router, responses=ERROR_RESPONSES)
-        for path, setting in getattr(module, "BODY_LIMITS", {}).items():
-            body_limits[path] = getattr(settings, setting)
+    routers = Routers(app, settings)
+    app.state.routers = routers
+    if eager:
+        routers.include_all()
     app.add_middleware(StoreFailures)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths=body_limits)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths=routers.body_limits)
     app.add_middleware(HeadAsGet)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
@@ -95,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Retry-After", "Allow", "X-Request-Id"],
             max_age=600,
         )
+    app.add_middleware(IncludeRouters, routers=routers)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -103,6 +184,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI document without FastAPI's default 422 (bad requests answer 400 with the envelope)."""
     if app.openapi_schema:
         return app.openapi_schema
+    app.state.routers.include_all()
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     for path in schema.get("paths", {}).values():
         for operation in path.values():

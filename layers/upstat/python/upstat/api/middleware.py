@@ -93,7 +93,7 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int, paths: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.paths = paths or {}
+        self.paths = paths if paths is not None else {}  # shared: routers add theirs when included
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -68,11 +68,12 @@ class Across:
     def _columns(self, i: int, aggregate: str) -> list[tuple[int, list[float], list[int]]]:
         """Series ``i`` as (first grid bucket, values, counts) runs, its open bucket last."""
         f = self.fetched
-        grid, tier, reply = f.grid, f.tier, f.replies[i]
+        grid, tier = f.grid, f.tier
+        skip, reply = self.engine.checked_reply(f, i)
         slots = tier.chunk_ms // tier.ms
         nm = len(READ_FIELDS)
         runs = []
-        for cid, data in zip(f.chunk_ids, reply[nm : nm + len(f.chunk_ids)], strict=True):
+        for cid, data in zip(f.chunk_ids[skip:], reply[nm : nm + len(f.chunk_ids) - skip], strict=True):
             if data:
                 values, counts = dense(data, aggregate, slots)
                 runs.append(((cid * tier.chunk_ms - grid.start) // tier.ms, values, counts))

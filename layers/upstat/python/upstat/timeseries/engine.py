@@ -446,12 +446,7 @@ class Engine:
             return None
         source, metric = fetched.series[i]
         grid, tier, chunk_ids, raw_ids = fetched.grid, fetched.tier, fetched.chunk_ids, fetched.raw_ids
-        skip = fetched.skips[i]
-        first = int(float(reply[3])) if reply[3] else None
-        if first is not None:
-            _remember_first(fetched.keys[i], first)
-            if skip and _skip(chunk_ids, tier, first) < skip:  # backfilled since: read it all
-                skip, reply = 0, self.redis.hmget(fetched.keys[i], fetched.fields)
+        skip, reply = self.checked_reply(fetched, i)
         nm, nc = len(READ_FIELDS), len(chunk_ids)
         kind = reply[0].decode() if reply[0] else "gauge"
         data = reply[nm : nm + nc - skip]
@@ -466,6 +461,17 @@ class Engine:
             raw = reply[nm + nc - skip :] if raw_ids else None
             self._attach_percentiles(b, info, fetched.now, raw_ids, raw, reply[4])
         return b
+
+    def checked_reply(self, fetched: Fetched, i: int) -> tuple[int, list[bytes | None]]:
+        """Series ``i``'s reply and how many leading chunks it skipped: read again in full when a backfill
+        older than the first point the skip relied on has arrived since."""
+        reply, skip = fetched.replies[i], fetched.skips[i]
+        first = int(float(reply[3])) if reply[3] else None
+        if first is not None:
+            _remember_first(fetched.keys[i], first)
+            if skip and _skip(fetched.chunk_ids, fetched.tier, first) < skip:
+                return 0, self.redis.hmget(fetched.keys[i], fetched.fields)
+        return skip, reply
 
     def open_bucket(self, tier: Tier, open_field: bytes | None) -> tuple[int, Record] | None:
         """The open bucket of ``tier`` (its start and figures) from the series' open folds: the raw points
