@@ -18,7 +18,12 @@ from typing import Any
 
 ENV_PREFIX = "UPSTAT_"
 # Settings read from an unprefixed variable first (the names platforms and tools already use).
-ENV_NAMES = {"port": ("PORT", "UPSTAT_PORT"), "redis_url": ("REDIS_URL", "UPSTAT_REDIS_URL")}
+ENV_NAMES = {
+    "port": ("PORT", "UPSTAT_PORT"),
+    "redis_url": ("REDIS_URL", "UPSTAT_REDIS_URL"),
+    # Set by Lambda: "snap-start" while it initializes a function whose snapshot it will restore.
+    "lambda_initialization_type": ("AWS_LAMBDA_INITIALIZATION_TYPE",),
+}
 
 # Default tiers and their retention, coarsest last. Why these numbers:
 # - raw 48 h: enough to backfill a device that was offline over a weekend night, and to give exact
@@ -36,6 +41,9 @@ class Settings:
     ``REDIS_URL`` first). Bounds are in ``BOUNDS``."""
 
     port: int = 8000
+    # "snap-start" when Lambda snapshots the initialized function: the API then builds every route before
+    # the snapshot (restoring is as cheap either way) instead of when a request first needs them.
+    lambda_initialization_type: str = ""
     redis_url: str | None = None
     redis_url_ssm_parameter: str | None = None
     redis_cluster: bool = False

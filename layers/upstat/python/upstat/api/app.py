@@ -250,5 +250,7 @@ def _restore_examples(components: dict[str, Any]) -> None:
 
 @lru_cache(maxsize=1)
 def get_app() -> FastAPI:
-    """The process-wide application (built once, reused by warm Lambda invocations)."""
-    return create_app()
+    """The process-wide application (built once, reused by warm Lambda invocations). Under SnapStart every
+    route is built before the snapshot; otherwise a router is built when a request first needs it."""
+    settings = get_settings()
+    return create_app(settings, eager=settings.lambda_initialization_type == "snap-start")

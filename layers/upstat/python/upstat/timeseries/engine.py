@@ -401,7 +401,8 @@ class Engine:
         pipe = self.redis.pipeline(transaction=False)
         for source, metric in series:
             pipe.hmget(self.keys.series(series_id(source, metric)), *META_FIELDS)
-        return [_info(s, m, raw) for (s, m), raw in zip(series, pipe.execute(), strict=True)]
+        replies = pipe.execute()
+        return [_info(s, m, raw, self.raw.chunk_ms) for (s, m), raw in zip(series, replies, strict=True)]
 
     def read(self, source: str, metric: str, query: Query, *, now: int | None = None) -> Buckets:
         """Aggregates of one series over the query's grid (404 if the series does not exist)."""

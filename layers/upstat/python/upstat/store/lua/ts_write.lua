@@ -49,6 +49,7 @@ local call = redis.call
 
 local RAWREC, RAWSZ = 'Id', 12
 local REC, RECSZ = 'HIdddddd', 54
+local RAWFMT, RECFMT = '<' .. RAWREC, '<' .. REC
 local OPEN, SEALED = '\0', '\1'
 
 local now = tonumber(ARGV[1])
@@ -410,6 +411,13 @@ local key, W, tail, tail_changed, held, tail_loaded, created, openfield
 -- appended by this call (ao, av). A call that merges older points or rebuilds holds them in the holder of
 -- W's chunk instead (open_held), and parts them out again when it stores.
 local openrecs, ao, av, open_held
+local openstart  -- where the raw points start in the stored 'open' field (openfield)
+
+-- The stored open points, cut out of the field when first needed (an append to the open bucket never is).
+local function stored_open()
+  if not openrecs then openrecs = openfield and ssub(openfield, openstart) or '' end
+  return openrecs
+end
 
 -- The coarser tiers' open folds, read when first needed (a point that stays in the open finest bucket
 -- never needs them).
@@ -526,7 +534,7 @@ local function append_record(k, b, r)
   local h = holder(k, c)
   if not h.full and sbyte(h.base, 1) == 1 then load_full(h) end
   if not h.full then
-    h.parts[#h.parts + 1] = spack('<' .. REC, slot, r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+    h.parts[#h.parts + 1] = spack(RECFMT, slot, r[1], r[2], r[3], r[4], r[5], r[6], r[7])
   else
     local cols = h.cols
     local i = #cols[1] + 1
@@ -618,7 +626,7 @@ end
 
 local function packed_appended()
   if #ao == 0 then return '' end
-  if #ao == 1 then return spack('<' .. RAWREC, ao[1], av[1]) end
+  if #ao == 1 then return spack(RAWFMT, ao[1], av[1]) end
   local flat = {}
   for i = 1, #ao do flat[2 * i - 1], flat[2 * i] = ao[i], av[i] end
   local out = {}
@@ -629,7 +637,7 @@ end
 -- The open bucket's points into the holder of W's chunk, decoded: this call may merge into them.
 local function hold_open()
   local h = holder(0, floor(W / raw_chunk))
-  local s = openrecs .. packed_appended()
+  local s = stored_open() .. packed_appended()
   openrecs, ao, av = '', {}, {}
   load_full(h)
   if #s > 0 then add_records(h, s) end
@@ -644,6 +652,7 @@ local function close_open(wn)
   if open_held then return fold_raw(W, W + MS1) end
   local r = empty()
   local lim = W - floor(W / raw_chunk) * raw_chunk
+  stored_open()
   local n = #openrecs / RAWSZ
   local first = n + 1
   while first > 1 and sunpack('<I', openrecs, (first - 2) * RAWSZ + 1) >= lim do first = first - 1 end
@@ -739,7 +748,7 @@ end
 
 -- The open bucket's points, packed (parted out of the holder of W's chunk when it holds them).
 local function open_points()
-  if not open_held then return openrecs .. packed_appended() end
+  if not open_held then return stored_open() .. packed_appended() end
   local h = held['r:' .. floor(W / raw_chunk)]
   local offs, vals = h.cols[1], h.cols[2]
   local lim = W - h.c * raw_chunk
@@ -948,13 +957,14 @@ local function write_one(k_, pos)
   local m = call('HMGET', key, 'open', 'reg')
   if n == 0 and kind == '' and call('HEXISTS', key, 'source') == 0 then return 0, 0, 0, 0 end
   local last_ts, last_v, sig
-  tail, W, openrecs, ao, av, openfield = {}, nil, '', {}, {}, nil
-  if m[1] then
-    W, last_ts, last_v, sig = sunpack(OPENFMT, m[1])
-    openrecs = ssub(m[1], 33 + 52 * (sig % 16))
-    openfield = m[1]
-    if #openrecs > 0 then
-      local off, v = sunpack('<' .. RAWREC, openrecs, #openrecs - RAWSZ + 1)
+  tail, W, openrecs, ao, av, openfield = {}, nil, nil, {}, {}, m[1] or nil
+  local kept = 0  -- raw points kept in 'open'
+  if openfield then
+    W, last_ts, last_v, sig = sunpack(OPENFMT, openfield)
+    openstart = 33 + 52 * (sig % 16)
+    kept = (#openfield - openstart + 1) / RAWSZ
+    if kept > 0 then
+      local off, v = sunpack(RAWFMT, openfield, #openfield - RAWSZ + 1)
       last_ts, last_v = floor(W / raw_chunk) * raw_chunk + off, v
     end
   end
@@ -966,7 +976,10 @@ local function write_one(k_, pos)
     while split <= n and T[split] <= newer do split = split + 1 end
   end
   local stale = W and sig ~= SIGNUM  -- the tiers changed: rebuild them
-  if stale then openfield = nil end  -- (folds of other tiers: recomputed)
+  if stale then  -- (folds of other tiers: recomputed)
+    stored_open()
+    openfield = nil
+  end
   local floor_ms = -1  -- appended points are never older than the floor (it is at or before W)
   if split > 1 or n == 0 or stale then
     floor_ms = tonumber(call('HGET', key, 'floor')) or -1
@@ -1006,7 +1019,7 @@ local function write_one(k_, pos)
   local dead = {}
   if created or n == 0 then dead = expire(floor_ms, first_ts, out) end
   if n > 0 and ((not last_ts) or T[n] >= last_ts) then last_ts, last_v = T[n], V[n] end
-  if W and W == w0 and not stale and not tail_changed and next(held) == nil and #openrecs > 0 then
+  if W and W == w0 and not stale and not tail_changed and next(held) == nil and kept > 0 then
     -- Only appended to the open bucket: its points go after the others, nothing else changes.
     if #ao > 0 then out[#out + 1] = 'open' out[#out + 1] = m[1] .. packed_appended() end
   elseif W then
@@ -1017,7 +1030,7 @@ local function write_one(k_, pos)
     out[#out + 1] = spack(OPENFMT, W, empty_open and last_ts or 0, empty_open and last_v or 0, SIGNUM)
       .. write_tail() .. points
   end
-  flush(dead, out)
+  if next(held) ~= nil or #dead > 0 then flush(dead, out) end
   if not m[1] and n + #kind > 0 then
     out[#out + 1] = 'source' out[#out + 1] = ssub(BATCHES, names, names + ls - 1)
     out[#out + 1] = 'metric' out[#out + 1] = ssub(BATCHES, names + ls, names + ls + lm - 1)
