@@ -7,8 +7,10 @@ API served by uvicorn in its own process (as ``make run`` serves it). ``ping_100
 probes every one, records the checks (state, check log, uptime series), sends alerts and answers each
 result. ``ping_1000_floor_s``: a bare asyncio client making the same 1,000 GETs to the same target with
 the same number in flight (``ping_concurrency``, 200), each worker keeping its connection alive and
-reading every response whole: what the probing alone cannot go below. Rounds alternate the two (the one
-going first alternates too); figures are medians over RUNS rounds after one warm-up of each.
+reading every response whole: what the probing alone cannot go below. ``ping_1000_probe_s``: upstat's
+prober alone (``probe_many``, aiohttp) making the same checks from this process, to tell what the
+probing costs from what the API and the recording add. Rounds go through the three in turn (the order
+rotating); figures are medians over RUNS rounds after one warm-up of each.
 """
 
 from __future__ import annotations
@@ -136,6 +138,20 @@ def floor(urls: list[str]) -> float:
     return asyncio.run(go())
 
 
+def probe(urls: list[str]) -> float:
+    from upstat.uptime.checks import CheckSpec
+    from upstat.uptime.probe import run_probes
+    from upstat.uptime.ssrf import AddressPolicy
+
+    specs = [CheckSpec(f"svc{i}", url, timeout_ms=10_000) for i, url in enumerate(urls)]
+    started = time.perf_counter()
+    results = run_probes(specs, policy=AddressPolicy.from_text("127.0.0.0/8"), concurrency=CONCURRENCY)
+    elapsed = time.perf_counter() - started
+    if any(r.status != "up" for r in results):
+        raise RuntimeError("a probe failed")
+    return elapsed
+
+
 def run() -> None:
     ports, procs = start_targets()
     api = None
@@ -147,11 +163,17 @@ def run() -> None:
             api, api_port = start_api(server.connection_url)
             e2e(api_port)  # warm-up: imports, first connections
             floor(urls)
+            probe(urls)
             ours: list[float] = []
             theirs: list[float] = []
+            probes: list[float] = []
             for i in range(RUNS):
-                pair = [lambda: ours.append(e2e(api_port)), lambda: theirs.append(floor(urls))]
-                for fn in pair if i % 2 == 0 else reversed(pair):
+                steps = [
+                    lambda: ours.append(e2e(api_port)),
+                    lambda: theirs.append(floor(urls)),
+                    lambda: probes.append(probe(urls)),
+                ]
+                for fn in steps[i % 3 :] + steps[: i % 3]:
                     fn()
     finally:
         if api is not None:
@@ -168,6 +190,8 @@ def run() -> None:
     e2e_s, floor_s = statistics.median(ours), statistics.median(theirs)
     print(f"ping_1000_e2e_s: {e2e_s:.3f} s")
     print(f"ping_1000_floor_s: {floor_s:.3f} s")
+    print(f"ping_1000_probe_s: {statistics.median(probes):.3f} s")
+    print(f"ratio_ping_1000_probe_to_floor: {statistics.median(probes) / floor_s:.2f} x")
     print(f"ratio_ping_1000_e2e_to_floor: {e2e_s / floor_s:.2f} x")
     print(f"# target ratio_ping_1000_e2e_to_floor <= 1.5: {'met' if e2e_s / floor_s <= 1.5 else 'NOT met'}")
 

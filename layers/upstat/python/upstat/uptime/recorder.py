@@ -134,7 +134,7 @@ def record_results(
     for _ in range(MAX_ROUNDS):
         if not pending:
             break
-        states = _read_states(client, keys, [pairs[i][0].id for i in pending])
+        states = _read_states(scripts, keys, [pairs[i][0].id for i in pending])
         plans = {}
         for i, (t, prev) in zip(pending, states, strict=True):
             service, result = pairs[i]
@@ -142,7 +142,7 @@ def record_results(
             plan = plan_one(service, result, prev, maint)
             plan.expected_t = t
             plans[i] = plan
-        replies = scripts.run_many("record", [_call(keys, plans[i], ttl_s, cap) for i in pending])
+        replies = scripts.run_looped("record_many", [_call(keys, plans[i], ttl_s, cap) for i in pending])
         retry = []
         for i, reply in zip(pending, replies, strict=True):
             plan = plans[i]
@@ -175,12 +175,11 @@ def plans_incident(rec: Recorded) -> inc.Incident | None:
     return inc.Incident(rec.state.incident_id, rec.service.id, rec.state.incident_start_ms, None)
 
 
-def _read_states(client: Any, keys: UptimeKeys, ids: Sequence[str]) -> list[tuple[str, ServiceState]]:
-    pipe = client.pipeline(transaction=False)
-    for service_id in ids:
-        pipe.hmget(keys.state(service_id), ["t", "s"])
+def _read_states(
+    scripts: UptimeScripts, keys: UptimeKeys, ids: Sequence[str]
+) -> list[tuple[str, ServiceState]]:
     out = []
-    for t, s in pipe.execute():
+    for t, s in scripts.run_looped("states_read", [([keys.state(sid)], ()) for sid in ids]):
         out.append((t.decode() if isinstance(t, bytes) else (t or "0"), decode_state(s)))
     return out
 
@@ -251,12 +250,14 @@ def _after(
     applied = [r for r in recorded if r.applied]
     if not applied:
         return
+    # Two index keys, one command each whatever the number of services.
+    incidents = {inc.index_member(i): i.start for i in opened if i is not None}
+    due = {r.service.id: next_due_ms(r.service, r.result) for r in recorded if r.applied and schedule}
     pipe = client.pipeline(transaction=False)
-    for rec, incident in zip(recorded, opened, strict=True):
-        if incident is not None:
-            pipe.zadd(keys.incident_index(), {inc.index_member(incident): incident.start})
-        if rec.applied and schedule:
-            pipe.zadd(keys.due(), {rec.service.id: next_due_ms(rec.service, rec.result)}, xx=True)
+    if incidents:
+        pipe.zadd(keys.incident_index(), incidents)  # type: ignore[arg-type]
+    if due:
+        pipe.zadd(keys.due(), due, xx=True)  # type: ignore[arg-type]
     pipe.execute()
     if engine is None:
         from upstat.timeseries.config import current_engine

@@ -129,36 +129,33 @@ def next_state(
     settled = _settle(prev, outcome.status, confirm_down, confirm_up, held)
     transitions: list[Transition] = []
     seq = prev.seq
-    state = replace(
-        prev,
+    # One replace for every change (a ping run computes a thousand of these).
+    changes = dict(
+        last,
         fails=prev.fails + 1 if down else 0,
         fail_start_ms=(prev.fail_start_ms or outcome.checked_at_ms) if down else None,
         oks=0 if down else prev.oks + 1,
-        **last,
+        status="pending" if settled is None else settled,
     )
-    if settled is None:
-        state = replace(state, status="pending")
-    else:
-        state = replace(state, status=settled)
-        if settled != prev.settled:
-            first_up = prev.settled is None and settled != "down"
-            state = replace(state, settled=settled, since_ms=outcome.checked_at_ms)
-            if not first_up:
-                seq += 1
-                transitions.append(
-                    Transition(
-                        settled,
-                        prev.settled,
-                        settled,
-                        outcome.checked_at_ms,
-                        seq,
-                        outcome.error_kind,
-                        outcome.error,
-                        outcome.cert_days,
-                    )
+    if settled is not None and settled != prev.settled:
+        first_up = prev.settled is None and settled != "down"
+        changes.update(settled=settled, since_ms=outcome.checked_at_ms)
+        if not first_up:
+            seq += 1
+            transitions.append(
+                Transition(
+                    settled,
+                    prev.settled,
+                    settled,
+                    outcome.checked_at_ms,
+                    seq,
+                    outcome.error_kind,
+                    outcome.error,
+                    outcome.cert_days,
                 )
-    state, seq = _cert(state, outcome, cert_warning_days, seq, transitions)
-    return replace(state, seq=seq), transitions
+            )
+    state, seq = _cert(replace(prev, **changes), outcome, cert_warning_days, seq, transitions)
+    return (state if seq == state.seq else replace(state, seq=seq)), transitions
 
 
 def _cert(
