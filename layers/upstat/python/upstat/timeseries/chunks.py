@@ -139,16 +139,14 @@ def tier_records(data: bytes) -> tuple[tuple[Record, ...], list[int]]:
 
 
 @lru_cache(maxsize=4096)
-def tier_slots(data: bytes, slots: int) -> tuple[list[Record | None], list[int]]:
-    """A tier chunk laid out by slot (None where no record) and its filled slots, ascending (shared: not to
-    be changed): a chart whose buckets are the tier's copies slices of it."""
+def tier_slots(data: bytes, slots: int) -> list[Record | None]:
+    """A tier chunk laid out by slot, None where no record (shared: not to be changed): a chart whose
+    buckets are the tier's copies slices of it."""
     dense: list[Record | None] = [None] * slots
-    filled = []
     for rec in tier_records(data)[0]:
         if rec[0] < slots:
             dense[rec[0]] = rec
-            filled.append(rec[0])
-    return dense, filled
+    return dense
 
 
 _VALUE = {"sum": 2, "min": 3, "max": 4, "first": 5, "last": 6}

@@ -15,6 +15,7 @@ where the values are decimals.
 from __future__ import annotations
 
 import struct
+import weakref
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -150,8 +151,7 @@ class TrimmedPoint(InvalidInput):
         self.batch, self.index, self.time = batch, index, time
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(NamedTuple):
     """What :meth:`Engine.fetch_many` read: per series its key, the chunks skipped and the HMGET reply (the
     meta fields of READ_FIELDS, then the tier's chunks, then raw chunks for exact percentiles)."""
 
@@ -187,8 +187,12 @@ class Engine:
         self.keys = keys
         self.tiers = tiers
         self.scripts = Scripts(client)
+        _ENGINES.add(self)
         self._tier_arg = ";".join(f"{t.ms},{t.chunk_ms},{t.retention_ms}" for t in tiers[1:])
         self._plans_by_id: dict[tuple[int, bool], tuple[Grid, Any]] = {}
+        # (open field, tier bucket) -> that tier's open bucket: a series' open field is read by every chart
+        # until its next write.
+        self._open_cache: dict[tuple[bytes, int], tuple[int, Record] | None] = {}
 
     @classmethod
     def from_settings(
@@ -479,17 +483,12 @@ class Engine:
         after the watermark folded into the finest tier's, then into each coarser one's in turn."""
         if not open_field:
             return None
-        opened: Record | None = None
-        folds = chunks.open_records(open_field, len(self.tiers) - 1, self.raw.chunk_ms)
-        for t, rec in zip(self.tiers[1:], folds, strict=True):
-            if rec is not None:
-                opened = rec if opened is None else merge(rec, opened)
-            if t.ms == tier.ms:
-                break
-        if opened is None:
-            return None
-        start = chunks.watermark(open_field)
-        return start - start % tier.ms, opened
+        hit = self._open_cache.get((open_field, tier.ms), _MISSING)
+        if hit is _MISSING:
+            if len(self._open_cache) > 4096:
+                self._open_cache.clear()
+            hit = self._open_cache[(open_field, tier.ms)] = _open_bucket(open_field, tier.ms, self.tiers)
+        return hit  # type: ignore[return-value]
 
     def _plan_for(self, grid: Grid, percentiles: bool) -> tuple[Tier, list[int], list[int], tuple[str, ...]]:
         """The read plan of ``grid``. Grids of "the last N" are shared objects (cached per bucket of time), so
@@ -608,11 +607,21 @@ def _skip(chunk_ids: list[int], tier: Tier, first: int | None) -> int:
     return max(0, min(len(chunk_ids), first // tier.chunk_ms - chunk_ids[0]))
 
 
-@lru_cache(maxsize=1024)
 def _fields_from(fields: tuple[str, ...], skip: int) -> tuple[str, ...]:
-    """The plan's fields without its first ``skip`` tier chunks."""
+    """The plan's fields without its first ``skip`` tier chunks (remembered by the plan's identity: hashing
+    a tuple of a dozen names on every read cost more than the rest of the lookup)."""
+    hit = _FIELDS_SKIPPED.get((id(fields), skip))
+    if hit is not None and hit[0] is fields:
+        return hit[1]
     n = len(READ_FIELDS)
-    return fields if not skip else (*fields[:n], *fields[n + skip :])
+    out = fields if not skip else (*fields[:n], *fields[n + skip :])
+    if len(_FIELDS_SKIPPED) > 4096:
+        _FIELDS_SKIPPED.clear()
+    _FIELDS_SKIPPED[(id(fields), skip)] = (fields, out)  # holds the plan's tuple: its id stays its own
+    return out
+
+
+_FIELDS_SKIPPED: dict[tuple[int, int], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def _chunk_ids(tier: Tier, start: int, end: int) -> list[int]:
@@ -641,6 +650,26 @@ def clear_decode_cache() -> None:
     """Forget every decoded chunk (the benchmark's cold-cache figures: what a chart costs when its data has
     just changed)."""
     chunks.clear_caches()
+    for engine in list(_ENGINES):
+        engine._open_cache.clear()
+
+
+_MISSING = object()
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()  # whose caches clear_decode_cache empties
+
+
+def _open_bucket(open_field: bytes, tier_ms: int, tiers: tuple[Tier, ...]) -> tuple[int, Record] | None:
+    opened: Record | None = None
+    folds = chunks.open_records(open_field, len(tiers) - 1, tiers[0].chunk_ms)
+    for t, rec in zip(tiers[1:], folds, strict=True):
+        if rec is not None:
+            opened = rec if opened is None else merge(rec, opened)
+        if t.ms == tier_ms:
+            break
+    if opened is None:
+        return None
+    start = chunks.watermark(open_field)
+    return start - start % tier_ms, opened
 
 
 def _from_tier(
@@ -668,14 +697,12 @@ def _from_tier(
         if step == ms:
             # One stored bucket per grid bucket: the chunk's slots laid over the grid's (the common chart).
             k0 = (base - start) // ms
-            dense, filled = chunks.tier_slots(data, tier.chunk_ms // ms)
+            dense = chunks.tier_slots(data, tier.chunk_ms // ms)
             lo, hi = max(0, -k0), min(len(dense), n - k0)
             if lo < hi:
                 assert runs is not None
                 records[k0 + lo : k0 + hi] = dense[lo:hi]
                 runs.append((k0, lo, hi, data))
-                if n > _SPARSE_GRID:  # only long grids gain from knowing their filled buckets
-                    present.extend(k0 + s for s in filled[bisect_left(filled, lo) : bisect_left(filled, hi)])
             continue
         for rec in recs[first:]:
             ts = base + rec[0] * ms
@@ -688,14 +715,11 @@ def _from_tier(
                 present.append(j)
             else:
                 records[j] = merge(old, rec)
-    if runs is not None and n <= _SPARSE_GRID:
-        b.present = None
+    if runs is not None:
+        b.present = None  # columns are sliced from each chunk's (render.column): no bucket list needed
     if opened is not None:
         _place_open(b, *opened)
     return b
-
-
-_SPARSE_GRID = 180
 
 
 def _place_open(b: Buckets, ts: int, rec: Record) -> None:
