@@ -44,14 +44,10 @@ FILLS = ("zero", "null", "previous")
 # points (points.pack); and its answer per series: inserted, replaced, unchanged, needs registry (or -1,
 # index, time of a point older than the series' floor).
 _BATCH_HEAD = struct.Struct("<IBHH")
+_COUNT, _TAIL = struct.Struct("<I"), struct.Struct("<BHH")  # the head in two: the count varies per call
 _KIND_CODES = {"": 0, "gauge": 1, "counter": 2}
 _REPLY = struct.Struct("<dddd")
 _NO_BATCH = _BATCH_HEAD.pack(0, 0, 0, 0)
-
-
-def _batch(source: str, metric: str, points: Sequence[tuple[int, float]], kind: str | None) -> bytes:
-    sb, mb = source.encode(), metric.encode()
-    return _BATCH_HEAD.pack(len(points), _KIND_CODES[kind or ""], len(sb), len(mb)) + sb + mb + pack(points)
 
 
 class WriteResult(NamedTuple):
@@ -190,6 +186,7 @@ class Engine:
         _ENGINES.add(self)
         self._tier_arg = ";".join(f"{t.ms},{t.chunk_ms},{t.retention_ms}" for t in tiers[1:])
         self._plans_by_id: dict[tuple[int, bool], tuple[Grid, Any]] = {}
+        self._wire: dict[tuple[str, str, str | None], tuple[str, bytes]] = {}
         # (open field, tier bucket) -> that tier's open bucket: a series' open field is read by every chart
         # until its next write.
         self._open_cache: dict[tuple[bytes, int], tuple[int, Record] | None] = {}
@@ -243,17 +240,20 @@ class Engine:
         now = now_ms() if now is None else now
         lowest = self.lowest_accepted(now)
         prepared = batches if checked else self._prepare(batches, now, lowest, field_name)
-        series = self.keys.series
-        items = [
-            (series(series_id(source, metric)), _batch(source, metric, pts, kind))  # type: ignore[arg-type]
-            for source, metric, pts, kind in prepared
-        ]
+        wire = self._wire
+        items = []
+        for source, metric, pts, kind in prepared:
+            w = wire.get((source, metric, kind))
+            if w is None:
+                w = self._wire_of(source, metric, kind)
+            items.append((w[0], _COUNT.pack(len(pts)) + w[1] + pack(pts)))  # type: ignore[arg-type]
         replies = self.scripts.run_keyed("ts_write", self._head(now, lowest, None), items, reply_size=32)
         results: list[WriteResult] = []
         refused: TrimmedPoint | None = None
         new: list[tuple[str, str]] = []
-        for i, ((source, metric, _pts, _), reply) in enumerate(zip(prepared, replies, strict=True)):
-            a, b, c, d = _REPLY.unpack(reply)
+        for i, ((source, metric, _pts, _), (a, b, c, d)) in enumerate(
+            zip(prepared, _REPLY.iter_unpack(b"".join(replies)), strict=True)
+        ):
             if a == -1:
                 refused = refused or TrimmedPoint(field_name, i, int(b), int(c), source, metric)
                 continue
@@ -265,6 +265,16 @@ class Engine:
         if refused is not None:
             raise refused
         return results
+
+    def _wire_of(self, source: str, metric: str, kind: str | None) -> tuple[str, bytes]:
+        """A series' key and the script input that follows its number of points (kind, names), kept: the
+        same series come back with every tick."""
+        if len(self._wire) > 100_000:
+            self._wire.clear()
+        sb, mb = source.encode(), metric.encode()
+        tail = _TAIL.pack(_KIND_CODES[kind or ""], len(sb), len(mb)) + sb + mb
+        w = self._wire[(source, metric, kind)] = (self.keys.series(series_id(source, metric)), tail)
+        return w
 
     def _head(self, now: int, lowest: int | None, rebuild_from: int | None) -> list[Any]:
         """The write script's arguments before the per-series ones."""
