@@ -58,6 +58,7 @@ def populate(redis_url: str, urls: list[str]) -> None:
     from upstat.uptime.services import ServiceStore
 
     os.environ["UPSTAT_KEY_PREFIX"] = "bench:"
+    os.environ["UPSTAT_ALLOWED_TARGETS"] = "127.0.0.0/8"
     from upstat.config import get_settings
 
     get_settings.cache_clear()
@@ -155,7 +156,7 @@ def probe(urls: list[str]) -> float:
 def run() -> None:
     ports, procs = start_targets()
     api = None
-    saved = {k: os.environ.get(k) for k in ("UPSTAT_KEY_PREFIX",)}
+    saved = {k: os.environ.get(k) for k in ("UPSTAT_KEY_PREFIX", "UPSTAT_ALLOWED_TARGETS")}
     try:
         with ValkeyServer(save="", appendonly="no") as server:
             urls = [f"http://127.0.0.1:{ports[i % TARGET_PROCESSES]}/t/{i}" for i in range(SERVICES)]
