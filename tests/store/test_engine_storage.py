@@ -205,6 +205,25 @@ def test_totals_and_top_across_many_series_equal_each_series_chart(r):
     assert [t.count for t in top] == [sum(charts[series.index((t.source, "rx"))].count) for t in top]
 
 
+def test_a_total_across_a_series_gone_quiet_where_a_chunk_starts_and_one_still_reporting(r):
+    """The quiet series' open bucket starts where the other's stored chunk does: both count."""
+    engine = make_engine(r)
+    boundary = tm.floor_to(NOW, 12 * HOUR)  # where a 15-minute chunk starts
+    now = boundary + 2 * HOUR
+    engine.write("quiet", "v", [(boundary + k * MIN, 1.0) for k in range(4)], now=now)
+    engine.write("busy", "v", [(boundary + k * MIN, 2.0) for k in range(110)], now=now)
+    series = [("quiet", "v"), ("busy", "v")]
+    query = q("24h", "15m", now=now)
+    want = [0.0] * 96
+    for b in engine.read_many(series, query, now=now):
+        assert b is not None
+        for j, v in enumerate(series_values(b, "sum", "zero")[0]):
+            want[j] += v or 0.0
+    summed = read_across(engine, series, query, now=now).per_bucket("sum")
+    assert summed[-10:] == [None, 34.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 10.0, None]
+    assert [v or 0.0 for v in summed] == want
+
+
 def test_a_month_of_points_costs_a_few_bytes_each_with_every_tier(r):
     engine = make_engine(r, retention=LONG)
     rng = random.Random(2)

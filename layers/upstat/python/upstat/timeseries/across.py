@@ -11,7 +11,7 @@ calendar or coarser grids, go through each series' buckets (multi.py).
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
-from operator import add
+from operator import add, or_
 
 from upstat.timeseries import chunks, multi
 from upstat.timeseries.engine import READ_FIELDS, Buckets, Engine, Fetched, Query, Record
@@ -84,19 +84,32 @@ class Across:
         return runs
 
     def per_bucket(self, aggregate: str) -> list[float | None]:
-        """The sum across the series of each bucket's aggregate; None where no series has data."""
+        """The sum across the series of each bucket's aggregate; None where no series has data.
+
+        Every series' chunk of one time starts at the same grid bucket, so the runs are grouped by that
+        bucket and each group's columns added up at once (``zip`` then ``sum``, in C), not series by series:
+        slicing and adding a hundred short lists one at a time cost three times as much."""
         n = self.fetched.grid.n
         if not self._fast(aggregate):
             return multi.total_per_bucket([self.buckets(i) for i in self.found], aggregate, n)  # type: ignore[misc]
-        acc, seen = [0.0] * n, [0] * n
+        # Keyed by first bucket and length: an open bucket may start where a chunk does.
+        groups: dict[tuple[int, int], tuple[list[list[float]], list[list[int]]]] = {}
         for i in self.found:
             for k0, values, counts in self._columns(i, aggregate):
-                lo, hi = max(0, -k0), min(len(values), n - k0)
-                if lo >= hi:
-                    continue
-                j0, j1 = k0 + lo, k0 + hi
-                acc[j0:j1] = map(add, acc[j0:j1], values[lo:hi])
-                seen[j0:j1] = map(add, seen[j0:j1], counts[lo:hi])
+                group = groups.get((k0, len(values)))
+                if group is None:
+                    group = groups[(k0, len(values))] = ([], [])
+                group[0].append(values)
+                group[1].append(counts)
+        acc, seen = [0.0] * n, [False] * n
+        for (k0, length), (values_of, counts_of) in groups.items():
+            lo, hi = max(0, -k0), min(length, n - k0)
+            if lo >= hi:
+                continue
+            j0, j1 = k0 + lo, k0 + hi
+            columns = zip(*[v[lo:hi] for v in values_of], strict=True)
+            acc[j0:j1] = map(add, acc[j0:j1], map(sum, columns))
+            seen[j0:j1] = map(or_, seen[j0:j1], map(any, zip(*[c[lo:hi] for c in counts_of], strict=True)))
         return [v if c else None for v, c in zip(acc, seen, strict=True)]
 
     def totals(self, aggregate: str) -> list[Ranked]:
