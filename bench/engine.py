@@ -30,6 +30,12 @@ Workloads and figures (``rts_<name>`` is RedisTimeSeries' figure, ``ratio_<name>
   ``top10of100_24h_p50_ms`` the 10 of those 100 with the largest total over the range (one aggregated
   bucket per series from TS.MRANGE, ranked in Python), ``total1000_24h_p50_ms`` the sum per bucket of all
   1,000.
+
+Figures with no target, to tell what bounds the others: ``roundtrip_p50_ms``, a PING to each server
+through the same client in the same query rounds (no one-command read goes below it);
+``live_server_ms_per_call`` / ``live10_server_ms_per_call``, what each server spends per live call
+(``INFO commandstats``: upstat's write script, RedisTimeSeries' TS.MADD), the rest of a call being the
+client's; ``sum100_24h_reply_kb``, the bytes of chunks one sum of 100 series fetches.
 """
 
 from __future__ import annotations
@@ -337,6 +343,10 @@ def _query_fns(
         if rts is not None:
             fns[(name, "raw")] = raw
             fns[(name, "rule")] = rule
+    # The floor of any one-command read: a PING's round trip through the same client, to each server.
+    fns[("roundtrip", "up")] = engine.redis.ping
+    if rts is not None:
+        fns[("roundtrip", "rule")] = rts.ping
     return fns
 
 
@@ -363,6 +373,9 @@ def query_figures(
     cold = {k: f for k, f in fns.items() if k[1] in ("cold", "rule")}
     stats = interleaved(warm, QUERY_RUNS, 3)
     stats |= {k: v for k, v in interleaved(cold, QUERY_RUNS // 4, 4).items() if k[1] == "cold"}
+    ours["roundtrip_p50_ms"] = stats[("roundtrip", "up")][0]
+    if rts is not None:
+        theirs["roundtrip_p50_ms"] = stats[("roundtrip", "rule")][0]
     for name, *_ in QUERIES:
         ours[f"query_{name}_p50_ms"], ours[f"query_{name}_p95_ms"] = stats[(name, "up")]
         ours[f"query_{name}_cold_p50_ms"] = stats[(name, "cold")][0]
@@ -420,9 +433,17 @@ def live_figures(
             steps.append(
                 (up_step, rts_step if rts is not None else None, len(block) * per_call * LIVE_SERIES)
             )
+        servers = [(up.client, "evalsha", ours)] + ([(rts.client, "ts.madd", theirs)] if rts else [])
+        for client, _, _ in servers:
+            client.config_resetstat()
         ours[f"{name}_ingest_points_per_s"], rate = rounds(steps)
         if rate is not None:
             theirs[f"{name}_ingest_points_per_s"] = rate
+        # What the server spends per call (INFO commandstats): the write script, or TS.MADD.
+        for client, command, out in servers:
+            out[f"{name}_server_ms_per_call"] = (
+                client.info("commandstats")[f"cmdstat_{command}"]["usec_per_call"] / 1000
+            )
 
 
 def _multi_fns(engine: Engine, rts: redis.Redis | None, now: int) -> dict[tuple[str, str], Callable[[], Any]]:
@@ -503,6 +524,9 @@ def multi_figures(
     engine: Engine, rts: redis.Redis | None, now: int, ours: dict[str, float], theirs: dict[str, float]
 ) -> None:
     fns = _multi_fns(engine, rts, now)
+    q = Query(tm.parse_range("24h", now=now), tm.parse_resolution("15m"))
+    fetched = engine.fetch_many([(f"live-{s}", "rx") for s in range(GROUP)], q, now=now)
+    ours["sum100_24h_reply_kb"] = sum(len(x or b"") for reply in fetched.replies for x in reply) / 1000
     small = {k: f for k, f in fns.items() if not k[0].startswith(("total", "sum100_24h_cold"))}
     big = {k: f for k, f in fns.items() if k[0].startswith("total")}
     cold = {k: f for k, f in fns.items() if k[0] == "sum100_24h_cold" or k == ("sum100_24h", "rts")}
@@ -521,8 +545,11 @@ NAMES: tuple[tuple[str, str, tuple[str, float] | None], ...] = (
     ("ingest_points_per_s", "points/s", (">=", 1)),
     ("live_ingest_points_per_s", "points/s", (">=", 1)),
     ("live10_ingest_points_per_s", "points/s", (">=", 1)),
+    ("live_server_ms_per_call", "ms", None),
+    ("live10_server_ms_per_call", "ms", None),
     ("bytes_per_point", "bytes", ("<=", 1)),
     ("bytes_per_point_30d", "bytes", ("<=", 1)),
+    ("roundtrip_p50_ms", "ms", None),
     ("query_24h_p50_ms", "ms", ("<=", 1)),
     ("query_24h_p95_ms", "ms", None),
     ("query_7d_p50_ms", "ms", ("<=", 1)),
@@ -536,6 +563,7 @@ NAMES: tuple[tuple[str, str, tuple[str, float] | None], ...] = (
     ("query_30d_cold_p50_ms", "ms", None),
     ("query_1y_cold_p50_ms", "ms", None),
     ("sum100_24h_p50_ms", "ms", ("<=", 1)),
+    ("sum100_24h_reply_kb", "kB", None),
     ("sum100_24h_cold_p50_ms", "ms", None),
     ("top10of100_24h_p50_ms", "ms", ("<=", 1)),
     ("total1000_24h_p50_ms", "ms", None),
