@@ -48,13 +48,10 @@ ROUTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("/v1/incidents", "/v1/maintenance", "/v1/push", "/v1/services", "/v1/status"),
     ),
     ("upstat.api.routes.backups", ("/v1/backups",)),
-    ("upstat.api.routes.backups", ("/v1/backups",)),
     ("upstat.dialects.openuptimes", ("/api",)),
     ("upstat.dialects.openvpn", ("/api/v1",)),
     ("upstat.dialects.duplistatus", ("/api/upload", "/api/chart-data")),
     ("upstat.dialects.netflow.routes", ("/v1/api",)),
-    ("upstat.dialects.duplistatus", ("/api/upload", "/api/chart-data")),
-    ("upstat.dialects.openvpn", ("/api/v1",)),
     ("upstat.api.routes.pages", ("/", "/dashboard", "/status")),
 )
 
