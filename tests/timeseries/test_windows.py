@@ -60,7 +60,8 @@ def test_grouped_sums_equal_a_recomputation_from_the_points(r, seed, age, step, 
     row = got.sums[0]
     assert row is not None and got.sums[1] is None
     assert {s: v for s, v in zip(got.starts, row, strict=True) if v is not None} == pytest.approx(want)
-    assert got.total(0) == pytest.approx(sum(want.values()))
+    # None when no point lies in the window (a short window moved away from the edge points above)
+    assert got.total(0) == (pytest.approx(sum(want.values())) if want else None)
     totals = window_totals(engine, [("gw", "bytes"), ("none", "bytes")], start=start, end=end, now=NOW)
     assert totals == [got.total(0), None]  # the same sums, read without grouping
     assert got.starts == sorted(got.starts) and got.starts[0] <= start
