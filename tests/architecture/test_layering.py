@@ -32,7 +32,9 @@ ALLOWED = {
     # Backups (the backup domain) alert overdue jobs through uptime's alert path, register in sources and
     # apply its access rule to a key (auth's Principal).
     "backups": {"store", "timeseries", "uptime", "sources", "auth"},
-    "jobs": {"store", "timeseries", "uptime", "vpn", "backups"},
+    # Devices (OpenWISP's and any other device dialect's domain) register sources and alert through uptime.
+    "devices": {"store", "timeseries", "auth", "sources", "uptime"},
+    "jobs": {"store", "timeseries", "uptime", "vpn", "backups", "devices", "sources", "auth"},
     "web": set(),
 }
 

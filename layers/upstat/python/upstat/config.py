@@ -99,6 +99,12 @@ class Settings:
     openvpn_status_sources: str = ""
     openvpn_status_tz: str = "UTC"
     openvpn_certificates: str = ""
+    # Device health (upstat.devices.health, OpenWISP's defaults): a threshold metric above its bound is a
+    # problem; a device silent this long is critical.
+    device_memory_threshold: float = 95.0
+    device_cpu_threshold: float = 90.0
+    device_disk_threshold: float = 90.0
+    device_silence_s: int = 3600
 
     # CloudWatch metrics (upstat.metrics): written as embedded-metric-format log lines when a namespace is
     # set (the deployed stack sets it); ``stage`` is their one dimension.
@@ -138,6 +144,10 @@ BOUNDS: dict[str, tuple[float, float | None]] = {
     "history_ttl_s": (0, None),
     "check_log_max_entries": (100, None),
     "ping_batch_size": (1, 500),
+    "device_memory_threshold": (0, 100),
+    "device_cpu_threshold": (0, None),
+    "device_disk_threshold": (0, 100),
+    "device_silence_s": (60, None),
 }
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -52,6 +52,7 @@ ROUTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("upstat.dialects.openvpn", ("/api/v1",)),
     ("upstat.dialects.duplistatus", ("/api/upload", "/api/chart-data")),
     ("upstat.dialects.netflow.routes", ("/v1/api",)),
+    ("upstat.dialects.openwisp", ("/api/v1/monitoring",)),
     ("upstat.api.routes.pages", ("/", "/dashboard", "/status")),
 )
 

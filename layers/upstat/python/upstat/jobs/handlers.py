@@ -81,7 +81,8 @@ def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from upstat.store.client import get_redis
         from upstat.uptime.ticks import run_ping_tick
 
-        return run_ping_tick(get_redis(), now_ms=ctx.now_ms, deadline=ctx.deadline)
+        summary = run_ping_tick(get_redis(), now_ms=ctx.now_ms, deadline=ctx.deadline)
+        return {**summary, **_device_sweep(ctx)}
 
     summary = run_job("ping", context, body)
     summary["backups"] = backup_schedules(event, context)
@@ -98,6 +99,20 @@ def backup_schedules(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return alert_overdue(get_redis(), _engine(), now=ctx.now_ms, deadline=ctx.deadline)
 
     return run_job("backup-schedules", context, body)
+
+
+def _device_sweep(ctx: JobContext) -> dict[str, Any]:
+    """Devices silent past their silence period become critical (alerted once each); old Wi-Fi sessions go."""
+    from upstat.config import get_settings
+    from upstat.devices.health import Thresholds
+    from upstat.devices.monitoring import sweep_silent
+    from upstat.store.client import get_redis
+
+    settings = get_settings()
+    changed = sweep_silent(
+        get_redis(), now=ctx.now_ms, thresholds=Thresholds.from_settings(settings), settings=settings
+    )
+    return {"devices_critical": changed}
 
 
 def ping_worker(event: dict[str, Any], context: Any, *, ssl_context: Any = None) -> dict[str, Any]:

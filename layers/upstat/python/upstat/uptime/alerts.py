@@ -60,7 +60,8 @@ class Alert:
     error: str | None = None
     cert_days: float | None = None
     webhooks: tuple[str, ...] = field(default=(), compare=False)
-    # What changed: a monitored ``service``, or a ``backup`` job (upstat.backups.schedule: overdue runs).
+    # What changed: a monitored ``service``, a ``backup`` job (upstat.backups.schedule: overdue runs), or a
+    # ``device`` whose health changed (upstat.devices: its payload also names the device under "device").
     kind: str = "service"
 
     @property
@@ -85,6 +86,9 @@ class Alert:
     def subject(self) -> str:
         words = {
             "down": "is DOWN",
+            "problem": "has a PROBLEM",
+            "critical": "is CRITICAL",
+            "ok": "is OK again",
             "up": "is UP again",
             "degraded": "is DEGRADED",
             "cert_expiring": "certificate expires soon",

@@ -1,0 +1,207 @@
+"""A device's reports in, its health, charts and neighbours out: the steps that tie NetJSON reports to the
+engine, the registry and the alert path. Plain values in the domain's words; any dialect of devices uses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from upstat.config import Settings
+from upstat.devices import health as h
+from upstat.devices import netjson
+from upstat.devices import store as dstore
+from upstat.devices.health import Thresholds
+from upstat.sources import store as registry
+from upstat.sources.models import Source
+from upstat.timeseries.engine import Engine
+from upstat.timeseries.ingest import gather, ingest
+
+log = logging.getLogger("upstat.devices")
+
+#: A report sent without a time is "now": its repeat is recognised within this long (a retry comes within
+#: minutes; an agent's next report has another uptime and local time, so another digest).
+UNTIMED_CLAIM_S = 10 * 60
+
+
+@dataclass(frozen=True)
+class Received:
+    """What one report did: ``stored`` False for a repeat of a report already stored."""
+
+    stored: bool
+    points: int = 0
+    current: bool = False
+    change: dstore.Change | None = None
+
+
+def digest(report: Any, report_ms: int | None) -> str:
+    """The identity of a report: its time as sent (None: untimed) and its body, canonically encoded."""
+    body = json.dumps(report, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{report_ms}|{body}".encode()).hexdigest()
+
+
+def require_device(client: Any, device_id: str) -> Source:
+    """The registered device ``device_id``; NotFound (404) for an unregistered id or a source of another kind."""
+    found = registry.get_source(client, device_id)
+    if found is None or found.kind != "device":
+        raise registry.not_registered(device_id, field="pk")
+    return found
+
+
+def receive(
+    client: Any,
+    engine: Engine,
+    device: Source,
+    report: Any,
+    *,
+    report_ms: int | None,
+    now: int,
+    thresholds: Thresholds,
+) -> Received:
+    """Store one NetJSON report of ``device`` at ``report_ms`` (None: now): its metrics as the device's
+    series, the report itself when it is the latest, and, for a current report, the health it gives. All or
+    nothing for the series (a bad report stores nothing); a repeat stores nothing again."""
+    sample = netjson.parse(report)
+    at = now if report_ms is None else report_ms
+    points, kinds = gather(
+        time=at,
+        metrics={**sample.gauges, **sample.counters},
+        kinds={name: "counter" for name in sample.counters},
+    )
+    key = digest(report, report_ms)
+    if not dstore.claim_report(client, device.id, key, ttl_s=None if report_ms is not None else UNTIMED_CLAIM_S):
+        return Received(stored=False)
+    try:
+        done = ingest(engine, device.id, points, kinds, now=now)
+        current = h.is_current(at, now)
+        related = h.related_metrics(sample.gauges, thresholds)
+        change = dstore.record_report(
+            client,
+            device.id,
+            report_ms=at,
+            current=current,
+            status=h.status_of(related),
+            metrics=related,
+            report=report,
+            now=now,
+        )
+        if current or report_ms is None:
+            from upstat.devices import wifi
+
+            wifi.observe(client, device, sample.clients, at=at)
+    except Exception:
+        dstore.release_report(client, device.id, key)  # the agent's retry must be able to store it
+        raise
+    return Received(stored=True, points=done.points, current=current, change=change)
+
+
+def notify(client: Any, changes: Sequence[dstore.Change], *, settings: Settings) -> list[dict[str, Any]]:
+    """Send each recorded change of health through upstat's alert path (SNS, webhooks), claimed per (device,
+    change) so it goes out once. A device's first ``ok`` (from ``unknown``) is recorded, not alerted."""
+    from upstat.uptime.alerts import Alert, send_alerts
+
+    wanted = [c for c in changes if not (c.previous == "unknown" and c.current == "ok")]
+    if not wanted:
+        return []
+    names = {s.id: s.name for s in registry.get_sources(client, [c.device for c in wanted]) if s is not None}
+    alerts = [
+        Alert(
+            f"device:{c.device}",
+            names.get(c.device, c.device),
+            "",
+            c.current,
+            c.previous,
+            c.current,
+            c.at,
+            c.seq,
+            kind="device",
+        )
+        for c in wanted
+    ]
+    return send_alerts(client, alerts, settings=settings)
+
+
+def sweep_silent(client: Any, *, now: int, thresholds: Thresholds, settings: Settings) -> int:
+    """Devices silent for the silence period become critical, each change alerted once (the ping job runs
+    this every minute; running it twice, or twice at once, records and alerts each change once)."""
+    total = 0
+    while True:
+        changes = dstore.mark_silent(client, before=now - thresholds.silence_ms, now=now)
+        notify(client, changes, settings=settings)
+        total += len(changes)
+        if len(changes) < 500:
+            return total
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reads
+
+
+@dataclass(frozen=True)
+class DeviceHealth:
+    """A device with its health as of now (``status``: the effective one, silence applied)."""
+
+    source: Source
+    status: str
+    metrics: dict[str, bool]
+    last_report: int | None
+
+
+def with_health(client: Any, devices: Sequence[Source], *, now: int, thresholds: Thresholds) -> list[DeviceHealth]:
+    records = dstore.health_of(client, [d.id for d in devices])
+    return [
+        DeviceHealth(d, h.effective(rec.status, rec.last, now, thresholds), rec.metrics, rec.last)
+        for d, rec in zip(devices, records, strict=True)
+    ]
+
+
+def devices(
+    client: Any,
+    *,
+    organizations: Sequence[str] | None = None,
+    floorplans: Sequence[str] | None = None,
+    locations: Sequence[str] | None = None,
+) -> list[Source]:
+    """The registered devices, oldest first, in any of ``organizations`` (slugs), ``floorplans`` and
+    ``locations`` (a device's ``location_id`` is its ``extra.location_id``) when given."""
+    found = registry.list_sources(client, kind="device")
+    if organizations is not None:
+        found = [d for d in found if d.organization in organizations]
+    if floorplans is not None:
+        found = [d for d in found if d.floorplan in floorplans]
+    if locations is not None:
+        found = [d for d in found if d.extra.get("location_id") in locations]
+    return found
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    device: DeviceHealth
+    distance_m: float
+
+
+def nearby(
+    client: Any,
+    device_id: str,
+    *,
+    now: int,
+    thresholds: Thresholds,
+    within_m: float | None = None,
+) -> list[Neighbour]:
+    """The located devices around ``device_id`` (Redis GEO over the registry's positions), nearest first,
+    with their distance in metres and their health."""
+    pairs = [(s, d) for s, d in registry.nearby(client, device_id, within_m=within_m) if s.kind == "device"]
+    healths = with_health(client, [s for s, _ in pairs], now=now, thresholds=thresholds)
+    return [Neighbour(dh, dist) for dh, (_, dist) in zip(healths, pairs, strict=True)]
+
+
+def status_counts(healths: Sequence[DeviceHealth]) -> dict[str, int]:
+    """How many devices are in each status (every status listed, 0 included)."""
+    out = dict.fromkeys(h.STATUSES, 0)
+    for d in healths:
+        out[d.status] += 1
+    return out

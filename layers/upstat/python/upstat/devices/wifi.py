@@ -1,0 +1,100 @@
+"""Wi-Fi sessions from successive reports: a station that appears on an access point's interface opens a
+session (its start is that report's time); one missing from a later report closes it (its stop is the time
+of the first report without it). Reports are compared in time order: a report older than the last one
+compared (part of a backlog already passed) changes no session.
+
+Sessions are kept under the devices' hash tag: each session a JSON field of one hash, the open ones per
+device (interface and MAC -> session id), the listing order in a sorted set by start time. Closed sessions
+older than :data:`RETENTION_MS` are dropped by the devices' sweep (OpenWISP keeps them 180 days too).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from upstat.devices import store as dstore
+from upstat.devices.netjson import WifiClient
+from upstat.sources.models import Source
+
+RETENTION_MS = 180 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class Session:
+    """One station's stay on one interface of one device (``stop`` None while it is open)."""
+
+    id: str
+    device: str
+    interface: str
+    ssid: str
+    mac: str
+    vendor: str | None
+    ht: bool
+    vht: bool
+    he: bool
+    wmm: bool
+    wds: bool
+    wps: bool
+    start: int
+    stop: int | None
+    modified: int
+
+
+def _member(c: WifiClient) -> str:
+    return f"{c.interface}|{c.mac}"
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def decode(raw: Any) -> Session:
+    return Session(**json.loads(_text(raw)))
+
+
+def observe(client: Any, device: Source, clients: Sequence[WifiClient], *, at: int) -> tuple[int, int]:
+    """Compare the stations of a report at ``at`` with the device's open sessions: open one per new station,
+    close those gone. Returns (opened, closed); (0, 0) for a report older than the last one compared."""
+    k = dstore.keys()
+    seen = client.hget(k.wifi_seen(), device.id)
+    if seen is not None and at <= int(seen):
+        return 0, 0
+    open_now = {_text(f): _text(v) for f, v in client.hgetall(k.wifi_open(device.id)).items()}
+    current = {_member(c): c for c in clients}
+    started = [current[key] for key in current if key not in open_now]
+    ended = [open_now[key] for key in open_now if key not in current]
+    closing = [decode(raw) for raw in client.hmget(k.wifi_sessions(), ended)] if ended else []
+    pipe = client.pipeline(transaction=True)
+    for c in started:
+        session = Session(
+            str(uuid.uuid4()), device.id, c.interface, c.ssid, c.mac, c.vendor,
+            c.ht, c.vht, c.he, c.wmm, c.wds, c.wps, at, None, at,
+        )
+        pipe.hset(k.wifi_sessions(), session.id, json.dumps(asdict(session), separators=(",", ":")))
+        pipe.zadd(k.wifi_order(), {session.id: at})
+        pipe.hset(k.wifi_open(device.id), _member(c), session.id)
+    for key, session in zip([key for key in open_now if key not in current], closing, strict=True):
+        closed = Session(**{**asdict(session), "stop": at, "modified": at})
+        pipe.hset(k.wifi_sessions(), closed.id, json.dumps(asdict(closed), separators=(",", ":")))
+        pipe.hdel(k.wifi_open(device.id), key)
+    pipe.hset(k.wifi_seen(), device.id, at)
+    pipe.execute()
+    return len(started), len(ended)
+
+
+def get_session(client: Any, session_id: str) -> Session | None:
+    raw = client.hget(dstore.keys().wifi_sessions(), session_id)
+    return None if raw is None else decode(raw)
+
+
+def list_sessions(client: Any) -> list[Session]:
+    """Every kept session, newest start first (two commands)."""
+    k = dstore.keys()
+    ids = [_text(x) for x in client.zrevrange(k.wifi_order(), 0, -1)]
+    if not ids:
+        return []
+    return [decode(raw) for raw in client.hmget(k.wifi_sessions(), ids) if raw is not None]
