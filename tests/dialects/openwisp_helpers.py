@@ -147,7 +147,9 @@ def report(
             ],
         },
         "interfaces": interfaces,
-        "neighbors": [{"ip": "192.168.1.1", "mac": "02:00:00:00:00:01", "interface": "eth0", "state": "REACHABLE"}],
+        "neighbors": [
+            {"ip": "192.168.1.1", "mac": "02:00:00:00:00:01", "interface": "eth0", "state": "REACHABLE"}
+        ],
         "dhcp_leases": [
             {
                 "expiry": 1787493900,
@@ -169,7 +171,7 @@ def post(
     at: int | None = None,
     current: bool = False,
 ) -> Any:
-    """The agent's request: curl -H 'Content-Type: application/json' -d @file URL?key=&time=[&current=true]."""
+    """The agent's request: curl -H 'Content-Type: application/json' -d @file URL?key=&time=[&current=]."""
     params = {"key": key}
     if at is not None:
         params["time"] = agent_time(at)

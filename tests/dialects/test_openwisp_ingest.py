@@ -10,7 +10,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import AUTH
-from tests.dialects.openwisp_helpers import BASE, MIB, agent_time, now_ms, organization, post, register, report
+from tests.dialects.openwisp_helpers import (
+    BASE,
+    MIB,
+    agent_time,
+    now_ms,
+    organization,
+    post,
+    register,
+    report,
+)
 from upstat.auth import cache
 from upstat.sources import access
 
@@ -86,8 +95,10 @@ def test_a_backfilled_report_lands_at_its_time_and_one_without_time_now(http: Te
     assert post(http, device, key, report(memory_free=128 * MIB, buffered=0), at=old).status_code == 200
     assert post(http, device, key, report(memory_free=64 * MIB, buffered=0)).status_code == 200
     got = detail(http, device, key, time="1d")
-    times = [int(__import__("datetime").datetime.fromisoformat(x.replace("Z", "+00:00")).timestamp() * 1000)
-             for x in got["x"]]
+    times = [
+        int(__import__("datetime").datetime.fromisoformat(x.replace("Z", "+00:00")).timestamp() * 1000)
+        for x in got["x"]
+    ]
     memory = values(chart(got, "memory"), "percent_used")
     by_time = {t: v for t, v in zip(times, memory, strict=True) if v is not None}
     assert len(by_time) == 2
@@ -157,7 +168,7 @@ def test_a_bad_time_format_is_400_in_drfs_words(http: TestClient, time_param: st
 
 def test_unknown_device_is_404_wrong_key_403_and_bad_reports_400_storing_nothing(http: TestClient) -> None:
     device, key = register(http)
-    other, other_key = register(http)
+    _, other_key = register(http)
     assert post(http, "no-such-device", key, report()).status_code == 403  # a device key is for its device
     res = http.post(f"{BASE}/device/no-such-device/", json=report(), headers=AUTH)
     assert res.status_code == 404 and set(res.json()) == {"detail"}

@@ -32,7 +32,7 @@ class Trace:
 
 @dataclass(frozen=True)
 class Chart:
-    """One chart: ``key`` names it (``traffic``, ``wifi_clients`` ...), ``interface`` for per-interface ones."""
+    """One chart: ``key`` names it; ``interface`` for per-interface ones."""
 
     key: str
     title: str
@@ -87,21 +87,28 @@ def device_charts(engine: Engine, device: str, query: Query, *, now: int) -> Cha
     n = len(times)
     charts = [_uptime(got.get("reachable"), n)]
     for key, metric, title, unit, trace in GAUGES:
-        values = column(got[metric], "avg") if metric in got else [None] * n
+        values: list[float | None] = column(got[metric], "avg") if metric in got else [None] * n
         charts.append(Chart(key, title, unit, "scatter", [Trace(trace, values)], {trace: _avg(values)}))
     for name in interfaces:
         traces = []
         for counter in ("rx_bytes", "tx_bytes"):
             b = got.get(f"traffic.{name}.{counter}")
             traces.append(Trace(counter, _increase(b, n)))
-        summary = {t.name: _total(t.values) for t in traces}
+        summary: dict[str, float | None] = {t.name: _total(t.values) for t in traces}
         charts.append(Chart("traffic", f"Traffic: {name}", "bytes", "stackedbar", traces, summary, name))
     for name in wifi:
         b = got.get(f"wifi_clients.{name}")
-        values = column(b, "max") if b is not None else [None] * n
+        values = column(b, "max") if b is not None else [None for _ in range(n)]
         charts.append(
-            Chart("wifi_clients", f"WiFi clients: {name}", "clients", "bar", [Trace("wifi_clients", values)],
-                  {"wifi_clients": _max(values)}, name)
+            Chart(
+                "wifi_clients",
+                f"WiFi clients: {name}",
+                "clients",
+                "bar",
+                [Trace("wifi_clients", values)],
+                {"wifi_clients": _max(values)},
+                name,
+            )
         )
     return Charts(times, charts, resolution)
 
@@ -145,11 +152,17 @@ def dashboard_charts(engine: Engine, devices: Sequence[str], query: Query, *, no
     for counter, names in traffic.items():
         values = total_per_bucket([b for s in names if (b := by_series[s]) is not None], "increase", n)
         traces.append(Trace(counter, [0.0 if v is None else v for v in values]))
-    summary = {t.name: _total(t.values) for t in traces}
+    summary: dict[str, float | None] = {t.name: _total(t.values) for t in traces}
     wifi = total_per_bucket([b for s in clients if (b := by_series[s]) is not None], "max", n)
     charts = [
         Chart("traffic", "General Traffic", "bytes", "stackedbar", traces, summary),
-        Chart("wifi_clients", "General WiFi Clients", "clients", "bar", [Trace("wifi_clients", wifi)],
-              {"wifi_clients": _max(wifi)}),
+        Chart(
+            "wifi_clients",
+            "General WiFi Clients",
+            "clients",
+            "bar",
+            [Trace("wifi_clients", wifi)],
+            {"wifi_clients": _max(wifi)},
+        ),
     ]
     return Charts(times, charts, resolution)

@@ -45,7 +45,7 @@ def digest(report: Any, report_ms: int | None) -> str:
 
 
 def require_device(client: Any, device_id: str) -> Source:
-    """The registered device ``device_id``; NotFound (404) for an unregistered id or a source of another kind."""
+    """The registered device ``device_id``; NotFound (404) for an unknown id or a source of another kind."""
     found = registry.get_source(client, device_id)
     if found is None or found.kind != "device":
         raise registry.not_registered(device_id, field="pk")
@@ -73,7 +73,9 @@ def receive(
         kinds={name: "counter" for name in sample.counters},
     )
     key = digest(report, report_ms)
-    if not dstore.claim_report(client, device.id, key, ttl_s=None if report_ms is not None else UNTIMED_CLAIM_S):
+    if not dstore.claim_report(
+        client, device.id, key, ttl_s=None if report_ms is not None else UNTIMED_CLAIM_S
+    ):
         return Received(stored=False)
     try:
         done = ingest(engine, device.id, points, kinds, now=now)
@@ -151,7 +153,9 @@ class DeviceHealth:
     last_report: int | None
 
 
-def with_health(client: Any, devices: Sequence[Source], *, now: int, thresholds: Thresholds) -> list[DeviceHealth]:
+def with_health(
+    client: Any, devices: Sequence[Source], *, now: int, thresholds: Thresholds
+) -> list[DeviceHealth]:
     records = dstore.health_of(client, [d.id for d in devices])
     return [
         DeviceHealth(d, h.effective(rec.status, rec.last, now, thresholds), rec.metrics, rec.last)

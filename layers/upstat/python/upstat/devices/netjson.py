@@ -147,7 +147,10 @@ def _general(general: Mapping[str, Any], sample: Sample) -> None:
 
 
 def _resources(res: Mapping[str, Any], sample: Sample) -> None:
-    load = [_number(v, f"/resources/load/{i}") for i, v in enumerate(_array(res.get("load", []), "/resources/load"))]
+    load = [
+        _number(v, f"/resources/load/{i}")
+        for i, v in enumerate(_array(res.get("load", []), "/resources/load"))
+    ]
     cpus = _int(res["cpus"], "/resources/cpus") if "cpus" in res else None
     if cpus is not None and cpus < 1:
         raise invalid("/resources/cpus", f"{cpus} is less than the minimum of 1")
@@ -171,7 +174,11 @@ def _resources(res: Mapping[str, Any], sample: Sample) -> None:
 
 def _memory(mem: Mapping[str, Any], sample: Sample) -> None:
     _required(mem, MEMORY_REQUIRED, "/resources/memory")
-    values = {k: _int(v, f"/resources/memory/{k}") for k, v in mem.items() if k in (*MEMORY_REQUIRED, "cached", "available")}
+    values = {
+        k: _int(v, f"/resources/memory/{k}")
+        for k, v in mem.items()
+        if k in (*MEMORY_REQUIRED, "cached", "available")
+    }
     total = values["total"]
     free = values["free"]
     available = values.get("available")
@@ -203,7 +210,9 @@ def _interfaces(interfaces: list[Any], sample: Sample) -> None:
                 if key in COUNTERS:
                     sample.counters[f"traffic.{name}.{key}"] = float(number)
         if "wireless" in iface:
-            macs |= _wireless(_object(iface["wireless"], f"{path}/wireless"), name, f"{path}/wireless", sample)
+            macs |= _wireless(
+                _object(iface["wireless"], f"{path}/wireless"), name, f"{path}/wireless", sample
+            )
             sample.gauges["wifi_clients"] = float(len(macs))  # distinct stations across the device
 
 

@@ -201,7 +201,9 @@ def mark_silent(client: Any, *, before: int, now: int, limit: int = 500) -> list
     """Devices whose latest report is older than ``before`` become critical (those already are stay as they
     are); at most ``limit`` per call."""
     k = keys()
-    flat = DeviceScripts(client).run_many("device_silence", [([k.health(), k.last()], [before, now, limit])])[0]
+    flat = DeviceScripts(client).run_many("device_silence", [([k.health(), k.last()], [before, now, limit])])[
+        0
+    ]
     return [
         Change(_text(flat[i]), int(flat[i + 1]), _text(flat[i + 2]), "critical", now)
         for i in range(0, len(flat), 3)
@@ -244,7 +246,10 @@ def latest_reports(client: Any, devices: list[str]) -> list[Any]:
     """The NetJSON of each device's latest report (None where there is none), one command."""
     if not devices:
         return []
-    return [None if raw is None else json.loads(_text(raw))["data"] for raw in client.hmget(keys().reports(), devices)]
+    return [
+        None if raw is None else json.loads(_text(raw))["data"]
+        for raw in client.hmget(keys().reports(), devices)
+    ]
 
 
 def forget_device(client: Any, device: str) -> None:

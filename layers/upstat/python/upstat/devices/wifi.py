@@ -71,8 +71,21 @@ def observe(client: Any, device: Source, clients: Sequence[WifiClient], *, at: i
     pipe = client.pipeline(transaction=True)
     for c in started:
         session = Session(
-            str(uuid.uuid4()), device.id, c.interface, c.ssid, c.mac, c.vendor,
-            c.ht, c.vht, c.he, c.wmm, c.wds, c.wps, at, None, at,
+            str(uuid.uuid4()),
+            device.id,
+            c.interface,
+            c.ssid,
+            c.mac,
+            c.vendor,
+            c.ht,
+            c.vht,
+            c.he,
+            c.wmm,
+            c.wds,
+            c.wps,
+            at,
+            None,
+            at,
         )
         pipe.hset(k.wifi_sessions(), session.id, json.dumps(asdict(session), separators=(",", ":")))
         pipe.zadd(k.wifi_order(), {session.id: at})

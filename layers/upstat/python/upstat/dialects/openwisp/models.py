@@ -105,7 +105,9 @@ InterfaceName = name_type(MAX_INTERFACE_NAME)
 
 
 class Interface(_Open):
-    name: InterfaceName = Field(description="unique among the report's interfaces (it names the series)")
+    name: InterfaceName = Field(  # type: ignore[valid-type]
+        description="unique among the report's interfaces (it names the series)"
+    )
     type: StrictStr = Field(default="", description="wireless, ethernet, virtual, bridge, other ...")
     statistics: dict[str, Count] = Field(
         default_factory=dict, description="kernel counters: rx_bytes, tx_bytes, rx_packets, tx_packets ..."

@@ -236,7 +236,9 @@ def chart_out(chart: dcharts.Chart) -> m.ChartOut:
     )
 
 
-def page_of(request: Request, items: Sequence[Any], page: int, page_size: int) -> tuple[list[Any], dict[str, Any]]:
+def page_of(
+    request: Request, items: Sequence[Any], page: int, page_size: int
+) -> tuple[list[Any], dict[str, Any]]:
     """DRF's page: this page's items and count, next, previous (absolute URLs, the first page without
     ``page``, as DRF writes them). A page past the last is 404 "Invalid page."."""
     pages = max(1, math.ceil(len(items) / page_size))
@@ -444,7 +446,9 @@ def nearby_devices(
     monitoring__status: Annotated[
         Literal["unknown", "ok", "problem", "critical"] | None, Query(description="health status")
     ] = None,
-    model: Annotated[str | None, Query(min_length=1, max_length=2000, description="models, '|'-separated")] = None,
+    model: Annotated[
+        str | None, Query(min_length=1, max_length=2000, description="models, '|'-separated")
+    ] = None,
     distance__lte: Annotated[float | None, Query(ge=0, le=21_000_000, description="metres")] = None,
     page: PageNo = 1,
     page_size: PageSize = 10,
