@@ -4,6 +4,7 @@ would register it (POST /v1/sources, whose key is the device key)."""
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import AUTH
 
 BASE = "/api/v1/monitoring"
+_UPTIMES = itertools.count(1000, 300)
 MIB = 1024 * 1024
 
 
@@ -71,10 +73,13 @@ def report(
     disk_size: int = 8 * MIB,
     traffic: dict[str, tuple[int, int]] | None = None,
     clients: dict[str, list[str]] | None = None,
-    uptime: int = 93784,
+    uptime: int | None = None,
 ) -> dict[str, Any]:
     """A report as the agent composes it: ``traffic`` interface -> (rx_bytes, tx_bytes); ``clients``
-    wireless interface -> station MACs."""
+    wireless interface -> station MACs. Each report's uptime differs unless given (as a device's does), so
+    two reports are never the same report."""
+    if uptime is None:
+        uptime = next(_UPTIMES)
     memory: dict[str, Any] = {
         "total": memory_total,
         "free": memory_free,

@@ -91,10 +91,9 @@ def receive(
             report=report,
             now=now,
         )
-        if current or report_ms is None:
-            from upstat.devices import wifi
+        from upstat.devices import wifi
 
-            wifi.observe(client, device, sample.clients, at=at)
+        wifi.observe(client, device, sample.clients, at=at)  # in time order: a backlog replays its sessions
     except Exception:
         dstore.release_report(client, device.id, key)  # the agent's retry must be able to store it
         raise
