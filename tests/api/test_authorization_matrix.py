@@ -81,6 +81,7 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     status_file: str = ""
     certificate: bytes = b""
+    wifi_sessions: dict[str, str] = field(default_factory=dict)  # source -> a Wi-Fi session of it
 
 
 Request = tuple[str, dict[str, Any]]  # (path, httpx request keyword arguments)
@@ -225,6 +226,22 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
             "/v1/api/flows",
         )
     },
+    ("POST", "/api/v1/monitoring/device/{pk}/"): lambda w, s: (
+        f"/api/v1/monitoring/device/{s}/",
+        {"json": {"type": "DeviceMonitoring"}},
+    ),
+    ("GET", "/api/v1/monitoring/device/{pk}/"): lambda w, s: (f"/api/v1/monitoring/device/{s}/", {}),
+    ("GET", "/api/v1/monitoring/device/"): lambda w, s: ("/api/v1/monitoring/device/", {}),
+    ("GET", "/api/v1/monitoring/dashboard/"): lambda w, s: ("/api/v1/monitoring/dashboard/", {}),
+    ("GET", "/api/v1/monitoring/device/{pk}/nearby-devices/"): lambda w, s: (
+        f"/api/v1/monitoring/device/{s}/nearby-devices/",
+        {},
+    ),
+    ("GET", "/api/v1/monitoring/wifi-session/"): lambda w, s: ("/api/v1/monitoring/wifi-session/", {}),
+    ("GET", "/api/v1/monitoring/wifi-session/{id}/"): lambda w, s: (
+        f"/api/v1/monitoring/wifi-session/{w.wifi_sessions.get(s, s)}/",
+        {},
+    ),
 }
 
 
@@ -273,6 +290,7 @@ def build(r: Any, target: str) -> World:
         org = ORG_OF[source] if source in ("alice", "bob") else None
         registry.create_source(r, address, kind="exporter", organization=org, now_ms=now_ms())
         numbers.number(r, "netflow", [address])
+    world.wifi_sessions = wifi_sessions(r)
     return world
 
 
@@ -318,6 +336,20 @@ def _vpn(r: Any, engine: Any, world: World) -> None:
         ingest_status(r, engine, vpn_store(r), parse(text), server=server, now=now_ms())
     world.status_file = v2(at, [Conn("carol", 150, 300, at - 120)])
     world.certificate = make_pem("alice", not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+
+
+def wifi_sessions(r: Any) -> dict[str, str]:
+    """A Wi-Fi session of alice, of bob and of service:x (a source registered nowhere)."""
+    from upstat.devices import wifi
+    from upstat.devices.netjson import WifiClient
+    from upstat.sources.models import Source
+
+    out = {}
+    for source in ("alice", "bob", "service:x"):
+        device = registry.get_source(r, source) or Source(id=source, name=source, kind="device")
+        wifi.observe(r, device, [WifiClient("02:00:00:00:00:01", "wlan0", "office")], at=now_ms())
+        out[source] = next(s.id for s in wifi.list_sessions(r) if s.device == source)
+    return out
 
 
 def now_ms() -> int:
