@@ -308,3 +308,17 @@ def test_a_repeated_report_opens_no_second_session(http: TestClient) -> None:
     for _ in range(2):
         post(http, device, key, report(clients={"wlan0": ["a4:5e:60:00:00:0a"]}), at=at)
     assert len(sessions(http)) == 1
+
+
+def test_closed_sessions_past_their_retention_are_dropped_by_the_sweep(http: TestClient, r: Any) -> None:
+    from upstat.devices import wifi
+
+    device, key = register(http)
+    at = now_ms() - 10 * MINUTE
+    post(http, device, key, report(clients={"wlan0": ["a4:5e:60:00:00:0a", "a4:5e:60:00:00:0b"]}), at=at)
+    post(http, device, key, report(clients={"wlan0": ["a4:5e:60:00:00:0b"]}), at=at + 5 * MINUTE)
+    settings = get_settings()
+    later = at + wifi.RETENTION_MS + MINUTE
+    sweep_silent(r, now=later, thresholds=Thresholds.from_settings(settings), settings=settings)
+    left = sessions(http)
+    assert [(s["client"]["mac_address"], s["stop_time"]) for s in left] == [("a4:5e:60:00:00:0b", None)]

@@ -128,14 +128,19 @@ def notify(client: Any, changes: Sequence[dstore.Change], *, settings: Settings)
 
 def sweep_silent(client: Any, *, now: int, thresholds: Thresholds, settings: Settings) -> int:
     """Devices silent for the silence period become critical, each change alerted once (the ping job runs
-    this every minute; running it twice, or twice at once, records and alerts each change once)."""
+    this every minute; running it twice, or twice at once, records and alerts each change once); closed
+    Wi-Fi sessions past their retention are dropped."""
+    from upstat.devices import wifi
+
     total = 0
     while True:
         changes = dstore.mark_silent(client, before=now - thresholds.silence_ms, now=now)
         notify(client, changes, settings=settings)
         total += len(changes)
         if len(changes) < 500:
-            return total
+            break
+    wifi.trim(client, before=now - wifi.RETENTION_MS)
+    return total
 
 
 # ---------------------------------------------------------------------------------------------------------

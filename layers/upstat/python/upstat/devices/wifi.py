@@ -111,3 +111,19 @@ def list_sessions(client: Any) -> list[Session]:
     if not ids:
         return []
     return [decode(raw) for raw in client.hmget(k.wifi_sessions(), ids) if raw is not None]
+
+
+def trim(client: Any, *, before: int, limit: int = 1000) -> int:
+    """Drop closed sessions that started before ``before`` (at most ``limit``); open ones stay."""
+    k = dstore.keys()
+    ids = [_text(x) for x in client.zrangebyscore(k.wifi_order(), "-inf", f"({before}", start=0, num=limit)]
+    if not ids:
+        return 0
+    raws = client.hmget(k.wifi_sessions(), ids)
+    drop = [sid for sid, raw in zip(ids, raws, strict=True) if raw is None or decode(raw).stop is not None]
+    if drop:
+        pipe = client.pipeline(transaction=True)
+        pipe.hdel(k.wifi_sessions(), *drop)
+        pipe.zrem(k.wifi_order(), *drop)
+        pipe.execute()
+    return len(drop)
