@@ -13,6 +13,7 @@ MODULES = (
     "bench.openvpn",
     "bench.duplistatus",
     "bench.netflow",
+    "bench.openwisp",
     "bench.imports",
     "bench.artifacts",
 )

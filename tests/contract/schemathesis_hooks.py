@@ -80,6 +80,9 @@ DOCUMENTED_RULES = (
     "names no exporter",
     "names its exporter in column ra",
     "goes only with nfdump CSV",
+    # OpenWISP: chart ranges (start and end together), an interface named once per report (it names series)
+    "start and end go together",
+    "has non-unique elements",
 )
 
 
@@ -97,8 +100,9 @@ def documented_rules_only(ctx: Any, response: Any, case: Any) -> bool | None:
         return None
     try:
         body = response.json()
-        # upstat's envelope and most documents say "message"; duplistatus' upload route says "error"
-        message = str(body.get("message") or body.get("error") or "")
+        # upstat's envelope and most documents say "message"; duplistatus' upload route says "error", DRF
+        # (OpenWISP) says "detail"
+        message = str(body.get("message") or body.get("error") or body.get("detail") or "")
     except (ValueError, AttributeError):
         message = response.text
     if any(rule in message for rule in DOCUMENTED_RULES):

@@ -206,3 +206,10 @@ def test_nearby_measures_the_distance_of_a_known_pair_of_coordinates(r: Any) -> 
     assert nearest.id == "equator-1" and metres < 10
     store.delete_source(r, "equator-1")
     assert [s.id for s, _ in store.nearby(r, "eiffel")] == ["equator-0"]
+
+
+def test_nearby_within_zero_metres_finds_only_sources_at_the_same_position(r: Any) -> None:
+    store.create_source(r, "eiffel", kind="device", location=EIFFEL, now_ms=NOW)
+    store.create_source(r, "twin", kind="device", location=EIFFEL, now_ms=NOW)
+    store.create_source(r, "big-ben", kind="device", location=BIG_BEN, now_ms=NOW)
+    assert [(s.id, metres) for s, metres in store.nearby(r, "eiffel", within_m=0)] == [("twin", 0.0)]

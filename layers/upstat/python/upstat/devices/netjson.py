@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from upstat.errors import InvalidInput
+from upstat.names import name_problem
 
 TYPE = "DeviceMonitoring"
 #: Interface names become part of metric names (``traffic.<name>.rx_bytes``): bounded well under the name
@@ -198,8 +199,9 @@ def _interfaces(interfaces: list[Any], sample: Sample) -> None:
         iface = _object(item, path)
         _required(iface, ("name",), path)
         name = _string(iface["name"], f"{path}/name")
-        if not name or len(name) > MAX_INTERFACE_NAME or not name.isprintable():
-            raise invalid(f"{path}/name", f"must be 1 to {MAX_INTERFACE_NAME} printable characters")
+        problem = name_problem(name, max_len=MAX_INTERFACE_NAME)
+        if problem is not None:
+            raise invalid(f"{path}/name", problem)
         if name in seen:
             raise invalid("/interfaces", f"has non-unique elements (two interfaces named {name!r})")
         seen.add(name)

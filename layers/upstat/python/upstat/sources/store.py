@@ -27,6 +27,7 @@ from upstat.sources.models import Location, Organization, Source
 MAX_CAS_ATTEMPTS = 50
 #: Farther than any two points on Earth (half the circumference of Redis' sphere is 20,020 km): "no bound".
 EVERYWHERE_M = 21_000_000.0
+MIN_RADIUS_M = 1e-9
 
 
 def _keys() -> SourceKeys:
@@ -154,7 +155,9 @@ def nearby(client: Any, source_id: str, *, within_m: float | None = None) -> lis
         raise not_registered(source_id)
     if source.location is None:
         return []
-    radius = EVERYWHERE_M if within_m is None else float(within_m)
+    # 0 m means "at the very same position": redis-py drops a radius of 0 from GEOSEARCH (a malformed
+    # command), so the smallest positive radius stands for it (positions are exact to about 0.6 m anyway).
+    radius = EVERYWHERE_M if within_m is None else max(float(within_m), MIN_RADIUS_M)
     found = client.geosearch(
         _keys().geo(), member=source_id, radius=radius, unit="m", sort="ASC", withdist=True
     )
