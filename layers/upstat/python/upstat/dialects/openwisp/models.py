@@ -4,7 +4,7 @@ the monitoring API answers (DRF's names, snake_case, times in ISO 8601)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,7 +36,8 @@ class _Closed(BaseModel):
 
 
 Count = WholeInt
-Number = float
+#: A number kept as sent (an integer stays an integer in the stored report).
+Number = int | float
 
 
 class General(_Open):
@@ -69,7 +70,9 @@ class Disk(_Closed):
 
 
 class Resources(_Open):
-    load: list[Number] = Field(default_factory=list, max_length=3, description="[load1, load5, load15]")
+    load: list[Annotated[Number, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=list, max_length=3, description="[load1, load5, load15]"
+    )
     cpus: Count = Field(default=1, ge=1, description="processors")
     memory: Memory = Field(default=None)  # type: ignore[assignment]
     swap: Swap = Field(default=None)  # type: ignore[assignment]

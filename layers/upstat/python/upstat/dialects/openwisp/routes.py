@@ -598,7 +598,7 @@ def wifi_sessions(
     chosen = []
     for s in sessions:
         owner = devices.get(s.device)
-        if s.device not in allowed or not _passes(s, filters):
+        if owner is None or s.device not in allowed or not _passes(s, filters):  # None: unregistered since
             continue
         if device__organization is not None and (
             owner is None or orgs.id_of.get(owner.organization or "") != device__organization
