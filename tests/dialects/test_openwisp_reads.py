@@ -322,3 +322,36 @@ def test_closed_sessions_past_their_retention_are_dropped_by_the_sweep(http: Tes
     sweep_silent(r, now=later, thresholds=Thresholds.from_settings(settings), settings=settings)
     left = sessions(http)
     assert [(s["client"]["mac_address"], s["stop_time"]) for s in left] == [("a4:5e:60:00:00:0b", None)]
+
+
+def test_health_changes_reach_the_alert_webhooks_signed_once_each(
+    http: TestClient, r: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.uptime.test_alerts_and_fanout import Receiver
+    from upstat.uptime.alerts import verify
+
+    receiver = Receiver()
+    try:
+        monkeypatch.setenv("UPSTAT_ALERT_WEBHOOKS", receiver.url)
+        monkeypatch.setenv("UPSTAT_WEBHOOK_SECRET", "device-secret-0123456789")
+        get_settings.cache_clear()
+        device, key = register(http, name="ap-roof")
+        post(http, device, key, report(), at=now_ms())
+        post(http, device, key, report(disk_used=8 * MIB), at=now_ms())
+        post(http, device, key, report(disk_used=8 * MIB), at=now_ms() + 1000)  # still a problem: no alert
+        settings = get_settings()
+        for _ in range(2):  # a sweep run twice alerts once
+            sweep_silent(
+                r,
+                now=now_ms() + 2 * 3600_000,
+                thresholds=Thresholds.from_settings(settings),
+                settings=settings,
+            )
+        events = [(p["event"], p["device"]["name"]) for p in receiver.payloads()]
+        assert events == [("device.problem", "ap-roof"), ("device.critical", "ap-roof")]
+        for headers, body in receiver.requests:
+            assert verify(
+                "device-secret-0123456789", headers["X-Upstat-Timestamp"], body, headers["X-Upstat-Signature"]
+            )
+    finally:
+        receiver.server.shutdown()
