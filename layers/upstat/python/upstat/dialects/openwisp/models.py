@@ -70,7 +70,7 @@ class Disk(_Closed):
 
 
 class Resources(_Open):
-    load: list[Annotated[Number, Field(ge=0, le=1_000_000)]] = Field(
+    load: list[Annotated[float, Field(ge=0, le=1_000_000)]] = Field(
         default_factory=list, max_length=3, description="[load1, load5, load15]"
     )
     cpus: Count = Field(default=1, ge=1, description="processors")
