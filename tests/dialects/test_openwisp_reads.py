@@ -355,3 +355,16 @@ def test_health_changes_reach_the_alert_webhooks_signed_once_each(
             )
     finally:
         receiver.server.shutdown()
+
+
+def test_deleting_a_device_drops_its_health_report_and_sessions(http: TestClient) -> None:
+    device, key = register(http)
+    post(http, device, key, report(disk_used=8 * MIB, clients={"wlan0": ["a4:5e:60:00:00:0a"]}), at=now_ms())
+    assert status_of(http, device, key) == "problem" and len(sessions(http)) == 1
+    assert http.delete(f"/v1/sources/{device}", headers=AUTH).status_code == 200
+    assert http.get(f"{BASE}/device/{device}/", headers=AUTH).status_code == 404
+    res = http.post("/v1/sources", json={"id": device, "kind": "device"}, headers=AUTH)
+    key = res.json()["key"]
+    body = http.get(f"{BASE}/device/{device}/", params={"key": key, "status": "true"}).json()
+    assert body["monitoring"]["status"] == "unknown" and body["data"] is None
+    assert sessions(http) == []

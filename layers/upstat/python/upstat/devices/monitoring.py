@@ -143,6 +143,16 @@ def sweep_silent(client: Any, *, now: int, thresholds: Thresholds, settings: Set
     return total
 
 
+def forget(client: Any, device_id: str) -> None:
+    """Drop what devices keep of a source besides its series (health, latest report, claims expire by
+    themselves, Wi-Fi sessions): its registration was deleted, and a device registered again under the
+    same id starts afresh."""
+    from upstat.devices import wifi
+
+    dstore.forget_device(client, device_id)
+    wifi.forget_device(client, device_id)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Reads
 

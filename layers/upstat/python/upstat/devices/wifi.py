@@ -127,3 +127,15 @@ def trim(client: Any, *, before: int, limit: int = 1000) -> int:
         pipe.zrem(k.wifi_order(), *drop)
         pipe.execute()
     return len(drop)
+
+
+def forget_device(client: Any, device: str) -> int:
+    """Drop every session of ``device`` (it was unregistered); reads every kept session."""
+    k = dstore.keys()
+    ids = [s.id for s in list_sessions(client) if s.device == device]
+    if ids:
+        pipe = client.pipeline(transaction=True)
+        pipe.hdel(k.wifi_sessions(), *ids)
+        pipe.zrem(k.wifi_order(), *ids)
+        pipe.execute()
+    return len(ids)

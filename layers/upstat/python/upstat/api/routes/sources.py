@@ -26,6 +26,7 @@ from upstat.api.schemas.sources import (
     SourceUpdate,
 )
 from upstat.clock import now_ms
+from upstat.devices import monitoring as devices
 from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
 from upstat.sources import models, registration
 from upstat.sources import store as registry
@@ -282,6 +283,7 @@ def delete(
     source_id: SourcePath, client: RedisDep, engine: EngineDep, settings: SettingsDep, _: Admin
 ) -> SourceDeleted:
     done = registration.remove(client, settings, engine, source_id, now_ms=now_ms())
+    devices.forget(client, source_id)  # a device's health, latest report and Wi-Fi sessions go with it
     return SourceDeleted(deleted=source_id, series=done.series, keys_revoked=done.keys_revoked)
 
 
