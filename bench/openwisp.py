@@ -105,9 +105,11 @@ def report(uptime: int, clients: int = 50) -> dict[str, Any]:
 def populate(client: Any, now: int) -> None:
     """500 devices with 7 days of hourly points in the series the dashboard reads."""
     from upstat.sources import store as registry
-    from upstat.timeseries.config import current_engine
+    from upstat.timeseries.engine import Engine
 
-    engine = current_engine(client, fresh=True)
+    # Written as history: a raw retention reaching back 8 days for the setup (the default 48 h would refuse
+    # the first five days); the dashboard reads the hourly tier either way.
+    engine = Engine.from_settings(client, retention="raw=8d,5m=14d,15m=35d,1h=90d,6h=400d,1d=0")
     registry.create_organization(client, slug="acme", name="Acme", now_ms=now)
     times = [now - 7 * 24 * HOUR + h * HOUR for h in range(1, 7 * 24 + 1)]
     for d in range(DEVICES):
