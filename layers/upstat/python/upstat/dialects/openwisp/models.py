@@ -12,6 +12,63 @@ from upstat.devices.netjson import MAX_INTERFACE_NAME
 from upstat.wire import StrictBool, StrictStr, WholeInt, name_type
 
 EXAMPLE_ID = "9f2c1e0a-5b7d-4c3e-8a11-2d4f6b8c0e13"
+EXAMPLE_ORG = "0c2c42d7-5ea7-4a7a-9c2e-2f4f4f6b2a11"
+DEVICE_EXAMPLE: dict[str, Any] = {
+    "id": EXAMPLE_ID,
+    "name": "ap-lobby",
+    "organization": EXAMPLE_ORG,
+    "organization_slug": "acme",
+    "group": "lobby",
+    "mac_address": None,
+    "management_ip": None,
+    "model": "TP-Link Archer C7",
+    "os": None,
+    "system": None,
+    "notes": None,
+    "monitoring": {"status": "ok", "status_label": "ok"},
+    "created": "2026-08-22T14:05:00.000Z",
+    "modified": "2026-08-22T14:05:00.000Z",
+}
+X_EXAMPLE: list[Any] = ["2026-08-22T13:00:00.000Z", "2026-08-22T14:00:00.000Z"]
+TRAFFIC_EXAMPLE: dict[str, Any] = {
+    "key": "traffic",
+    "title": "Traffic: eth0",
+    "type": "stackedbar",
+    "unit": "bytes",
+    "interface": "eth0",
+    "summary": {"rx_bytes": 5000.0, "tx_bytes": 700.0},
+    "traces": [["rx_bytes", [0.0, 5000.0]], ["tx_bytes", [0.0, 700.0]]],
+}
+MEMORY_EXAMPLE: dict[str, Any] = {
+    "key": "memory",
+    "title": "Memory Usage",
+    "type": "scatter",
+    "unit": "%",
+    "interface": None,
+    "summary": {"percent_used": 48.4375},
+    "traces": [["percent_used", [None, 48.4375]]],
+}
+SESSION_EXAMPLE: dict[str, Any] = {
+    "id": "5d1c7f0e-2b7a-4c55-9e0f-3a8b6c1d2e4f",
+    "organization": EXAMPLE_ORG,
+    "device": "ap-lobby",
+    "device_id": EXAMPLE_ID,
+    "ssid": "office",
+    "interface_name": "wlan0",
+    "client": {
+        "mac_address": "a4:5e:60:11:22:33",
+        "vendor": None,
+        "wifi6": "False",
+        "wifi5": "True",
+        "wifi4": "True",
+        "wmm": True,
+        "wds": False,
+        "wps": False,
+    },
+    "start_time": "2026-08-22T14:05:00.000Z",
+    "stop_time": None,
+    "modified": "2026-08-22T14:05:00.000Z",
+}
 Status = Literal["unknown", "ok", "problem", "critical"]
 
 
@@ -196,28 +253,7 @@ class DeviceOut(BaseModel):
     """A device (a registered source of kind ``device``); fields upstat does not keep are null unless set in
     the source's ``extra`` (``mac_address``, ``management_ip``, ``os``, ``system``, ``notes``)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": EXAMPLE_ID,
-                    "name": "ap-lobby",
-                    "organization": "0c2c42d7-5ea7-4a7a-9c2e-2f4f4f6b2a11",
-                    "organization_slug": "acme",
-                    "group": "lobby",
-                    "mac_address": None,
-                    "management_ip": None,
-                    "model": "TP-Link Archer C7",
-                    "os": None,
-                    "system": None,
-                    "notes": None,
-                    "monitoring": {"status": "ok", "status_label": "ok"},
-                    "created": "2026-08-22T14:05:00.000Z",
-                    "modified": "2026-08-22T14:05:00.000Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [DEVICE_EXAMPLE]})
     id: str
     name: str
     organization: str | None = Field(description="the organization's id")
@@ -247,6 +283,24 @@ class ChartOut(BaseModel):
 
 
 class DeviceDetailOut(DeviceOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **DEVICE_EXAMPLE,
+                    "monitoring": {
+                        "status": "ok",
+                        "status_label": "ok",
+                        "related_metrics": [{"name": "memory", "is_healthy": True}],
+                    },
+                    "x": X_EXAMPLE,
+                    "resolution": "1h",
+                    "charts": [MEMORY_EXAMPLE, TRAFFIC_EXAMPLE],
+                    "data": None,
+                }
+            ]
+        }
+    )
     monitoring: MonitoringDetailOut  # type: ignore[assignment]
     x: list[str] = Field(description="the start of each bucket (ISO 8601, UTC)")
     resolution: str
@@ -263,10 +317,28 @@ class Page(BaseModel):
 
 
 class DevicePage(Page):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"count": 1, "next": None, "previous": None, "results": [DEVICE_EXAMPLE]}]
+        }
+    )
     results: list[DeviceOut]
 
 
 class DashboardOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "devices": 2,
+                    "by_status": {"unknown": 0, "ok": 1, "problem": 1, "critical": 0},
+                    "x": X_EXAMPLE,
+                    "resolution": "1h",
+                    "charts": [{**TRAFFIC_EXAMPLE, "title": "General Traffic", "interface": None}],
+                }
+            ]
+        }
+    )
     devices: int = Field(description="how many devices were selected")
     by_status: dict[str, int] = Field(description="devices per health status")
     x: list[str]
@@ -291,6 +363,31 @@ class NearbyOut(BaseModel):
 
 
 class NearbyPage(Page):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "count": 1,
+                    "next": None,
+                    "previous": None,
+                    "results": [
+                        {
+                            **{
+                                k: v
+                                for k, v in DEVICE_EXAMPLE.items()
+                                if k not in ("organization_slug", "monitoring", "created", "modified")
+                            },
+                            "id": "london-ap",
+                            "name": "london-ap",
+                            "distance": 343653.2,
+                            "monitoring_status": "unknown",
+                            "monitoring_data": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
     results: list[NearbyOut]
 
 
@@ -306,6 +403,7 @@ class WifiClientOut(BaseModel):
 
 
 class WifiSessionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [SESSION_EXAMPLE]})
     id: str
     organization: str | None = Field(description="the device's organization id")
     device: str = Field(description="the device's name")
@@ -319,4 +417,9 @@ class WifiSessionOut(BaseModel):
 
 
 class WifiSessionPage(Page):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"count": 1, "next": None, "previous": None, "results": [SESSION_EXAMPLE]}]
+        }
+    )
     results: list[WifiSessionOut]
