@@ -67,7 +67,8 @@ def test_health_is_unknown_then_ok_then_problem_past_a_threshold_and_ok_again(
     assert status_of(http, device, key) == "ok"
     sent = alerts(r, device)
     assert [(a["previous"], a["current"]) for a in sent] == [("ok", "problem"), ("problem", "ok")]
-    assert sent[0]["event"] == "device.problem" and sent[0]["device"]["name"] == "ap-lobby"
+    assert sent[0]["event"] == "device.problem"
+    assert sent[0]["device"] == {"id": device, "name": "ap-lobby"}
 
 
 def test_a_backfilled_report_past_a_threshold_does_not_move_the_health(http: TestClient) -> None:

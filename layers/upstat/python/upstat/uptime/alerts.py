@@ -68,9 +68,18 @@ class Alert:
     def claim_id(self) -> str:
         return f"{self.seq}"
 
+    @property
+    def subject_id(self) -> str:
+        """A device's own id (its ``service_id`` is ``device:<id>``, so devices' claims and outcomes never
+        share keys with services'); any other subject's ``service_id``."""
+        prefix = f"{self.kind}:"
+        if self.kind == "device" and self.service_id.startswith(prefix):
+            return self.service_id[len(prefix) :]
+        return self.service_id
+
     def payload(self) -> dict[str, Any]:
         """The JSON body of webhooks and the SNS message."""
-        return {
+        body: dict[str, Any] = {
             "event": f"{self.kind}.{self.transition}",
             "service": {"id": self.service_id, "name": self.service_name, "url": self.url},
             "transition": self.transition,
@@ -82,6 +91,9 @@ class Alert:
             "error": self.error,
             "certDays": self.cert_days,
         }
+        if self.kind == "device":  # a device's health: named as the device too, by its own id
+            body["device"] = {"id": self.subject_id, "name": self.service_name}
+        return body
 
     def subject(self) -> str:
         words = {
