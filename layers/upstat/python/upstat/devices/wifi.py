@@ -1,7 +1,8 @@
 """Wi-Fi sessions from successive reports: a station that appears on an access point's interface opens a
 session (its start is that report's time); one missing from a later report closes it (its stop is the time
-of the first report without it). Reports are compared in time order: a report older than the last one
-compared (part of a backlog already passed) changes no session.
+of the first report without it), by the rule every dialect shares for members of successive snapshots
+(:func:`upstat.timeseries.sessions.step`, as OpenVPN's clients). Reports are compared in time order: a
+report older than the last one compared (part of a backlog already passed) changes no session.
 
 Sessions are kept under the devices' hash tag: each session a JSON field of one hash, the open ones per
 device (interface and MAC -> session id), the listing order in a sorted set by start time. Closed sessions
@@ -19,6 +20,7 @@ from typing import Any
 from upstat.devices import store as dstore
 from upstat.devices.netjson import WifiClient
 from upstat.sources.models import Source
+from upstat.timeseries.sessions import Seen, Step, step
 
 RETENTION_MS = 180 * 24 * 3600 * 1000
 
@@ -56,6 +58,15 @@ def decode(raw: Any) -> Session:
     return Session(**json.loads(_text(raw)))
 
 
+def _compare(open_now: dict[str, str], current: dict[str, WifiClient], *, seen: int | None, at: int) -> Step:
+    """Which stations arrived and which left: the shared rule for members of successive snapshots
+    (:func:`upstat.timeseries.sessions.step`), with no counters and no start times (a station's session
+    starts when a report first shows it)."""
+    previous = {key: Seen(None, (), seen or at) for key in open_now}
+    now = {key: Seen(None, (), at) for key in current}
+    return step(previous, now, previous_time=seen, counted_whole=lambda _: True)
+
+
 def observe(client: Any, device: Source, clients: Sequence[WifiClient], *, at: int) -> tuple[int, int]:
     """Compare the stations of a report at ``at`` with the device's open sessions: open one per new station,
     close those gone. Returns (opened, closed); (0, 0) for a report older than the last one compared."""
@@ -65,8 +76,9 @@ def observe(client: Any, device: Source, clients: Sequence[WifiClient], *, at: i
         return 0, 0
     open_now = {_text(f): _text(v) for f, v in client.hgetall(k.wifi_open(device.id)).items()}
     current = {_member(c): c for c in clients}
-    started = [current[key] for key in current if key not in open_now]
-    ended = [open_now[key] for key in open_now if key not in current]
+    change = _compare(open_now, current, seen=None if seen is None else int(seen), at=at)
+    started = [current[key] for key in change.started]
+    ended = [open_now[key] for key in change.ended]
     closing = [decode(raw) for raw in client.hmget(k.wifi_sessions(), ended)] if ended else []
     pipe = client.pipeline(transaction=True)
     for c in started:
@@ -90,7 +102,7 @@ def observe(client: Any, device: Source, clients: Sequence[WifiClient], *, at: i
         pipe.hset(k.wifi_sessions(), session.id, json.dumps(asdict(session), separators=(",", ":")))
         pipe.zadd(k.wifi_order(), {session.id: at})
         pipe.hset(k.wifi_open(device.id), _member(c), session.id)
-    for key, session in zip([key for key in open_now if key not in current], closing, strict=True):
+    for key, session in zip(change.ended, closing, strict=True):
         closed = Session(**{**asdict(session), "stop": at, "modified": at})
         pipe.hset(k.wifi_sessions(), closed.id, json.dumps(asdict(closed), separators=(",", ":")))
         pipe.hdel(k.wifi_open(device.id), key)
