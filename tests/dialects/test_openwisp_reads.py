@@ -369,3 +369,22 @@ def test_deleting_a_device_drops_its_health_report_and_sessions(http: TestClient
     body = http.get(f"{BASE}/device/{device}/", params={"key": key, "status": "true"}).json()
     assert body["monitoring"]["status"] == "unknown" and body["data"] is None
     assert sessions(http) == []
+
+
+def test_the_dashboards_traffic_equals_the_devices_own_charts_across_a_reboot(http: TestClient) -> None:
+    device, key = register(http, organization="acme")
+    t0 = now_ms() - 40 * MINUTE
+    sent = [(1_000, 100, 50), (4_000, 300, 90), (200, 20, 130), (900, 80, 10)]  # a reboot, then wlan0 reset
+    for i, (rx, tx, wlan) in enumerate(sent):
+        body = report(traffic={"eth0": (rx, tx), "wlan0": (wlan, wlan)})
+        assert post(http, device, key, body, at=t0 + i * 5 * MINUTE).status_code == 200
+    own = http.get(f"{BASE}/device/{device}/", params={"key": key, "time": "1d"}).json()
+    per_interface = [c["summary"] for c in own["charts"] if c["key"] == "traffic"]
+    dash = http.get(f"{BASE}/dashboard/", params={"time": "1d"}, headers=AUTH).json()
+    [total] = [c for c in dash["charts"] if c["key"] == "traffic"]
+    assert (
+        total["summary"]["rx_bytes"]
+        == sum(s["rx_bytes"] for s in per_interface)
+        == 3_000 + 200 + 700 + (40 + 40 + 10)
+    )
+    assert total["summary"]["tx_bytes"] == sum(s["tx_bytes"] for s in per_interface)

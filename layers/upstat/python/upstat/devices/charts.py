@@ -132,28 +132,26 @@ def _uptime(b: Buckets | None, n: int) -> Chart:
 
 
 def dashboard_charts(engine: Engine, devices: Sequence[str], query: Query, *, now: int) -> Charts:
-    """Totals across ``devices``: traffic (rx and tx increase of every interface) and Wi-Fi clients (each
-    device's most stations at once per bucket, summed), in two round trips."""
+    """Totals across ``devices``: traffic (the bytes every interface moved: each device's per-report totals,
+    summed per bucket) and Wi-Fi clients (each device's most stations at once per bucket, summed), in one
+    round trip."""
+    from upstat.devices.monitoring import TOTALS
+
     times, resolution = _grid(engine, query, now)
     n = len(times)
-    traffic: dict[str, list[tuple[str, str]]] = {"rx_bytes": [], "tx_bytes": []}
-    clients: list[tuple[str, str]] = []
-    for device, metrics in zip(devices, engine.metrics_of_many(list(devices)), strict=True):
-        for m in metrics:
-            found = interface_of(m)
-            if found is not None and found[1] in traffic:
-                traffic[found[1]].append((device, m))
-            elif m == "wifi_clients":
-                clients.append((device, m))
-    series = traffic["rx_bytes"] + traffic["tx_bytes"] + clients
+    names = [*TOTALS.values(), "wifi_clients"]
+    series = [(device, name) for device in devices for name in names]
     read = engine.read_many(series, query, now=now)
-    by_series = dict(zip(series, read, strict=True))
+    by_metric: dict[str, list[Buckets]] = {name: [] for name in names}
+    for (_, name), b in zip(series, read, strict=True):
+        if b is not None:
+            by_metric[name].append(b)
     traces = []
-    for counter, names in traffic.items():
-        values = total_per_bucket([b for s in names if (b := by_series[s]) is not None], "increase", n)
+    for counter, name in TOTALS.items():
+        values = total_per_bucket(by_metric[name], "sum", n)
         traces.append(Trace(counter, [0.0 if v is None else v for v in values]))
     summary: dict[str, float | None] = {t.name: _total(t.values) for t in traces}
-    wifi = total_per_bucket([b for s in clients if (b := by_series[s]) is not None], "max", n)
+    wifi = total_per_bucket(by_metric["wifi_clients"], "max", n)
     charts = [
         Chart("traffic", "General Traffic", "bytes", "stackedbar", traces, summary),
         Chart(

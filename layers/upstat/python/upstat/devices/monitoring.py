@@ -67,17 +67,16 @@ def receive(
     nothing for the series (a bad report stores nothing); a repeat stores nothing again."""
     sample = netjson.parse(report)
     at = now if report_ms is None else report_ms
-    points, kinds = gather(
-        time=at,
-        metrics={**sample.gauges, **sample.counters},
-        kinds={name: "counter" for name in sample.counters},
-    )
+    kinds = {name: "counter" for name in sample.counters}
+    gather(time=at, metrics={**sample.gauges, **sample.counters}, kinds=kinds)  # refused before any claim
     key = digest(report, report_ms)
     if not dstore.claim_report(
         client, device.id, key, ttl_s=None if report_ms is not None else UNTIMED_CLAIM_S
     ):
         return Received(stored=False)
     try:
+        totals = traffic_totals(sample.counters, _last_samples(engine, device.id, sample.counters), at)
+        points, _ = gather(time=at, metrics={**sample.gauges, **sample.counters, **totals}, kinds=kinds)
         done = ingest(engine, device.id, points, kinds, now=now)
         current = h.is_current(at, now)
         related = h.related_metrics(sample.gauges, thresholds)
@@ -98,6 +97,43 @@ def receive(
         dstore.release_report(client, device.id, key)  # the agent's retry must be able to store it
         raise
     return Received(stored=True, points=done.points, current=current, change=change)
+
+
+#: The device's traffic across its interfaces, per report: what every interface's counter moved since the
+#: device's previous report (the dashboard sums these instead of every interface's counter series).
+TOTALS = {"rx_bytes": "traffic_total.rx_bytes", "tx_bytes": "traffic_total.tx_bytes"}
+
+
+def _last_samples(engine: Engine, device: str, counters: dict[str, float]) -> dict[str, tuple[int, float]]:
+    """(time, value) of the latest stored point of each byte counter series of the report (one round trip)."""
+    names = [m for m in counters if (i := netjson.interface_of(m)) is not None and i[1] in TOTALS]
+    infos = engine.info_many([(device, m) for m in names]) if names else []
+    return {
+        m: (info.last_ts, info.last_value)
+        for m, info in zip(names, infos, strict=True)
+        if info is not None and info.last_ts is not None and info.last_value is not None
+    }
+
+
+def traffic_totals(
+    counters: dict[str, float], last: dict[str, tuple[int, float]], at: int
+) -> dict[str, float]:
+    """The device's rx and tx bytes moved since its previous report, summed over interfaces: each counter's
+    step from its latest stored value (a lower value is a reset: the new value counts whole; an interface
+    seen for the first time counts 0, as a counter's first point does). Empty for a report not newer than
+    every interface's latest point (a backlog already passed, a repeat): its traffic is in the interfaces'
+    own series, not in the totals. Pure."""
+    out = dict.fromkeys(TOTALS.values(), 0.0)
+    for metric, value in counters.items():
+        found = netjson.interface_of(metric)
+        if found is None or found[1] not in TOTALS:
+            continue
+        seen = last.get(metric)
+        if seen is not None and at <= seen[0]:
+            return {}
+        if seen is not None:
+            out[TOTALS[found[1]]] += value - seen[1] if value >= seen[1] else value
+    return out if any(netjson.interface_of(m) for m in counters) else {}
 
 
 def notify(client: Any, changes: Sequence[dstore.Change], *, settings: Settings) -> list[dict[str, Any]]:
