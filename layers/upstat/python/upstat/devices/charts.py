@@ -9,8 +9,9 @@ Charts of one device (OpenWISP's default charts, without ping, which upstat does
   reset counts as a restart from zero, never negative);
 - ``wifi_clients`` per interface: the most stations seen at once in the bucket.
 
-The dashboard sums across the selected devices: total traffic (every interface's increase), total Wi-Fi
-clients (each device's most stations at once in the bucket, summed), and the devices by health status.
+The dashboard sums across the selected devices: total traffic (each device's per-report totals of what
+every interface moved, ``traffic_total.*``), total Wi-Fi clients (each device's most stations at once in the
+bucket, summed); the devices by health status come from upstat.devices.monitoring.
 """
 
 from __future__ import annotations
