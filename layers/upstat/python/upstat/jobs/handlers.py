@@ -74,8 +74,8 @@ def _uptime_retention(ctx: JobContext) -> dict[str, Any]:
 
 def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Check every due service (or fan batches out to workers past the threshold), one tick under the
-    "ping" job lock and time budget; then alert the backup jobs that missed their schedule (this function
-    may publish alerts; the others may not)."""
+    "ping" job lock and time budget, with the devices' silence sweep; then alert the backup jobs that missed
+    their schedule (this function may publish alerts; the others may not)."""
 
     def body(ctx: JobContext) -> dict[str, Any]:
         from upstat.store.client import get_redis
