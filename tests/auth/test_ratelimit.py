@@ -9,10 +9,11 @@ import pytest
 
 from upstat.auth import ratelimit as rl
 from upstat.errors import RateLimited
+from upstat.store.scripts import Scripts
 
 
 def charge(client: Any, bucket: str, rate: int, window_s: int, record: str | None = None) -> rl.Verdict:
-    return rl.verdict(rl.run(client, [rl.limit_command(bucket, rate, window_s, record)])[0])
+    return rl.verdict(Scripts(client).execute([rl.limit_command(bucket, rate, window_s, record)])[0])
 
 
 def test_an_idle_bucket_admits_a_full_burst_then_refuses_with_the_wait(r: Any) -> None:
@@ -58,8 +59,8 @@ def test_a_flushed_script_cache_is_reloaded_without_an_error(r: Any) -> None:
     r.script_flush()
     assert charge(r, "t:{e}", 2, 60).admitted
     r.script_flush()
-    replies = rl.run(
-        r, [("SET", "t:{x}", "1"), rl.limit_command("t:{e}", 2, 60), rl.limit_command("t:{e}", 2, 60)]
+    replies = Scripts(r).execute(
+        [("SET", "t:{x}", "1"), rl.limit_command("t:{e}", 2, 60), rl.limit_command("t:{e}", 2, 60)]
     )
     assert replies[0] is True and [rl.verdict(v).admitted for v in replies[1:]] == [True, False]
 
@@ -74,7 +75,7 @@ def test_buckets_of_different_slots_are_charged_in_one_pipelined_batch_on_a_clus
     buckets = ["upstat:key:{abcdefghijkl}:rate", "upstat:rate:addr:{192.0.2.1}", "upstat:rate:addr:{h1}"]
     assert len({key_slot(b.encode()) for b in buckets}) == 3
     for _ in range(3):
-        replies = rl.run(client, [rl.limit_command(b, 3, 60) for b in buckets])
+        replies = Scripts(client).execute([rl.limit_command(b, 3, 60) for b in buckets])
         assert all(rl.verdict(v).admitted for v in replies)
-    replies = rl.run(client, [rl.limit_command(b, 3, 60) for b in buckets])
+    replies = Scripts(client).execute([rl.limit_command(b, 3, 60) for b in buckets])
     assert not any(rl.verdict(v).admitted for v in replies)

@@ -35,15 +35,13 @@ own bucket (``UPSTAT_RATE_LIMIT_PER_PUSH_TOKEN``), pipelined in one round trip.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import NoScriptError
-
 from upstat.errors import RateLimited
+from upstat.store.scripts import Command, command, define
 
 LAST_USED_EVERY_MS = 60_000
 """A key's ``last_used`` is refreshed by the script at most this often (a write per minute, not per call)."""
@@ -80,9 +78,7 @@ if KEYS[2] then
 end
 return {1, 0, math.floor((now - allow_at) / interval)}
 """
-SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
-
-Command = tuple[Any, ...]
+LIMIT = define("auth.limit", SCRIPT)
 
 
 @dataclass(frozen=True)
@@ -109,7 +105,7 @@ def limit_command(
     interval_us = max(1, window_us // rate)
     keys = (bucket, record) if record else (bucket,)
     mode = "look" if look else "charge"
-    return ("EVALSHA", SHA, len(keys), *keys, interval_us, window_us, LAST_USED_EVERY_MS, mode)
+    return command(LIMIT, keys, (interval_us, window_us, LAST_USED_EVERY_MS, mode))
 
 
 def verdict(reply: Any) -> Verdict:
@@ -123,30 +119,3 @@ def enforce(verdicts: Sequence[Verdict], what: str) -> None:
     if refused:
         wait = max(v.retry_after_s for v in refused)
         raise RateLimited(f"rate limit reached for this {what}; retry in {wait} s", retry_after=wait)
-
-
-def run(client: Any, commands: Sequence[Command]) -> list[Any]:
-    """Send ``commands`` in one pipelined round trip; replies in order.
-
-    A NOSCRIPT reply (a server restarted or failed over since the script was last loaded) loads the
-    script and re-sends only the refused commands; any other error is raised. The script is not loaded up
-    front: it normally is already, so a cold process costs no extra round trip either.
-    """
-    if not commands:
-        return []
-    pipe = client.pipeline(transaction=False)
-    for command in commands:
-        pipe.execute_command(*command)
-    replies = list(pipe.execute(raise_on_error=False))
-    missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
-    if missing:
-        client.script_load(SCRIPT)
-        pipe = client.pipeline(transaction=False)
-        for i in missing:
-            pipe.execute_command(*commands[i])
-        for i, reply in zip(missing, pipe.execute(raise_on_error=False), strict=True):
-            replies[i] = reply
-    for reply in replies:
-        if isinstance(reply, Exception):
-            raise reply
-    return replies

@@ -29,6 +29,7 @@ from upstat.auth.names import AuthKeys
 from upstat.clock import now_ms
 from upstat.config import Settings
 from upstat.errors import StoreUnavailable, Unauthorized
+from upstat.store.scripts import Scripts
 
 ADMIN_ENV = Principal("admin-bootstrap", frozenset({"admin"}))
 
@@ -84,7 +85,7 @@ class _Gate:
         return [rl.limit_command(bucket, s.rate_limit_per_ip, s.rate_limit_window_s, look=look)]
 
     def charge(self, commands: list[rl.Command], what: str) -> None:
-        rl.enforce([rl.verdict(reply) for reply in rl.run(self.client, commands)], what)
+        rl.enforce([rl.verdict(reply) for reply in Scripts(self.client).execute(commands)], what)
 
     def refuse(self, field: str, problem: str, look: rl.Verdict | None = None) -> NoReturn:
         """401 for a refused credential, charged to the client's address first (429 once the address is
@@ -104,7 +105,7 @@ class _Gate:
         if record is not None:
             return record, False, None
         key, look = self.key_bucket(parsed.key_id), self.address_bucket(look=True)
-        replies = rl.run(self.client, [("HGETALL", self.names.record(parsed.key_id)), *key, *look])
+        replies = Scripts(self.client).execute([("HGETALL", self.names.record(parsed.key_id)), *key, *look])
         record = KeyRecord.from_hash(replies[0])
         if record is not None:
             cache.put(self.settings.key_prefix, record, self.settings.key_cache_seconds)

@@ -23,13 +23,19 @@ from upstat.config import get_settings
 from upstat.store import health
 from upstat.store.client import get_redis
 from upstat.store.keys import Keys
+from upstat.store.scripts import Scripts, define
 
 log = logging.getLogger("upstat.jobs")
 
-_RELEASE = """
+# Release the job's lock only if this run still holds it (its token): a run that outlived its lock must
+# not free the next run's.
+RELEASE = define(
+    "jobs.release",
+    """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-"""
+""",
+)
 
 SAFETY_MARGIN_S = 5.0
 
@@ -103,7 +109,7 @@ def run_job(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]
         _report(name, summary, over_budget=elapsed > budget or not last.complete)
         return summary
     finally:
-        client.eval(_RELEASE, 1, lock, token)
+        Scripts(client).run(RELEASE, [lock], [token])
 
 
 def _report(name: str, summary: dict[str, Any], *, over_budget: bool) -> None:

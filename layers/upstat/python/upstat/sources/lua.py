@@ -3,16 +3,13 @@ KEYS (see upstat.sources.keys), so each runs in one slot of a cluster.
 
 Writes are compare-and-set on the record as it was read (``expected``: its JSON, '' for "absent"): the
 caller computes the new record and index keys from what it read, and retries when the script answers that
-the record changed meanwhile. They run through :class:`upstat.store.scripts.Scripts` (EVALSHA, pipelined,
-reloaded on NOSCRIPT), which is safe because a compare-and-set applies at most once.
+the record changed meanwhile. Each is defined in the one table of scripts
+(:func:`upstat.store.scripts.define`) and run by the one runner, :class:`upstat.store.scripts.Scripts`.
 """
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
-
-from upstat.store.scripts import Scripts
+from upstat.store.scripts import define
 
 SOURCES: dict[str, str] = {
     # Store one source. KEYS: docs, order, geo, organization slugs, then the n_old index keys to leave and
@@ -82,17 +79,8 @@ return {'ok'}
 }
 
 
-class RegistryScripts(Scripts):
-    """Scripts from :data:`SOURCES` on one client."""
-
-    def sha(self, name: str) -> str:
-        return hashlib.sha1(SOURCES[name].encode(), usedforsecurity=False).hexdigest()
-
-    def load(self, name: str) -> None:
-        self._client.script_load(SOURCES[name])
-        self._loaded.add(name)
-
-    def run(self, name: str, keys: list[str], args: list[Any]) -> list[Any]:
-        """One call of script ``name``; its reply as a list of text (bytes decoded)."""
-        reply = self.run_many(name, [(keys, args)])[0]
-        return [x.decode() if isinstance(x, bytes) else x for x in reply]
+SOURCE_PUT = define("sources.source_put", SOURCES["source_put"])
+SOURCE_DELETE = define("sources.source_delete", SOURCES["source_delete"])
+ORG_CREATE = define("sources.org_create", SOURCES["org_create"])
+ORG_UPDATE = define("sources.org_update", SOURCES["org_update"])
+ORG_DELETE = define("sources.org_delete", SOURCES["org_delete"])

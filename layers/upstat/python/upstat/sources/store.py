@@ -18,10 +18,11 @@ from typing import Any
 from upstat.config import get_settings
 from upstat.errors import Conflict, InvalidInput, NotFound
 from upstat.names import check_name
+from upstat.sources import lua
 from upstat.sources import models as m
 from upstat.sources.keys import SourceKeys
-from upstat.sources.lua import RegistryScripts
 from upstat.sources.models import Location, Organization, Source
+from upstat.store.scripts import Scripts
 
 #: Compare-and-set attempts before a write gives up with a 409 (only under extreme contention).
 MAX_CAS_ATTEMPTS = 50
@@ -81,7 +82,7 @@ def _put(client: Any, source: Source, expected: str, old: Source | None) -> list
         len(leave),
     ]
     script_keys = [keys.docs(), keys.order(), keys.geo(), keys.slugs(), *leave, *_index_keys(keys, source)]
-    reply = RegistryScripts(client).run("source_put", script_keys, args)
+    reply = _run(client, lua.SOURCE_PUT, script_keys, args)
     if reply[0] == "no_org":
         raise InvalidInput(
             f"organization: no organization '{source.organization}' (create it with POST /v1/organizations)",
@@ -220,6 +221,12 @@ def ensure_source(
     return source
 
 
+def _run(client: Any, name: str, keys: list[str], args: list[Any]) -> list[Any]:
+    """One registry script call; its reply as a list of text (bytes decoded)."""
+    reply = Scripts(client).run(name, keys, args)
+    return [x.decode() if isinstance(x, bytes) else x for x in reply]
+
+
 def update_source(client: Any, source_id: str, *, now_ms: int | None = None, **fields: Any) -> Source:
     """Change some fields of a registered source (``extra`` is merged: a None value removes its field;
     None clears ``organization``, ``model``, ``group``, ``location`` and ``floorplan``). NotFound (404)
@@ -257,7 +264,7 @@ def delete_source(client: Any, source_id: str) -> Source:
         if current is None:
             raise not_registered(source_id)
         script_keys = [keys.docs(), keys.order(), keys.geo(), *_index_keys(keys, current)]
-        reply = RegistryScripts(client).run("source_delete", script_keys, [source_id, _text(raw)])
+        reply = _run(client, lua.SOURCE_DELETE, script_keys, [source_id, _text(raw)])
         if reply[0] == "ok":
             _forget(source_id)
             return current
@@ -335,9 +342,7 @@ def create_organization(client: Any, *, slug: str, name: str, now_ms: int) -> Or
     )
     keys = _keys()
     script_keys = [keys.organizations(), keys.slugs(), keys.organization_order()]
-    reply = RegistryScripts(client).run(
-        "org_create", script_keys, [org.id, org.slug, encode_organization(org), now_ms]
-    )
+    reply = _run(client, lua.ORG_CREATE, script_keys, [org.id, org.slug, encode_organization(org), now_ms])
     if reply[0] == "exists":
         raise Conflict(f"slug: organization '{slug}' exists", field="slug")
     return org
@@ -351,8 +356,9 @@ def update_organization(client: Any, ref: str, *, name: str, now_ms: int) -> Org
         if current is None:
             raise NotFound(f"id: no organization '{ref}'", field="id")
         updated = replace(current, name=name, updated_at=max(now_ms, current.created_at))
-        reply = RegistryScripts(client).run(
-            "org_update",
+        reply = _run(
+            client,
+            lua.ORG_UPDATE,
             [_keys().organizations()],
             [current.id, _text(raw), encode_organization(updated)],
         )
@@ -375,7 +381,7 @@ def delete_organization(client: Any, ref: str) -> Organization:
             keys.organization_order(),
             keys.by_organization(current.slug),
         ]
-        reply = RegistryScripts(client).run("org_delete", script_keys, [current.id, current.slug, _text(raw)])
+        reply = _run(client, lua.ORG_DELETE, script_keys, [current.id, current.slug, _text(raw)])
         if reply[0] == "ok":
             return current
         if reply[0] == "busy":

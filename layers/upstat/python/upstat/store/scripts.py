@@ -1,10 +1,14 @@
-"""Lua scripts, loaded from files beside this module and run with EVALSHA.
+"""Every Lua script upstat runs, and the one way they are run.
 
-Scripts are called through ``Scripts.run_many`` (or ``run_keyed``, which gives one call many keys) so that
-many calls go in one pipelined round trip on a single Redis and on Redis Cluster alike (redis-py's cluster
-pipeline refuses its own ``evalsha`` helper, so the command is sent as is; SCRIPT LOAD reaches every
-primary of a cluster). A NOSCRIPT answer (a restarted or failed-over node) reloads the script and sends the
-batch again, which is safe because every script here is idempotent.
+A script has a name: the engine's are files beside this module (``store/lua/<name>.lua``); a domain's
+storage module defines its own with :func:`define` (the uptime store's, the registry's, the job lock's, the
+rate limiter's), so there is one table of scripts and one runner, :class:`Scripts`.
+
+Calls are sent as ``EVALSHA`` without loading first (a warm server has every script, so a call costs one
+round trip), many in one pipelined round trip on a single Redis and on Redis Cluster alike (redis-py's
+cluster pipeline refuses its own ``evalsha`` helper, so the command is sent as is; SCRIPT LOAD reaches every
+primary of a cluster). A NOSCRIPT answer (a new, restarted or failed-over node) loads that script and
+re-sends only the calls that were refused: the others ran, so nothing runs twice, idempotent or not.
 """
 
 from __future__ import annotations
@@ -17,9 +21,23 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
+Command = tuple[Any, ...]
+
+_DEFINED: dict[str, str] = {}
+_BY_DIGEST: dict[str, str] = {}
+
+
+def define(name: str, text: str) -> str:
+    """Register script ``name``; returns the name, to call it by. A second text under one name is a bug."""
+    if _DEFINED.setdefault(name, text) != text:
+        raise ValueError(f"two Lua scripts are named {name!r}")
+    return name
+
 
 @cache
 def source(name: str) -> str:
+    if name in _DEFINED:
+        return _DEFINED[name]
     return resources.files("upstat.store").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
 
 
@@ -27,41 +45,53 @@ def source(name: str) -> str:
 def digest(name: str) -> str:
     """The script's SHA1 (what EVALSHA names it by), computed once per process: hashing a 12 kB script on
     every call cost ~9 µs."""
-    return hashlib.sha1(source(name).encode(), usedforsecurity=False).hexdigest()
+    sha = hashlib.sha1(source(name).encode(), usedforsecurity=False).hexdigest()
+    _BY_DIGEST[sha] = name
+    return sha
+
+
+def command(name: str, keys: Sequence[str], args: Sequence[Any]) -> Command:
+    """The EVALSHA of one call, to send among other commands with :meth:`Scripts.execute`."""
+    return ("EVALSHA", digest(name), len(keys), *keys, *args)
 
 
 class Scripts:
-    """The scripts of one client."""
+    """The one script runner, on one client (it keeps nothing else: make one wherever a client is)."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
-        self._loaded: set[str] = set()
 
-    def sha(self, name: str) -> str:
-        return digest(name)
-
-    def load(self, name: str) -> None:
-        self._client.script_load(source(name))
-        self._loaded.add(name)
+    def run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """One call of script ``name``."""
+        return self.execute([command(name, keys, args)])[0]
 
     def run_many(self, name: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]) -> list[Any]:
         """Run script ``name`` once per (keys, args), pipelined; returns the replies in order."""
-        if not calls:
+        return self.execute([command(name, keys, args) for keys, args in calls])
+
+    def execute(self, commands: Sequence[Command]) -> list[Any]:
+        """Send ``commands`` (script calls from :func:`command` and plain commands) in one pipelined round
+        trip; replies in order. Refused script calls are re-sent once their scripts are loaded; any other
+        error is raised."""
+        if not commands:
             return []
-        if name not in self._loaded:
-            self.load(name)
-        sha = self.sha(name)
-        for attempt in range(2):
-            pipe = self._client.pipeline(transaction=False)
-            for keys, args in calls:
-                pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
-            try:
-                return list(pipe.execute())
-            except NoScriptError:
-                if attempt:
-                    raise
-                self.load(name)
-        raise AssertionError("unreachable")
+        replies = self._send(commands)
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:
+            for sha in {commands[i][1] for i in missing}:
+                self._client.script_load(source(_BY_DIGEST[sha]))
+            for i, reply in zip(missing, self._send([commands[i] for i in missing]), strict=True):
+                replies[i] = reply
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
+    def _send(self, commands: Sequence[Command]) -> list[Any]:
+        pipe = self._client.pipeline(transaction=False)
+        for cmd in commands:
+            pipe.execute_command(*cmd)
+        return list(pipe.execute(raise_on_error=False))
 
     def run_keyed(
         self,
@@ -108,6 +138,30 @@ class Scripts:
         ):
             for i, value in zip(group, reply, strict=True):
                 out[i] = value
+        return out
+
+    def run_looped(
+        self,
+        name: str,
+        items: Sequence[tuple[Sequence[str], Sequence[Any]]],
+        *,
+        width: int = 1,
+        per_call: int = 500,
+    ) -> list[Any]:
+        """Script ``name`` over many items (the same number of keys and of arguments each, the keys of an
+        item under one hash tag) with several items per call: one slot per call on a cluster, all calls in
+        one round trip. The script answers ``width`` values per item (one value, or a list of ``width``)."""
+        if not items:
+            return []
+        groups = self._groups([keys[0] for keys, _ in items], None, per_call, 0)
+        calls = [
+            ([k for i in group for k in items[i][0]], [a for i in group for a in items[i][1]])
+            for group in groups
+        ]
+        out: list[Any] = [None] * len(items)
+        for group, reply in zip(groups, self.run_many(name, calls), strict=True):
+            for j, i in enumerate(group):
+                out[i] = reply[j] if width == 1 else reply[j * width : (j + 1) * width]
         return out
 
     def _groups(

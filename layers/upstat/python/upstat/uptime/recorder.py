@@ -21,11 +21,12 @@ from typing import Any
 
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
+from upstat.store.scripts import Scripts
 from upstat.uptime import incidents as inc
+from upstat.uptime import lua
 from upstat.uptime.checklog import decode_state, encode_entry, encode_state, get_ttl
 from upstat.uptime.checks import CheckResult
 from upstat.uptime.keys import UptimeKeys, service_source
-from upstat.uptime.lua import UptimeScripts
 from upstat.uptime.maintenance import Window, in_maintenance, windows_for
 from upstat.uptime.models import Service
 from upstat.uptime.state import Outcome, ServiceState, Transition, incident_change, next_state
@@ -124,7 +125,7 @@ def record_results(
     if not pairs:
         return []
     keys = UptimeKeys(get_settings().key_prefix)
-    scripts = UptimeScripts(client)
+    scripts = Scripts(client)
     ids = list(dict.fromkeys(s.id for s, _ in pairs))
     windows = windows if windows is not None else windows_for(client, ids)
     ttl_s = get_ttl(client)
@@ -142,7 +143,7 @@ def record_results(
             plan = plan_one(service, result, prev, maint)
             plan.expected_t = t
             plans[i] = plan
-        replies = scripts.run_looped("record_many", [_call(keys, plans[i], ttl_s, cap) for i in pending])
+        replies = scripts.run_looped(lua.RECORD_MANY, [_call(keys, plans[i], ttl_s, cap) for i in pending])
         retry = []
         for i, reply in zip(pending, replies, strict=True):
             plan = plans[i]
@@ -175,11 +176,9 @@ def plans_incident(rec: Recorded) -> inc.Incident | None:
     return inc.Incident(rec.state.incident_id, rec.service.id, rec.state.incident_start_ms, None)
 
 
-def _read_states(
-    scripts: UptimeScripts, keys: UptimeKeys, ids: Sequence[str]
-) -> list[tuple[str, ServiceState]]:
+def _read_states(scripts: Scripts, keys: UptimeKeys, ids: Sequence[str]) -> list[tuple[str, ServiceState]]:
     out = []
-    for t, s in scripts.run_looped("states_read", [([keys.state(sid)], ()) for sid in ids]):
+    for t, s in scripts.run_looped(lua.STATES_READ, [([keys.state(sid)], ()) for sid in ids], width=2):
         out.append((t.decode() if isinstance(t, bytes) else (t or "0"), decode_state(s)))
     return out
 

@@ -24,13 +24,13 @@ from typing import Any
 from upstat import clock
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
+from upstat.store.scripts import Scripts
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Buckets, Engine, Query
 from upstat.timeseries.render import measured
-from upstat.uptime import maintenance
+from upstat.uptime import lua, maintenance
 from upstat.uptime.checklog import decode_state
 from upstat.uptime.keys import UptimeKeys, service_source
-from upstat.uptime.lua import UptimeScripts
 from upstat.uptime.state import ServiceState, overall_status
 
 #: The uptime windows of every status, with the bucket each is read in (the coarsest that keeps the window's
@@ -136,7 +136,7 @@ def _versions_and_states(client: Any, keys: UptimeKeys, ids: Sequence[str]) -> l
             pipe.hget(names[i + 1], "s")
         return list(pipe.execute())
     # One script call on a single Redis; on Redis Cluster the keys span slots, so the reads are pipelined.
-    return list(UptimeScripts(client).run("status_read", names, []))
+    return list(Scripts(client).run(lua.STATUS_READ, names, []))
 
 
 def _display(doc: bytes | str) -> Display:

@@ -29,8 +29,9 @@ from pydantic import ValidationError
 from upstat import clock
 from upstat.config import get_settings
 from upstat.errors import Conflict, InvalidInput, NotFound
+from upstat.store.scripts import Scripts
+from upstat.uptime import lua
 from upstat.uptime.keys import UptimeKeys
-from upstat.uptime.lua import UptimeScripts
 from upstat.uptime.models import Service, ServiceIn, ServiceUpdate, validated
 
 #: Compare-and-set attempts before an update gives up with a 409 (only under extreme contention).
@@ -73,7 +74,7 @@ class ServiceStore:
     def __init__(self, client: Any, keys: UptimeKeys | None = None) -> None:
         self.redis = client
         self.keys = keys or UptimeKeys(get_settings().key_prefix)
-        self.scripts = UptimeScripts(client)
+        self.scripts = Scripts(client)
 
     # ------------------------------------------------------------------------------------------------
     # Reads
@@ -209,7 +210,7 @@ class ServiceStore:
                 }
             )
             done = self.scripts.run(
-                "svc_cas",
+                lua.SVC_CAS,
                 [self.keys.service(current.id)],
                 [current.version, _encode(updated), updated.version],
             )
@@ -243,7 +244,7 @@ class ServiceStore:
         for _ in range(MAX_CAS_ATTEMPTS):
             updated = current.model_copy(update={"push_token": token, "version": current.version + 1})
             done = self.scripts.run(
-                "svc_cas",
+                lua.SVC_CAS,
                 [self.keys.service(current.id)],
                 [current.version, _encode(updated), updated.version],
             )
@@ -293,7 +294,7 @@ class ServiceStore:
         """Ids due at ``now_ms``, each moved ``lease_ms`` ahead in the same script so an overlapping run does
         not check it too. Recording a check sets its real next time; a run that dies before recording
         leaves the lease, and the service is checked again when it ends."""
-        reply = self.scripts.run("claim_due", [self.keys.due()], [now_ms, limit, now_ms + lease_ms])
+        reply = self.scripts.run(lua.CLAIM_DUE, [self.keys.due()], [now_ms, limit, now_ms + lease_ms])
         return [_text(x) for x in reply]
 
     def schedule(self, service_id: str, at_ms: int) -> None:
@@ -338,12 +339,12 @@ class ServiceStore:
             other = self.get_by_id(holder)
             if other is not None and other.name == name:
                 raise Conflict(f"a service named {name!r} already exists", field="name")
-            if self.scripts.run("hash_cas", [self.keys.names()], [name, holder, service_id]):
+            if self.scripts.run(lua.HASH_CAS, [self.keys.names()], [name, holder, service_id]):
                 return
         raise Conflict(f"a service named {name!r} already exists", field="name")
 
     def _release_name(self, name: str, service_id: str) -> None:
-        self.scripts.run("hash_cas", [self.keys.names()], [name, service_id, ""])
+        self.scripts.run(lua.HASH_CAS, [self.keys.names()], [name, service_id, ""])
 
     # ------------------------------------------------------------------------------------------------
 
