@@ -61,7 +61,8 @@ from upstat.timeseries import across as across_module
 from upstat.timeseries import engine as engine_module
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.across import read_across
-from upstat.timeseries.engine import Engine, Query
+from upstat.timeseries.engine import Engine
+from upstat.timeseries.model import Query
 from upstat.timeseries.render import series_values
 
 SERIES = 20

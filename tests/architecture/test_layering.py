@@ -95,3 +95,20 @@ def test_a_dialect_imports_no_other_dialect_and_the_domain_imports_none() -> Non
             if not own and name != "upstat.api.app":
                 wrong.append(f"{name} imports {imported}")
     assert wrong == []
+
+
+#: The time model and the pure series functions: they compute on values, beneath the engine.
+PURE = ("chunks", "model", "timemath", "points", "render", "shapes", "multi")
+
+
+def test_the_pure_series_modules_import_neither_the_engine_nor_the_store_nor_the_settings() -> None:
+    leaks = {
+        name: sorted(i for i in imports(path) if i in FORBIDDEN_IN_PURE or i.startswith("upstat.store"))
+        for name, path in modules()
+        if name.split(".")[-1] in PURE and package_of(name) == "timeseries"
+    }
+    assert {name: found for name, found in leaks.items() if found} == {}
+    assert len(leaks) == len(PURE)
+
+
+FORBIDDEN_IN_PURE = {"upstat.timeseries.engine", "upstat.config", "redis", "upstat.timeseries.across"}

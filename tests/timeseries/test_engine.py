@@ -14,7 +14,7 @@ from tests.factories import NOW, OPENVPN_TABLE, make_engine, reference_buckets, 
 from upstat.errors import InvalidInput, NotFound
 from upstat.store.keys import series_id
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import Query
+from upstat.timeseries.model import Query
 from upstat.timeseries.render import series_values, statistics
 
 MIN = 60_000

@@ -9,7 +9,7 @@ from upstat.store.client import get_redis
 from upstat.store.keys import series_id
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.across import read_across
-from upstat.timeseries.engine import Query
+from upstat.timeseries.model import Query
 from upstat.timeseries.render import series_values
 
 pytestmark = pytest.mark.cluster

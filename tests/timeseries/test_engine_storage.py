@@ -13,7 +13,7 @@ from tests.factories import NOW, make_engine, reference_buckets, reference_incre
 from upstat.store.keys import series_id
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.across import read_across
-from upstat.timeseries.engine import Query
+from upstat.timeseries.model import Query
 from upstat.timeseries.render import series_values
 
 MIN = 60_000

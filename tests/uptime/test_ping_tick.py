@@ -13,7 +13,7 @@ import pytest
 from tests.uptime.targets import KEYWORD, LocalTarget
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.config import current_engine
-from upstat.timeseries.engine import Query
+from upstat.timeseries.model import Query
 from upstat.uptime import checklog, incidents, maintenance, push
 from upstat.uptime.checks import CheckResult
 from upstat.uptime.keys import service_source

@@ -14,7 +14,7 @@ from fastapi import Depends, Query
 
 from upstat.names import NAME_PATTERN
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import AGGREGATES
+from upstat.timeseries.model import AGGREGATES
 from upstat.timeseries.shapes import ChartParams
 
 _UNITS = "smhdwMy"

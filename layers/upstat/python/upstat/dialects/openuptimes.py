@@ -28,7 +28,7 @@ from upstat.auth import Principal
 from upstat.clock import now_ms
 from upstat.errors import InvalidInput, NotFound
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import Query as EngineQuery
+from upstat.timeseries.model import Query as EngineQuery
 from upstat.uptime import checklog, reports, setup
 from upstat.uptime.models import ServiceIn, ServiceUpdate, mask_url
 from upstat.uptime.services import ServiceStore

@@ -35,7 +35,7 @@ from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
 from upstat.sources.access import check_source, visible
 from upstat.store.client import reachable
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import Query as EngineQuery
+from upstat.timeseries.model import Query as EngineQuery
 from upstat.timeseries.timemath import Interval, RangeSpec
 from upstat.vpn import certificates, reports
 from upstat.vpn.ingest import ingest_status

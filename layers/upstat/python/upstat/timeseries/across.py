@@ -14,7 +14,8 @@ from functools import cached_property, lru_cache
 from operator import add, or_
 
 from upstat.timeseries import chunks, multi
-from upstat.timeseries.engine import READ_FIELDS, Buckets, Engine, Fetched, Query, Record
+from upstat.timeseries.engine import READ_FIELDS, Engine, Fetched, Record
+from upstat.timeseries.model import Buckets, Query
 from upstat.timeseries.multi import Ranked
 
 _FIELD = {"sum": 2, "count": 1, "min": 3, "max": 4, "first": 5, "last": 6}

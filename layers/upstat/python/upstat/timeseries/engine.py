@@ -18,7 +18,7 @@ import struct
 import weakref
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -31,14 +31,14 @@ from upstat.store.scripts import Scripts
 from upstat.timeseries import chunks
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.chunks import Record
+from upstat.timeseries.model import (
+    KINDS,
+    Buckets,
+    Query,
+    merge,
+)
 from upstat.timeseries.points import already_clean, normalize, pack
-from upstat.timeseries.timemath import Grid, Interval, RangeSpec, Tier
-
-KINDS = ("gauge", "counter")
-AGGREGATES = ("avg", "sum", "min", "max", "count", "first", "last", "increase", "rate")
-ADDITIVE = frozenset({"sum", "count", "increase"})
-FILLS = ("zero", "null", "previous")
-
+from upstat.timeseries.timemath import Grid, Tier
 
 # The write script's input per series: number of points, kind code, lengths of the names, the names, the
 # points (points.pack); and its answer per series: inserted, replaced, unchanged, needs registry (or -1,
@@ -62,75 +62,6 @@ class WriteResult(NamedTuple):
     @property
     def stored(self) -> int:
         return self.inserted + self.replaced + self.unchanged
-
-
-@dataclass(frozen=True)
-class Query:
-    """What to read: a range, a resolution (``auto``, ``raw`` or an Interval) and a time zone."""
-
-    range: RangeSpec
-    resolution: Interval | str = "auto"
-    tz: str = "UTC"
-    percentiles: bool = False
-
-
-C, S, MIN, MAX, FIRST, LAST, INC = range(1, 8)
-
-
-@dataclass
-class Buckets:
-    """Per-bucket figures of one series over a grid: ``records[j]`` is None where bucket j has no data."""
-
-    grid: Grid
-    tier: Tier
-    kind: str
-    records: list[Record | None]
-    prev_last: float | None = None  # last value before the grid (counters: increase into bucket 0)
-    raw_times: list[int] = field(default_factory=list)
-    raw_values: list[float] = field(default_factory=list)
-    percentile_values: list[float] | None = None
-    percentiles_exact: bool = False
-    # Indices of the non-empty buckets, ascending, when the reader tracked them (sparse charts: a year of
-    # a week-old series is 8 of 365 buckets) so columns need not scan every bucket.
-    present: list[int] | None = None
-    # Where the grid's buckets are the tier's: the chunks laid over the grid, (first grid bucket, first and
-    # end slot, chunk bytes) each, and the grid bucket of the open one; a column is then sliced from each
-    # chunk's cached column (render.column) instead of built a record at a time.
-    runs: list[tuple[int, int, int, bytes]] | None = None
-    open_index: int | None = None
-    # The time of the read: the bucket holding it is still filling (rates divide by the time elapsed in it).
-    now: int | None = None
-
-    def _col(self, i: int) -> list[Any]:
-        return [None if r is None else r[i] for r in self.records]
-
-    @property
-    def count(self) -> list[int]:
-        return [0 if r is None else int(r[C]) for r in self.records]
-
-    @property
-    def sum(self) -> list[float | None]:
-        return self._col(S)
-
-    @property
-    def min(self) -> list[float | None]:
-        return self._col(MIN)
-
-    @property
-    def max(self) -> list[float | None]:
-        return self._col(MAX)
-
-    @property
-    def first(self) -> list[float | None]:
-        return self._col(FIRST)
-
-    @property
-    def last(self) -> list[float | None]:
-        return self._col(LAST)
-
-    @property
-    def inc(self) -> list[float | None]:
-        return self._col(INC)
 
 
 class TrimmedPoint(InvalidInput):
@@ -636,24 +567,6 @@ _FIELDS_SKIPPED: dict[tuple[int, int], tuple[tuple[str, ...], tuple[str, ...]]] 
 
 def _chunk_ids(tier: Tier, start: int, end: int) -> list[int]:
     return list(range(start // tier.chunk_ms, (end - 1) // tier.chunk_ms + 1))
-
-
-def _delta(prev: float, v: float) -> float:
-    return v - prev if v >= prev else v
-
-
-def merge(a: Record, b: Record) -> Record:
-    """Two consecutive records as one (``b`` later than ``a``): additive, so tiers merge by addition."""
-    return (
-        a[0],
-        a[1] + b[1],
-        a[2] + b[2],
-        min(a[3], b[3]),
-        max(a[4], b[4]),
-        a[5],
-        b[6],
-        a[7] + b[7] + _delta(a[6], b[5]),
-    )
 
 
 def clear_decode_cache() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from upstat.timeseries.engine import Buckets
+from upstat.timeseries.model import Buckets
 from upstat.timeseries.render import column
 
 

@@ -10,20 +10,8 @@ from typing import Any
 
 from upstat.errors import InvalidInput
 from upstat.timeseries import chunks
-from upstat.timeseries.engine import (
-    ADDITIVE,
-    AGGREGATES,
-    FILLS,
-    FIRST,
-    INC,
-    LAST,
-    MAX,
-    MIN,
-    Buckets,
-    C,
-    Record,
-    S,
-)
+from upstat.timeseries.chunks import Record
+from upstat.timeseries.model import ADDITIVE, AGGREGATES, FILLS, FIRST, INC, LAST, MAX, MIN, Buckets, C, S
 from upstat.timeseries.timemath import percentile, trend
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from upstat.errors import InvalidInput
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import Buckets, Query
+from upstat.timeseries.model import Buckets, Query
 from upstat.timeseries.render import chart_points, check_aggregate, check_fill, point_statistics
 
 FORMATS = ("json", "csv")

@@ -26,7 +26,8 @@ from upstat.config import get_settings
 from upstat.errors import InvalidInput
 from upstat.store.scripts import Scripts
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import Buckets, Engine, Query
+from upstat.timeseries.engine import Engine
+from upstat.timeseries.model import Buckets, Query
 from upstat.timeseries.render import measured
 from upstat.uptime import lua, maintenance
 from upstat.uptime.checklog import decode_state

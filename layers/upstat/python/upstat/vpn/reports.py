@@ -18,7 +18,7 @@ from typing import Any
 from upstat.errors import NotFound
 from upstat.timeseries import multi, windows
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import Buckets, Query
+from upstat.timeseries.model import Buckets, Query
 from upstat.vpn.ingest import CONNECTED, RECEIVED, SENT
 from upstat.vpn.servers import client_source, server_names, server_source
 from upstat.vpn.store import ClientState, ServerState, VpnStore

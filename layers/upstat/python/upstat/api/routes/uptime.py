@@ -42,7 +42,7 @@ from upstat.api.schemas.uptime import (
 from upstat.auth import Principal
 from upstat.clock import now_ms
 from upstat.errors import Forbidden, NotFound
-from upstat.timeseries.engine import Query as EngineQuery
+from upstat.timeseries.model import Query as EngineQuery
 from upstat.timeseries.shapes import ChartParams, chart
 from upstat.uptime import checklog, incidents, maintenance, push, reports
 from upstat.uptime.maintenance import MaintenanceIn, Window
