@@ -22,7 +22,7 @@ from upstat import clock, metrics
 from upstat.config import get_settings
 from upstat.store import health
 from upstat.store.client import get_redis
-from upstat.store.keys import Keys
+from upstat.store.keys import Keys, keyspace
 from upstat.store.scripts import Scripts, define
 
 log = logging.getLogger("upstat.jobs")
@@ -126,7 +126,7 @@ def _report(name: str, summary: dict[str, Any], *, over_budget: bool) -> None:
 def last_runs(client: Any, names: Iterable[str]) -> dict[str, LastRun | None]:
     """The latest completed run of each job (None: none recorded), in one round trip."""
     names = list(names)
-    keys = Keys(get_settings().key_prefix)
+    keys = keyspace(Keys)
     pipe = client.pipeline(transaction=False)
     for name in names:
         pipe.get(keys.job_last_run(name))

@@ -15,13 +15,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
-from upstat.config import get_settings
 from upstat.errors import Conflict, InvalidInput, NotFound
 from upstat.names import check_name
 from upstat.sources import lua
 from upstat.sources import models as m
 from upstat.sources.keys import SourceKeys
 from upstat.sources.models import Location, Organization, Source
+from upstat.store.keys import keyspace
 from upstat.store.scripts import Scripts
 
 #: Compare-and-set attempts before a write gives up with a 409 (only under extreme contention).
@@ -32,7 +32,7 @@ MIN_RADIUS_M = 1e-9
 
 
 def _keys() -> SourceKeys:
-    return SourceKeys(get_settings().key_prefix)
+    return keyspace(SourceKeys)
 
 
 def _text(value: Any) -> str:

@@ -9,7 +9,11 @@ changing which key or slot is used.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeVar
+
+from upstat.config import get_settings
 
 
 def _digest(*parts: str) -> str:
@@ -30,6 +34,20 @@ def series_id(source: str, metric: str) -> str:
 def name_id(kind: str, name: str) -> str:
     """Stable id for a user-supplied name (a source, a service...) for use inside key names."""
     return _digest(kind, name)
+
+
+K = TypeVar("K")
+
+
+def keyspace(builder: Callable[[str], K]) -> K:
+    """A domain's key builder (``Keys``, ``UptimeKeys``, ``SourceKeys`` ...) under the process's prefix
+    (``UPSTAT_KEY_PREFIX``), built once per prefix: the one place key names meet the settings."""
+    return _built(builder, get_settings().key_prefix)
+
+
+@lru_cache(maxsize=32)
+def _built(builder: Callable[[str], K], prefix: str) -> K:
+    return builder(prefix)
 
 
 class Keys:

@@ -12,7 +12,7 @@ from typing import Any
 
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
-from upstat.store.keys import Keys
+from upstat.store.keys import Keys, keyspace
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Engine
 
@@ -63,7 +63,7 @@ def set_retention(client: Any, changes: dict[str, Any]) -> Engine:
     text = ",".join(f"{n}={current[n] // 1000}s" if current[n] else f"{n}=0" for n in names)
     tiers_text = ",".join(names[1:])
     tm.build_tiers(tiers_text, text)  # validates the whole set
-    keys = Keys(get_settings().key_prefix)
+    keys = keyspace(Keys)
     client.hset(keys.engine_config(), "retention", text)
     return current_engine(client, fresh=True)
 

@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 
 from upstat.config import Settings, get_settings
+from upstat.store.keys import keyspace
 from upstat.uptime.keys import UptimeKeys
 from upstat.uptime.recorder import Recorded
 from upstat.uptime.ssrf import AddressPolicy, GuardedResolver, TargetRefused, check_url
@@ -353,5 +354,5 @@ def _store_outcomes(
 
 def recent_outcomes(client: Any, service_id: str, limit: int = 20) -> list[dict[str, Any]]:
     """The latest alert outcomes of a service, newest first."""
-    keys = UptimeKeys(get_settings().key_prefix)
+    keys = keyspace(UptimeKeys)
     return [json.loads(x) for x in client.lrange(keys.alerts(service_id), 0, max(0, limit - 1))]

@@ -19,6 +19,7 @@ from typing import Any
 from upstat import clock
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
+from upstat.store.keys import keyspace
 from upstat.uptime.keys import UptimeKeys, service_source
 from upstat.uptime.state import ServiceState
 
@@ -62,7 +63,7 @@ def decode_entry(raw: bytes | str) -> CheckEntry:
 
 
 def _keys() -> UptimeKeys:
-    return UptimeKeys(get_settings().key_prefix)
+    return keyspace(UptimeKeys)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from upstat.config import get_settings
+from upstat.store.keys import keyspace
 from upstat.uptime.keys import UptimeKeys
 
 
@@ -75,7 +75,7 @@ def index_member(incident: Incident) -> str:
 
 
 def _keys() -> UptimeKeys:
-    return UptimeKeys(get_settings().key_prefix)
+    return keyspace(UptimeKeys)
 
 
 def for_service(client: Any, service_id: str, *, limit: int | None = 100) -> list[Incident]:

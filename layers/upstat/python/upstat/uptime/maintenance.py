@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, Strict, WithJsonSchema, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from upstat.config import get_settings
 from upstat.errors import InvalidInput
+from upstat.store.keys import keyspace
 from upstat.timeseries.points import MICROSECONDS_LOOKALIKE, SECONDS_LOOKALIKE, check_epoch_ms
 from upstat.timeseries.timemath import TIME_ZONES
 from upstat.uptime.keys import UptimeKeys
@@ -154,7 +154,7 @@ def in_maintenance(windows: Iterable[MaintenanceIn], now_ms: int) -> bool:
 
 
 def _keys() -> UptimeKeys:
-    return UptimeKeys(get_settings().key_prefix)
+    return keyspace(UptimeKeys)
 
 
 def _hash(keys: UptimeKeys, service_id: str | None) -> str:

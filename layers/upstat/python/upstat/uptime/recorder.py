@@ -21,6 +21,7 @@ from typing import Any
 
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
+from upstat.store.keys import keyspace
 from upstat.store.scripts import Scripts
 from upstat.uptime import incidents as inc
 from upstat.uptime import lua
@@ -124,7 +125,7 @@ def record_results(
     """
     if not pairs:
         return []
-    keys = UptimeKeys(get_settings().key_prefix)
+    keys = keyspace(UptimeKeys)
     scripts = Scripts(client)
     ids = list(dict.fromkeys(s.id for s, _ in pairs))
     windows = windows if windows is not None else windows_for(client, ids)

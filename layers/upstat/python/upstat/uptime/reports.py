@@ -24,6 +24,7 @@ from typing import Any
 from upstat import clock
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
+from upstat.store.keys import keyspace
 from upstat.store.scripts import Scripts
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Engine
@@ -180,7 +181,7 @@ def _state(raw: bytes | None) -> ServiceState:
 def status_snapshot(client: Any, *, visible_only: bool = False, now: int | None = None) -> Snapshot:
     """Every service (oldest first) with its state and whether a maintenance window covers it now, in three
     round trips (four when definitions changed)."""
-    keys = UptimeKeys(get_settings().key_prefix)
+    keys = keyspace(UptimeKeys)
     ids = [_text(x) for x in client.zrange(keys.index(), 0, -1)]
     if not ids:
         return Snapshot([], (visible_only,))

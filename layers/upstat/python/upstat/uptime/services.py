@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from upstat import clock
 from upstat.config import get_settings
 from upstat.errors import Conflict, InvalidInput, NotFound
+from upstat.store.keys import keyspace
 from upstat.store.scripts import Scripts
 from upstat.uptime import lua
 from upstat.uptime.keys import UptimeKeys
@@ -73,7 +74,7 @@ class ServiceStore:
 
     def __init__(self, client: Any, keys: UptimeKeys | None = None) -> None:
         self.redis = client
-        self.keys = keys or UptimeKeys(get_settings().key_prefix)
+        self.keys = keys or keyspace(UptimeKeys)
         self.scripts = Scripts(client)
 
     # ------------------------------------------------------------------------------------------------

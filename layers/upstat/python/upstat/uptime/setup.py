@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from upstat.config import get_settings
+from upstat.store.keys import keyspace
 from upstat.uptime.keys import UptimeKeys
 
 FIELD = "setup_completed_at"
 
 
 def is_complete(client: Any) -> bool:
-    return bool(client.hexists(UptimeKeys(get_settings().key_prefix).config(), FIELD))
+    return bool(client.hexists(keyspace(UptimeKeys).config(), FIELD))
 
 
 def complete(client: Any, now_ms: int) -> None:
     """Mark the setup complete (idempotent: the first time is kept)."""
-    client.hsetnx(UptimeKeys(get_settings().key_prefix).config(), FIELD, now_ms)
+    client.hsetnx(keyspace(UptimeKeys).config(), FIELD, now_ms)
