@@ -20,25 +20,31 @@ def _engine() -> Any:
     return current_engine(get_redis())
 
 
+def _series_tick(ctx: JobContext, *, rebuild_from: int | None, trim: bool) -> Any:
+    """One pass of the rollup or retention tick over every series, from the shard the last run reached."""
+    from upstat.timeseries.rollup import run_series_tick
+
+    report = run_series_tick(
+        _engine(),
+        now=ctx.now_ms,
+        deadline=ctx.deadline,
+        rebuild_from=rebuild_from,
+        trim=trim,
+        start_shard=ctx.state.get("shard", 0),
+    )
+    ctx.state.update(shard=0 if report.complete else report.shards_done)
+    return report
+
+
 def rollup(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Rebuild tier buckets from raw points since the previous run (idempotent)."""
 
     def body(ctx: JobContext) -> dict[str, Any]:
-        from upstat.timeseries.rollup import run_series_tick
-
-        since = ctx.state.get("since", ctx.now_ms - ROLLUP_OVERLAP_MS)
-        report = run_series_tick(
-            _engine(),
-            now=ctx.now_ms,
-            deadline=ctx.deadline,
-            rebuild_from=since,
-            trim=False,
-            start_shard=ctx.state.get("shard", 0),
+        report = _series_tick(
+            ctx, rebuild_from=ctx.state.get("since", ctx.now_ms - ROLLUP_OVERLAP_MS), trim=False
         )
         if report.complete:
-            ctx.state.update(since=ctx.now_ms - ROLLUP_OVERLAP_MS, shard=0)
-        else:
-            ctx.state.update(shard=report.shards_done)
+            ctx.state.update(since=ctx.now_ms - ROLLUP_OVERLAP_MS)
         return {"series": report.series, "complete": report.complete}
 
     return run_job("rollup", context, body)
@@ -48,17 +54,7 @@ def retention(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Drop whole chunks older than each tier's retention, in every series; trim uptime check logs."""
 
     def body(ctx: JobContext) -> dict[str, Any]:
-        from upstat.timeseries.rollup import run_series_tick
-
-        report = run_series_tick(
-            _engine(),
-            now=ctx.now_ms,
-            deadline=ctx.deadline,
-            rebuild_from=None,
-            trim=True,
-            start_shard=ctx.state.get("shard", 0),
-        )
-        ctx.state.update(shard=0 if report.complete else report.shards_done)
+        report = _series_tick(ctx, rebuild_from=None, trim=True)
         summary: dict[str, Any] = {"series": report.series, "complete": report.complete}
         summary.update(_uptime_retention(ctx))
         return summary
