@@ -11,7 +11,7 @@ from tests.factories import NOW, make_engine
 from upstat.errors import Conflict, InvalidInput
 from upstat.timeseries import tally
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import Query
+from upstat.timeseries.model import Query
 
 METRICS = ("flows", "bytes")
 SECOND0 = NOW - NOW % 1000 - 600_000  # ten minutes ago, on a whole second

@@ -25,7 +25,7 @@ from upstat.backups.runs import LISTED, STATUSES, SUCCESSFUL, job_source, status
 from upstat.backups.store import Job
 from upstat.errors import InvalidInput
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import FIRST, LAST, MAX, MIN, Buckets, C, Query, S
+from upstat.timeseries.model import FIRST, LAST, MAX, MIN, Buckets, C, Query, S
 from upstat.timeseries.render import column
 
 PERIODS = {"1d": tm.DAY, "7d": 7 * tm.DAY, "30d": 30 * tm.DAY, "90d": 90 * tm.DAY, "1y": 365 * tm.DAY}

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import Query
+from upstat.timeseries.model import Query
 from upstat.timeseries.render import counter_increase
 from upstat.timeseries.timemath import Interval, RangeSpec, Tier
 
