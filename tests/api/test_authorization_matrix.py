@@ -274,7 +274,7 @@ def build(r: Any, target: str) -> World:
     service_id = store.require("api").id
     window = maintenance.add_window(r, MaintenanceIn(title="s", start=T0, end=T0 + 1), service_id=service_id)
     world.service_window_id = window.id
-    from upstat.timeseries.config import current_engine
+    from upstat.timeseries.retention import current_engine
 
     engine = current_engine(r, fresh=True)
     for source in ("alice", "bob"):

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import record
 from tests.conftest import ADMIN_TOKEN
 from upstat.api.app import create_app
-from upstat.timeseries.config import current_engine
+from upstat.timeseries.retention import current_engine
 from upstat.uptime.services import ServiceStore
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -141,7 +141,7 @@ def test_a_refused_point_behind_trimmed_data_stores_nothing(http: TestClient, r:
 
 
 def _sid(source: str, metric: str) -> str:
-    from upstat.store.keys import series_id
+    from upstat.store.keyspace import series_id
 
     return series_id(source, metric)
 

@@ -127,7 +127,7 @@ def backup_server_with_a_job(r: Any) -> None:
     from upstat.backups import runs
     from upstat.clock import now_ms
     from upstat.dialects.duplistatus.report import to_run
-    from upstat.timeseries.config import current_engine
+    from upstat.timeseries.retention import current_engine
 
     now = now_ms()
     runs.record(current_engine(r, fresh=True), r, to_run(duplicati_report("m1", now - 60_000)), now=now)

@@ -17,7 +17,7 @@ from upstat.errors import Forbidden, InvalidInput
 from upstat.sources import access
 from upstat.sources import store as registry
 from upstat.sources.access import check_source
-from upstat.timeseries.config import current_engine
+from upstat.timeseries.retention import current_engine
 from upstat.uptime.services import ServiceStore
 
 T = 1_000  # ms before now of every point written here

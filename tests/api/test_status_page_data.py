@@ -182,7 +182,7 @@ def test_beyond_the_raw_tier_the_chart_has_averages_and_no_per_bucket_percentile
 def test_sources_lists_services_and_users_sources_with_health(
     client: TestClient, fleet: dict[str, str], r: Any
 ) -> None:
-    from upstat.timeseries.config import current_engine
+    from upstat.timeseries.retention import current_engine
 
     now = now_ms()
     engine = current_engine(r, fresh=True)

@@ -178,7 +178,7 @@ def test_status_has_uptime_windows_from_the_engine(client: TestClient, r: Any) -
 
 
 def test_each_uptime_window_counts_only_its_own_checks(client: TestClient, r: Any) -> None:
-    from upstat.timeseries.config import set_retention
+    from upstat.timeseries.retention import set_retention
 
     # Raw points are accepted only within the raw tier's retention: widen it so old checks can be recorded.
     set_retention(r, {"raw": "100d", "5m": "101d", "15m": "102d", "1h": "103d"})

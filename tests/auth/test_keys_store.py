@@ -9,7 +9,7 @@ import pytest
 from tests.auth.helpers import every_value
 from upstat import clock
 from upstat.auth import cache, keys
-from upstat.auth.names import AuthKeys, address_bucket
+from upstat.auth.keyspace import AuthKeys, address_bucket
 from upstat.auth.service import authenticate
 from upstat.config import Settings
 from upstat.errors import InvalidInput, NotFound, Unauthorized

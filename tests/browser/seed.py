@@ -14,7 +14,7 @@ import random
 from typing import Any
 
 from tests.api.conftest import record
-from upstat.timeseries.config import current_engine
+from upstat.timeseries.retention import current_engine
 from upstat.uptime import maintenance
 from upstat.uptime.maintenance import MaintenanceIn
 from upstat.uptime.services import ServiceStore

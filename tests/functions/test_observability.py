@@ -76,7 +76,7 @@ def test_a_job_run_logs_its_summary_as_fields_and_writes_its_metrics(
 def test_a_skipped_run_counts_as_skipped(
     r: Any, emf: None, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    from upstat.store.keys import Keys
+    from upstat.store.keyspace import Keys
 
     r.set(Keys("upstat:").job_lock("rollup"), "another-run", ex=60)
     with caplog.at_level(logging.INFO, logger="upstat.jobs"):

@@ -8,7 +8,7 @@ from tests.sources.test_registry_store import BIG_BEN, EIFFEL, NOW, haversine_m
 from upstat.config import get_settings
 from upstat.errors import Conflict
 from upstat.sources import store
-from upstat.sources.keys import SourceKeys
+from upstat.sources.keyspace import SourceKeys
 from upstat.store.client import get_redis
 
 pytestmark = pytest.mark.cluster

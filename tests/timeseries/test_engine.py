@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.factories import NOW, OPENVPN_TABLE, make_engine, reference_buckets, reference_increase
 from upstat.errors import InvalidInput, NotFound
-from upstat.store.keys import series_id
+from upstat.store.keyspace import series_id
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.model import Query
 from upstat.timeseries.render import series_values, statistics

@@ -6,7 +6,7 @@ import pytest
 
 from tests.factories import NOW, make_engine
 from upstat.store.client import get_redis
-from upstat.store.keys import series_id
+from upstat.store.keyspace import series_id
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.across import read_across
 from upstat.timeseries.model import Query

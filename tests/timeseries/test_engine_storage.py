@@ -10,7 +10,7 @@ import struct
 import pytest
 
 from tests.factories import NOW, make_engine, reference_buckets, reference_increase
-from upstat.store.keys import series_id
+from upstat.store.keyspace import series_id
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.across import read_across
 from upstat.timeseries.model import Query

@@ -11,7 +11,7 @@ import pytest
 
 from upstat.config import get_settings
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.config import current_engine
+from upstat.timeseries.retention import current_engine
 from upstat.timeseries.model import Query
 from upstat.timeseries.render import counter_increase
 from upstat.timeseries.timemath import Interval, RangeSpec

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import NOW, make_engine
-from upstat.store.keys import series_id
+from upstat.store.keyspace import series_id
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.windows import grouped_sums, window_totals
 

@@ -12,11 +12,11 @@ import pytest
 
 from tests.uptime.targets import KEYWORD, LocalTarget
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.config import current_engine
+from upstat.timeseries.retention import current_engine
 from upstat.timeseries.model import Query
 from upstat.uptime import checklog, incidents, maintenance, push
 from upstat.uptime.checks import CheckResult
-from upstat.uptime.keys import service_source
+from upstat.uptime.keyspace import service_source
 from upstat.uptime.recorder import record_results
 from upstat.uptime.services import ServiceStore
 from upstat.uptime.ticks import run_ping_now, run_ping_tick, trim_check_logs

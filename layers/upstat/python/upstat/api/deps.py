@@ -25,7 +25,7 @@ RedisDep = Annotated[Any, Depends(get_redis)]
 
 
 def get_engine(client: RedisDep) -> Engine:
-    from upstat.timeseries.config import current_engine
+    from upstat.timeseries.retention import current_engine
 
     return current_engine(client)
 

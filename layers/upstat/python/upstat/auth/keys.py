@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from upstat.auth import SCOPES, Principal, cache
 from upstat.auth import tokens as tk
-from upstat.auth.names import AuthKeys
+from upstat.auth.keyspace import AuthKeys
 from upstat.clock import now_ms
 from upstat.config import Settings
 from upstat.errors import InvalidInput, NotFound

@@ -25,7 +25,7 @@ from upstat.auth import ANONYMOUS_READER, Principal, cache
 from upstat.auth import ratelimit as rl
 from upstat.auth import tokens as tk
 from upstat.auth.keys import KeyRecord
-from upstat.auth.names import AuthKeys
+from upstat.auth.keyspace import AuthKeys
 from upstat.clock import now_ms
 from upstat.config import Settings
 from upstat.errors import StoreUnavailable, Unauthorized

@@ -113,7 +113,7 @@ def alert_overdue(client: Any, engine: Any, *, now: int, deadline: float | None 
 
 
 def job_digest(job: Job) -> str:
-    from upstat.store.keys import name_id
+    from upstat.store.keyspace import name_id
 
     return name_id("backup-job", job_source(job.server_id, job.id))
 

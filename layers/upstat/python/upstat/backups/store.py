@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from upstat.backups.keys import BackupKeys
+from upstat.backups.keyspace import BackupKeys
 from upstat.config import get_settings
 from upstat.sources import numbers
 from upstat.sources import store as registry

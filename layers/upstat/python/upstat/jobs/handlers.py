@@ -15,7 +15,7 @@ ROLLUP_OVERLAP_MS = 10 * 60 * 1000  # rebuild a little before the previous run, 
 
 def _engine() -> Any:
     from upstat.store.client import get_redis
-    from upstat.timeseries.config import current_engine
+    from upstat.timeseries.retention import current_engine
 
     return current_engine(get_redis())
 

@@ -22,7 +22,7 @@ from upstat import clock, metrics
 from upstat.config import get_settings
 from upstat.store import health
 from upstat.store.client import get_redis
-from upstat.store.keys import Keys, keyspace
+from upstat.store.keyspace import Keys, keyspace
 from upstat.store.scripts import Scripts, define
 
 log = logging.getLogger("upstat.jobs")

@@ -5,7 +5,7 @@ A registered source's id is the engine's source name: its series are ``(id, metr
 writes without registering stay plain engine sources (no kind, no organization).
 
 - :mod:`upstat.sources.models`: the plain values (Source, Organization, Location) and their rules;
-- :mod:`upstat.sources.store`: every Redis command of the registry (keys in :mod:`upstat.sources.keys`);
+- :mod:`upstat.sources.store`: every Redis command of the registry (keys in :mod:`upstat.sources.keyspace`);
 - :mod:`upstat.sources.registration`: registering a source with its source key, removing one with its
   series and keys;
 - :mod:`upstat.sources.access`: who may use which source (source keys, organization-bound keys).

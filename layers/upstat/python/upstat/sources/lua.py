@@ -1,5 +1,5 @@
 """The registry's Lua scripts. Every key they touch is under the one ``{registry}`` hash tag and is passed in
-KEYS (see upstat.sources.keys), so each runs in one slot of a cluster.
+KEYS (see upstat.sources.keyspace), so each runs in one slot of a cluster.
 
 Writes are compare-and-set on the record as it was read (``expected``: its JSON, '' for "absent"): the
 caller computes the new record and index keys from what it read, and retries when the script answers that

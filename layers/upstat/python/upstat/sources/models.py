@@ -31,7 +31,7 @@ MAX_LNG = 180.0
 
 #: A dialect's free fields: at most this many per source, names by the name rule (at most 100 characters),
 #: values text of at most 1,000 characters. Bounded so a source's record stays small (all of the registry
-#: shares one cluster slot: see upstat.sources.keys).
+#: shares one cluster slot: see upstat.sources.keyspace).
 MAX_EXTRA = 50
 MAX_EXTRA_NAME = 100
 MAX_EXTRA_VALUE = 1000

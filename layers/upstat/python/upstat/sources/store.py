@@ -1,4 +1,4 @@
-"""The sources registry in Redis: every command it sends is here (key names in upstat.sources.keys, scripts
+"""The sources registry in Redis: every command it sends is here (key names in upstat.sources.keyspace, scripts
 in upstat.sources.lua). Found through indexes (per kind, organization and group), never KEYS or SCAN.
 
 A source is one field of one hash (its JSON), indexed in sets and, when it has a location, in a GEO set;
@@ -19,9 +19,9 @@ from upstat.errors import Conflict, InvalidInput, NotFound
 from upstat.names import check_name
 from upstat.sources import lua
 from upstat.sources import models as m
-from upstat.sources.keys import SourceKeys
+from upstat.sources.keyspace import SourceKeys
 from upstat.sources.models import Location, Organization, Source
-from upstat.store.keys import keyspace
+from upstat.store.keyspace import keyspace
 from upstat.store.scripts import Scripts
 
 #: Compare-and-set attempts before a write gives up with a 409 (only under extreme contention).

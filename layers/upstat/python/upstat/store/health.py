@@ -14,7 +14,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from upstat.store.keys import Keys
+from upstat.store.keyspace import Keys
 
 log = logging.getLogger("upstat.store")
 

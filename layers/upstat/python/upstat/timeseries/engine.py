@@ -26,7 +26,7 @@ from upstat.clock import now_ms
 from upstat.config import Settings, get_settings
 from upstat.errors import InvalidInput, NotFound
 from upstat.names import check_name, is_name
-from upstat.store.keys import Keys, registry_shard, series_id
+from upstat.store.keyspace import Keys, registry_shard, series_id
 from upstat.store.scripts import Scripts
 from upstat.timeseries import chunks
 from upstat.timeseries import timemath as tm

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from upstat.store.keys import REGISTRY_SHARDS
+from upstat.store.keyspace import REGISTRY_SHARDS
 from upstat.timeseries.engine import Engine
 
 PAGE = 200

@@ -28,8 +28,8 @@ from typing import Any
 import aiohttp
 
 from upstat.config import Settings, get_settings
-from upstat.store.keys import keyspace
-from upstat.uptime.keys import UptimeKeys
+from upstat.store.keyspace import keyspace
+from upstat.uptime.keyspace import UptimeKeys
 from upstat.uptime.recorder import Recorded
 from upstat.uptime.ssrf import AddressPolicy, GuardedResolver, TargetRefused, check_url
 

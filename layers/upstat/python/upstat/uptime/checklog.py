@@ -19,8 +19,8 @@ from typing import Any
 from upstat import clock
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
-from upstat.store.keys import keyspace
-from upstat.uptime.keys import UptimeKeys, service_source
+from upstat.store.keyspace import keyspace
+from upstat.uptime.keyspace import UptimeKeys, service_source
 from upstat.uptime.state import ServiceState
 
 #: At most this many logs per pipelined round trip when trimming or clearing all of them.
@@ -246,6 +246,6 @@ def clear(client: Any, *, service_ids: Sequence[str] | None = None, series: bool
 
 
 def _clear_series(client: Any, service_ids: Sequence[str]) -> None:
-    from upstat.timeseries.config import current_engine
+    from upstat.timeseries.retention import current_engine
 
     current_engine(client).delete_sources([service_source(i) for i in service_ids])

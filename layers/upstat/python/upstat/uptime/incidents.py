@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from upstat.store.keys import keyspace
-from upstat.uptime.keys import UptimeKeys
+from upstat.store.keyspace import keyspace
+from upstat.uptime.keyspace import UptimeKeys
 
 
 @dataclass(frozen=True, slots=True)

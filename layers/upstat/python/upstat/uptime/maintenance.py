@@ -19,10 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, WithJsonSchema, field
 from pydantic.alias_generators import to_camel
 
 from upstat.errors import InvalidInput
-from upstat.store.keys import keyspace
+from upstat.store.keyspace import keyspace
 from upstat.timeseries.points import MICROSECONDS_LOOKALIKE, SECONDS_LOOKALIKE, check_epoch_ms
 from upstat.timeseries.timemath import TIME_ZONES
-from upstat.uptime.keys import UptimeKeys
+from upstat.uptime.keyspace import UptimeKeys
 from upstat.wire import StrictStr, Text, WholeInt, pattern
 
 #: A recurring window lasts at most a week (so at most one occurrence per weekday is ever active).

@@ -21,13 +21,13 @@ from typing import Any
 
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
-from upstat.store.keys import keyspace
+from upstat.store.keyspace import keyspace
 from upstat.store.scripts import Scripts
 from upstat.uptime import incidents as inc
 from upstat.uptime import lua
 from upstat.uptime.checklog import decode_state, encode_entry, encode_state, get_ttl
 from upstat.uptime.checks import CheckResult
-from upstat.uptime.keys import UptimeKeys, service_source
+from upstat.uptime.keyspace import UptimeKeys, service_source
 from upstat.uptime.maintenance import Window, in_maintenance, windows_for
 from upstat.uptime.models import Service
 from upstat.uptime.state import Outcome, ServiceState, Transition, incident_change, next_state
@@ -260,7 +260,7 @@ def _after(
         pipe.zadd(keys.due(), due, xx=True)  # type: ignore[arg-type]
     pipe.execute()
     if engine is None:
-        from upstat.timeseries.config import current_engine
+        from upstat.timeseries.retention import current_engine
 
         engine = current_engine(client)
     batches = [b for rec in applied for b in engine_points(rec)]

@@ -24,7 +24,7 @@ from typing import Any
 from upstat import clock
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
-from upstat.store.keys import keyspace
+from upstat.store.keyspace import keyspace
 from upstat.store.scripts import Scripts
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Engine
@@ -32,7 +32,7 @@ from upstat.timeseries.model import Buckets, Query
 from upstat.timeseries.render import measured
 from upstat.uptime import lua, maintenance
 from upstat.uptime.checklog import decode_state
-from upstat.uptime.keys import UptimeKeys, service_source
+from upstat.uptime.keyspace import UptimeKeys, service_source
 from upstat.uptime.state import ServiceState, overall_status
 
 #: The uptime windows of every status, with the bucket each is read in (the coarsest that keeps the window's

@@ -29,10 +29,10 @@ from pydantic import ValidationError
 from upstat import clock
 from upstat.config import get_settings
 from upstat.errors import Conflict, InvalidInput, NotFound
-from upstat.store.keys import keyspace
+from upstat.store.keyspace import keyspace
 from upstat.store.scripts import Scripts
 from upstat.uptime import lua
-from upstat.uptime.keys import UptimeKeys
+from upstat.uptime.keyspace import UptimeKeys
 from upstat.uptime.models import Service, ServiceIn, ServiceUpdate, validated
 
 #: Compare-and-set attempts before an update gives up with a 409 (only under extreme contention).
@@ -278,8 +278,8 @@ class ServiceStore:
             pipe.hdel(self.keys.push_tokens(), token_digest(service.push_token))
         pipe.execute()
         self._release_name(service.name, service.id)
-        from upstat.timeseries.config import current_engine
-        from upstat.uptime.keys import service_source
+        from upstat.timeseries.retention import current_engine
+        from upstat.uptime.keyspace import service_source
 
         current_engine(self.redis).delete_sources([service_source(service.id)])
         return service

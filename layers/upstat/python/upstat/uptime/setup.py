@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from upstat.store.keys import keyspace
-from upstat.uptime.keys import UptimeKeys
+from upstat.store.keyspace import keyspace
+from upstat.uptime.keyspace import UptimeKeys
 
 FIELD = "setup_completed_at"
 

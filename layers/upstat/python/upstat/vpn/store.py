@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from upstat.store.keys import name_id
+from upstat.store.keyspace import name_id
 from upstat.store.scripts import Scripts
 
 

@@ -14,7 +14,7 @@ from upstat.api.deps import RedisDep, SettingsDep
 from upstat.jobs import SCHEDULES
 from upstat.jobs.runner import last_runs, ran_in_last_period
 from upstat.store import health
-from upstat.store.keys import Keys
+from upstat.store.keyspace import Keys
 
 router = APIRouter(tags=["meta"])
 

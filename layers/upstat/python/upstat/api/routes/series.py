@@ -26,7 +26,7 @@ from upstat.sources.access import check_source as check_caller_source
 from upstat.sources.access import visible
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.across import Across, read_across
-from upstat.timeseries.config import retention_view, set_retention
+from upstat.timeseries.retention import retention_view, set_retention
 from upstat.timeseries.ingest import check_source, gather, is_internal
 from upstat.timeseries.ingest import ingest as ingest_points
 from upstat.timeseries.points import MAX_BATCH, MICROSECONDS_LOOKALIKE, SECONDS_LOOKALIKE
@@ -221,7 +221,7 @@ def list_series(
 
 def _service_names(client: Any, sources: list[str]) -> list[dict[str, str]]:
     """The services behind internal sources, by name (sources of deleted services are left out)."""
-    from upstat.uptime.keys import service_id_of
+    from upstat.uptime.keyspace import service_id_of
     from upstat.uptime.services import ServiceStore
 
     ids = {service_id_of(s): s for s in sources}

@@ -35,7 +35,7 @@ from upstat.sources.models import Source
 from upstat.timeseries import catalog
 from upstat.timeseries.ingest import is_internal
 from upstat.uptime import reports
-from upstat.uptime.keys import service_source
+from upstat.uptime.keyspace import service_source
 
 router = APIRouter(prefix="/v1", tags=["sources"])
 

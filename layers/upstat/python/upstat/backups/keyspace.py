@@ -8,7 +8,7 @@ single keys written by single-key commands.
 
 from __future__ import annotations
 
-from upstat.store.keys import name_id
+from upstat.store.keyspace import name_id
 
 
 class BackupKeys:

@@ -12,7 +12,7 @@ from typing import Any
 
 from upstat.config import get_settings
 from upstat.errors import InvalidInput
-from upstat.store.keys import Keys, keyspace
+from upstat.store.keyspace import Keys, keyspace
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Engine
 

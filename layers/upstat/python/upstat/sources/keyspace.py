@@ -10,7 +10,7 @@ sources are tens of megabytes in one slot, while the series themselves spread as
 
 from __future__ import annotations
 
-from upstat.store.keys import name_id
+from upstat.store.keyspace import name_id
 
 
 class SourceKeys:
