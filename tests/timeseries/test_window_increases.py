@@ -11,9 +11,9 @@ import pytest
 
 from upstat.config import get_settings
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.retention import current_engine
 from upstat.timeseries.model import Query
 from upstat.timeseries.render import counter_increase
+from upstat.timeseries.retention import current_engine
 from upstat.timeseries.timemath import Interval, RangeSpec
 from upstat.timeseries.windows import pieces, window_increases
 

@@ -12,8 +12,8 @@ import pytest
 
 from tests.uptime.targets import KEYWORD, LocalTarget
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.retention import current_engine
 from upstat.timeseries.model import Query
+from upstat.timeseries.retention import current_engine
 from upstat.uptime import checklog, incidents, maintenance, push
 from upstat.uptime.checks import CheckResult
 from upstat.uptime.keyspace import service_source

@@ -1,5 +1,5 @@
-"""The sources registry in Redis: every command it sends is here (key names in upstat.sources.keyspace, scripts
-in upstat.sources.lua). Found through indexes (per kind, organization and group), never KEYS or SCAN.
+"""The sources registry in Redis: every command it sends is here (key names in upstat.sources.keyspace,
+scripts in upstat.sources.lua). Found through indexes (per kind, organization and group), never KEYS or SCAN.
 
 A source is one field of one hash (its JSON), indexed in sets and, when it has a location, in a GEO set;
 an organization is one field of another hash, with a slug -> id index. All of it shares one hash tag, so a

@@ -26,11 +26,11 @@ from upstat.sources.access import check_source as check_caller_source
 from upstat.sources.access import visible
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.across import Across, read_across
-from upstat.timeseries.retention import retention_view, set_retention
 from upstat.timeseries.ingest import check_source, gather, is_internal
 from upstat.timeseries.ingest import ingest as ingest_points
 from upstat.timeseries.points import MAX_BATCH, MICROSECONDS_LOOKALIKE, SECONDS_LOOKALIKE
 from upstat.timeseries.render import check_aggregate, default_fill, fill_gaps, statistics
+from upstat.timeseries.retention import retention_view, set_retention
 from upstat.timeseries.shapes import ChartParams, chart, chart_csv, default_aggregate
 from upstat.wire import Name as NameText
 
