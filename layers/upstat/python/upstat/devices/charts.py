@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from upstat.devices.netjson import interface_of
-from upstat.timeseries.engine import Buckets, Engine, Query
+from upstat.timeseries.engine import Engine
+from upstat.timeseries.model import Buckets, Query
 from upstat.timeseries.multi import total_per_bucket
 from upstat.timeseries.render import column
 

@@ -18,8 +18,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from upstat.config import get_settings
-from upstat.store.scripts import Scripts
+from upstat.store.keyspace import keyspace
+from upstat.store.scripts import Scripts, define
 
 #: How long a report's claim is kept: as long as a backfilled report may be accepted (the raw tier's default
 #: retention), so the agent's retry of an old file is recognised too.
@@ -73,15 +73,8 @@ return out
 }
 
 
-class DeviceScripts(Scripts):
-    def sha(self, name: str) -> str:
-        import hashlib
-
-        return hashlib.sha1(SCRIPTS[name].encode(), usedforsecurity=False).hexdigest()
-
-    def load(self, name: str) -> None:
-        self._client.script_load(SCRIPTS[name])
-        self._loaded.add(name)
+DEVICE_REPORT = define("devices.report", SCRIPTS["device_report"])
+DEVICE_SILENCE = define("devices.silence", SCRIPTS["device_silence"])
 
 
 class DeviceKeys:
@@ -108,13 +101,13 @@ class DeviceKeys:
 
     def claim(self, device: str, digest: str) -> str:
         """String: a report already received (device, time and body digest)."""
-        from upstat.store.keys import name_id
+        from upstat.store.keyspace import name_id
 
         return f"{self._base}:claim:{name_id(device, digest)}"
 
     def wifi_open(self, device: str) -> str:
         """Hash: (interface, MAC) -> the id of the device's open Wi-Fi session of that station."""
-        from upstat.store.keys import name_id
+        from upstat.store.keyspace import name_id
 
         return f"{self._base}:wifi-open:{name_id('device', device)}"
 
@@ -132,7 +125,7 @@ class DeviceKeys:
 
 
 def keys() -> DeviceKeys:
-    return DeviceKeys(get_settings().key_prefix)
+    return keyspace(DeviceKeys)
 
 
 @dataclass(frozen=True)
@@ -183,8 +176,8 @@ def record_report(
     change of health when there is one."""
     k = keys()
     body = json.dumps({"time": report_ms, "data": report}, separators=(",", ":"))
-    changed, seq, previous = DeviceScripts(client).run_many(
-        "device_report",
+    changed, seq, previous = Scripts(client).run_many(
+        DEVICE_REPORT,
         [
             (
                 [k.health(), k.last(), k.reports(), k.report_times()],
@@ -201,9 +194,7 @@ def mark_silent(client: Any, *, before: int, now: int, limit: int = 500) -> list
     """Devices whose latest report is older than ``before`` become critical (those already are stay as they
     are); at most ``limit`` per call."""
     k = keys()
-    flat = DeviceScripts(client).run_many("device_silence", [([k.health(), k.last()], [before, now, limit])])[
-        0
-    ]
+    flat = Scripts(client).run_many(DEVICE_SILENCE, [([k.health(), k.last()], [before, now, limit])])[0]
     return [
         Change(_text(flat[i]), int(flat[i + 1]), _text(flat[i + 2]), "critical", now)
         for i in range(0, len(flat), 3)

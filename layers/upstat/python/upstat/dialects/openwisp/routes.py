@@ -38,7 +38,7 @@ from upstat.sources import access
 from upstat.sources import store as registry
 from upstat.sources.models import SLUG_PATTERN, Source
 from upstat.timeseries import timemath as tm
-from upstat.timeseries.engine import Query as EngineQuery
+from upstat.timeseries.model import Query as EngineQuery
 from upstat.timeseries.shapes import iso
 
 PREFIX = "/api/v1/monitoring"
