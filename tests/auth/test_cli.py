@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -11,7 +15,9 @@ from fastapi.testclient import TestClient
 from tests.auth.helpers import bearer, every_value
 from upstat.api.app import create_app
 from upstat.auth import cache
+from upstat.auth.keys import create_key
 from upstat.cli import main
+from upstat.config import get_settings
 
 
 @pytest.fixture(autouse=True)
@@ -102,3 +108,32 @@ def test_an_unreachable_redis_is_an_error_message(
     store_client.reset_client()
     assert main(["keys", "list"]) == 1
     assert "error: Redis" in capsys.readouterr().err
+
+
+def test_list_says_what_each_key_is_limited_to(r: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from upstat.sources.store import create_organization
+
+    create_organization(r, slug="acme", name="Acme", now_ms=1_700_000_000_000)
+    create(capsys, "--scope", "read", "--organization", "acme", "--name", "orgread")
+    create(capsys, "--scope", "write", "--source", "alice", "--name", "agent")
+    create(capsys, "--scope", "read", "--name", "plain")
+    assert main(["keys", "list"]) == 0
+    rows = {line.split()[-1]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert "organization acme" in rows["orgread"] and "source alice" in rows["agent"]
+    assert "organization" not in rows["plain"] and "source" not in rows["plain"]
+
+
+def test_list_into_a_pipe_closed_early_ends_quietly(r: Any, env: dict[str, str]) -> None:
+    for n in range(1200):  # more than a pipe holds (64 KiB): writes go on after head has left
+        create_key(r, get_settings(), name=f"k{n}", scopes=["read"])
+    program = "from upstat.cli import main; raise SystemExit(main(['keys', 'list']))"
+    run = subprocess.run(
+        f"{shlex.quote(sys.executable)} -c {shlex.quote(program)} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env, "PYTHONUNBUFFERED": "0"},
+        check=False,
+        executable="/bin/bash",
+    )
+    assert run.stdout.startswith("KEY ID") and "Traceback" not in run.stderr, run.stderr

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -160,11 +161,20 @@ def _list(args: argparse.Namespace, client: Any) -> int:
     if args.json:
         print(json.dumps({"count": len(found), "keys": found}, indent=2))
         return 0
-    print(f"{'KEY ID':<14}{'STATUS':<9}{'SCOPES':<18}{'SOURCE':<20}{'CREATED':<27}NAME")
+    print(f"{'KEY ID':<14}{'STATUS':<9}{'SCOPES':<18}{'LIMITED TO':<24}{'CREATED':<27}NAME")
     for k in found:
-        scopes, source = ",".join(k["scopes"]), k["source"] or "-"
-        print(f"{k['key_id']:<14}{k['status']:<9}{scopes:<18}{source:<20}{k['created_at']:<27}{k['name']}")
+        scopes, bound = ",".join(k["scopes"]), _bound_to(k)
+        print(f"{k['key_id']:<14}{k['status']:<9}{scopes:<18}{bound:<24}{k['created_at']:<27}{k['name']}")
     return 0
+
+
+def _bound_to(key: dict[str, Any]) -> str:
+    """What a key is limited to: one source, one organization's sources, or nothing ("-")."""
+    if key["source"]:
+        return f"source {key['source']}"
+    if key["organization"]:
+        return f"organization {key['organization']}"
+    return "-"
 
 
 def _show(args: argparse.Namespace, client: Any) -> int:
@@ -228,6 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return ACTIONS[args.action](args, _redis())
+    except BrokenPipeError:  # `upstat keys list | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except UpstatError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
     except RedisError as exc:
