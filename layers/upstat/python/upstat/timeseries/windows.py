@@ -17,7 +17,7 @@ Every read goes through the engine (one pipelined round trip per piece for all t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,12 +104,7 @@ def grouped_sums(
     if body is not None:
         starts += list(body.starts())
     sums: list[list[float | None] | None] = [None] * len(series)
-    blocks = [t.ms for t in engine.tiers[1:]]
-    for piece in _bounded(pieces(start, boundary, blocks)) if boundary > start else []:
-        resolution = Interval(piece.block // tm.SECOND, "s")
-        found = engine.read_many(
-            series, Query(RangeSpec(start=piece.start, end=piece.end), resolution), now=now
-        )
+    for found in _piece_reads(engine, series, start, boundary, now):
         for i, b in enumerate(found):
             if b is not None:
                 _add(sums, i, len(starts), 0, _sum(b.sum))
@@ -141,10 +136,8 @@ def window_totals(
     blocks = [t.ms for t in engine.tiers[1:]]
     end = -(-end // blocks[-1]) * blocks[-1] if blocks else end
     out: list[float | None] = [None] * len(series)
-    for piece in _bounded(pieces(start, end, blocks)):
-        resolution = Interval(piece.block // tm.SECOND, "s")
-        query = Query(RangeSpec(start=piece.start, end=piece.end), resolution)
-        for i, b in enumerate(engine.read_many(series, query, now=now)):
+    for found in _piece_reads(engine, series, start, end, now):
+        for i, b in enumerate(found):
             value = None if b is None else _sum(b.sum)
             if value is not None:
                 out[i] = value if out[i] is None else out[i] + value  # type: ignore[operator]
@@ -160,13 +153,22 @@ def window_increases(
     the whole window, counter restarts included, exactly as one read of the whole window would (a top-N
     over 30 days reads a few daily chunks a series, not a month of 15-minute buckets)."""
     totals = [0.0] * len(series)
-    blocks = [t.ms for t in engine.tiers[1:]]
-    for piece in _bounded(pieces(window_start(start, engine.tiers, now), end, blocks)):
-        query = Query(RangeSpec(start=piece.start, end=piece.end), Interval(piece.block // tm.SECOND, "s"))
-        for i, b in enumerate(engine.read_many(series, query, now=now)):
+    for found in _piece_reads(engine, series, window_start(start, engine.tiers, now), end, now):
+        for i, b in enumerate(found):
             if b is not None:
                 totals[i] += counter_increase(b)
     return totals
+
+
+def _piece_reads(
+    engine: Any, series: Sequence[tuple[str, str]], start: int, end: int, now: int
+) -> Iterator[list[Any]]:
+    """Each piece of ``[start, end)`` (:func:`pieces`, cut by :func:`_bounded`) read for every series at
+    once: per piece, the series' Buckets at the piece's block (None for a series that does not exist)."""
+    blocks = [t.ms for t in engine.tiers[1:]]
+    for piece in _bounded(pieces(start, end, blocks)):
+        query = Query(RangeSpec(start=piece.start, end=piece.end), Interval(piece.block // tm.SECOND, "s"))
+        yield engine.read_many(series, query, now=now)
 
 
 #: Buckets in one read: a window of decades is days since 1970 (about 20,000), read in a few reads.
