@@ -87,6 +87,11 @@ class Settings:
     ping_fanout_threshold: int = 500
     ping_queue_url: str | None = None
     ping_concurrency: int = 200
+    # The split layout (README "Deployment"): set, the ping job probes nothing itself; it hands each due
+    # check to the checker function (outside the VPC) through this queue, and the checker hands the results
+    # to the writer function (inside it) through the result queue.
+    check_queue_url: str | None = None
+    result_queue_url: str | None = None
     # Uptime check logs: default age bound (seconds, 0 = unlimited; PATCH /api/ping-history/ttl overrides it
     # at run time) and a cap on entries per service whatever the age (a 30 s interval makes 86,400 a month).
     history_ttl_s: int = 30 * 86400

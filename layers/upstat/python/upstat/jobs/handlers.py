@@ -115,7 +115,7 @@ def ping_worker(event: dict[str, Any], context: Any, *, ssl_context: Any = None)
     """Check the services of the SQS batches the ping job fanned out (``ssl_context``: tests' local CA)."""
     import time
 
-    from upstat.jobs.runner import budget_seconds
+    from upstat.jobs.budget import budget_seconds
     from upstat.store.client import get_redis
     from upstat.uptime.ticks import check_batches
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from upstat import clock, metrics
 from upstat.config import get_settings
+from upstat.jobs.budget import SAFETY_MARGIN_S, budget_seconds
 from upstat.store import health
 from upstat.store.client import get_redis
 from upstat.store.keyspace import Keys, keyspace
@@ -36,8 +37,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """,
 )
-
-SAFETY_MARGIN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -58,15 +57,6 @@ class LastRun:
     started_ms: int
     finished_ms: int
     complete: bool
-
-
-def budget_seconds(context: Any) -> float:
-    """The settings' budget, shortened to what the Lambda invocation has left (minus a margin)."""
-    budget = get_settings().job_time_budget_s
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining):
-        budget = min(budget, remaining() / 1000 - SAFETY_MARGIN_S)
-    return max(budget, 1.0)
 
 
 _warned: set[int] = set()

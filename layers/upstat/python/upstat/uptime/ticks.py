@@ -5,6 +5,10 @@ A tick claims the due services (moving them a lease ahead in one script, so an o
 probes them concurrently with the prober, records the results (once per service and check time, see
 recorder.py) and then sends the alerts of the recorded transitions (claimed once each, see alerts.py).
 Running a tick twice, or two at once, records each check and sends each alert once.
+
+In the split layout (``UPSTAT_CHECK_QUEUE_URL`` set) the tick probes nothing: :func:`hand_out` sends the
+check requests to the checker function outside the VPC (upstat.uptime.checker), and :func:`write_results`
+is the writer that records what it found.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from typing import Any
 
 from upstat import clock
 from upstat.config import Settings, get_settings
+from upstat.errors import Conflict
+from upstat.uptime import handoff
 from upstat.uptime.checks import CheckResult, CheckStatus
 from upstat.uptime.models import Service
 from upstat.uptime.push import overdue_result
@@ -30,7 +36,6 @@ log = logging.getLogger("upstat.uptime.ticks")
 MAX_DUE_PER_TICK = 20_000
 #: Seconds kept free at the end of the budget for recording and alerting after the probes.
 RECORD_MARGIN_S = 3.0
-SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
 
 
 def _store(client: Any = None) -> ServiceStore:
@@ -82,6 +87,13 @@ def check_services(
     results = _probe(probed, now_ms, deadline, settings, **extra)
     pairs = list(zip(probed, results, strict=True))
     pairs += [(s, overdue_result(s, now_ms)) for s in active if s.kind == "push"]
+    return record_and_alert(client, pairs, deadline=deadline, settings=settings)
+
+
+def record_and_alert(
+    client: Any, pairs: Sequence[tuple[Service, CheckResult]], *, deadline: float, settings: Settings
+) -> list[Recorded]:
+    """Record the results (each once per service and check time), count them, send their alerts."""
     recorded = record_results(client, pairs)
     _count_checks(recorded)
     _alert(client, recorded, deadline, settings)
@@ -138,6 +150,9 @@ def run_ping_tick(
     ids = store.claim_due(now_ms, MAX_DUE_PER_TICK, lease_ms)
     if not ids:
         return {"due": 0, "checked": 0}
+    if settings.check_queue_url:
+        handed = hand_out(client, store.get_many(ids), now_ms=now_ms, deadline=deadline, settings=settings)
+        return {"due": len(ids), **handed}
     if len(ids) > settings.ping_fanout_threshold and settings.ping_queue_url:
         sent = fan_out(ids, now_ms=now_ms, settings=settings)
         return {"due": len(ids), "fanned_out": sent}
@@ -159,18 +174,72 @@ def fan_out(ids: Sequence[str], *, now_ms: int, settings: Settings | None = None
         raise RuntimeError("UPSTAT_PING_QUEUE_URL is not set")
     from upstat.aws import client as aws_client
 
-    sqs = aws_client("sqs")
     size = settings.ping_batch_size
     bodies = [json.dumps({"ids": list(ids[i : i + size]), "at": now_ms}) for i in range(0, len(ids), size)]
-    for start in range(0, len(bodies), SQS_BATCH):
-        chunk = bodies[start : start + SQS_BATCH]
-        reply = sqs.send_message_batch(
-            QueueUrl=settings.ping_queue_url,
-            Entries=[{"Id": str(j), "MessageBody": body} for j, body in enumerate(chunk)],
-        )
-        if reply.get("Failed"):
-            raise RuntimeError(f"SQS refused {len(reply['Failed'])} ping batches: {reply['Failed'][0]}")
-    return len(bodies)
+    return handoff.send_batches(aws_client("sqs"), settings.ping_queue_url, bodies)
+
+
+def hand_out(
+    client: Any, services: Sequence[Service], *, now_ms: int, deadline: float, settings: Settings
+) -> dict[str, Any]:
+    """The split layout's scheduler: send the check requests of these (claimed) services to the checker's
+    queue, stamped ``now_ms``; probe nothing here. Push monitors need no probe: a due one is late and is
+    recorded down here, as in :func:`check_services`. A check too large for one SQS message (headers and
+    body near their limits) is recorded down with the reason instead of never running."""
+    from upstat.aws import client as aws_client
+
+    active = [s for s in services if not s.paused]
+    probed = [s for s in active if s.kind != "push"]
+    bodies, too_large = handoff.pack(
+        now_ms, "checks", (handoff.spec_to_wire(s.spec()) for s in probed), max_items=settings.ping_batch_size
+    )
+    sent = handoff.send_batches(aws_client("sqs"), str(settings.check_queue_url), bodies) if bodies else 0
+    refused = {item["service_id"] for item in too_large}
+    pairs = [(s, overdue_result(s, now_ms)) for s in active if s.kind == "push"]
+    pairs += [(s, _too_large(s, now_ms)) for s in probed if s.id in refused]
+    recorded = record_and_alert(client, pairs, deadline=deadline, settings=settings)
+    return {"handed_out": len(probed) - len(refused), "check_messages": sent, **_summary(recorded)}
+
+
+def _too_large(service: Service, now_ms: int) -> CheckResult:
+    limit = handoff.MAX_MESSAGE_BYTES // 1000
+    error = f"check request larger than one SQS message ({limit} kB): shorten its headers or body"
+    return CheckResult(service.id, "down", error_kind="invalid", error=error, checked_at_ms=now_ms)
+
+
+def write_results(client: Any, records: Sequence[dict[str, Any]], *, deadline: float) -> dict[str, Any]:
+    """The split layout's writer: record the checker's results of each SQS message (each once per service
+    and check time, so a redelivered message records nothing twice) and send their alerts. Answers
+    ``{"batchItemFailures": [...]}`` naming the messages to retry (SQS ReportBatchItemFailures); results of
+    services deleted meanwhile are dropped."""
+    settings = get_settings()
+    store = ServiceStore(client)
+    failures: list[dict[str, str]] = []
+    written = 0
+    for record in records:
+        message_id = str(record.get("messageId", ""))
+        try:
+            _, items = handoff.decode(record["body"], "results")
+            results = [handoff.result_from_wire(item) for item in items]
+            found = {s.id: s for s in store.get_many(dict.fromkeys(r.service_id for r in results))}
+            pairs = [(found[r.service_id], r) for r in results if r.service_id in found]
+            recorded = record_and_alert(client, pairs, deadline=deadline, settings=settings)
+            written += sum(r.applied for r in recorded)
+        except Exception:
+            log.exception("result batch %s failed", message_id, extra={"messageId": message_id})
+            failures.append({"itemIdentifier": message_id})
+    _report_batches("writer", len(records), written, failures)
+    return {"batchItemFailures": failures}
+
+
+def _report_batches(worker: str, batches: int, done: int, failures: list[dict[str, str]]) -> None:
+    from upstat import metrics
+
+    summary = {"batches": batches, "done": done, "failed_batches": len(failures)}
+    log.info("%s: %d batches, %d failed", worker, batches, len(failures), extra=summary)
+    # Failed batches are answered as batchItemFailures, never as a Lambda error: this metric (and its alarm)
+    # is how they are seen.
+    metrics.emit({"PingBatchesFailed": len(failures)})
 
 
 def check_batches(
@@ -227,6 +296,11 @@ def run_ping_now(
     Synchronous (runs an event loop): call it from a worker thread.
     """
     settings = get_settings()
+    if settings.check_queue_url:
+        raise Conflict(
+            "checks on demand are off in the split layout: only the checker function, outside the VPC, "
+            "probes targets; the next scheduled check runs within a minute"
+        )
     now_ms = clock.now_ms() if now is None else now
     store = ServiceStore(client)
     services = store.list()
