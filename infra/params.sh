@@ -6,6 +6,7 @@
 #   ARCH -> arch   UPSTAT_NETWORK -> network   UPSTAT_SUBNET_IDS -> subnetIds
 #   UPSTAT_SECURITY_GROUP_IDS -> securityGroupIds   UPSTAT_VPC_ID -> vpcId   UPSTAT_VPC_ENDPOINTS -> vpcEndpoints
 #   UPSTAT_CACHE -> cache   UPSTAT_REDIS_CLUSTER -> redisCluster   UPSTAT_ALARM_EMAIL -> alarmEmail
+#   UPSTAT_LAYOUT -> layout
 #   UPSTAT_CFN_ROLE_ARN -> cfnRoleArn
 # An unset or empty variable adds nothing: the stage's value in serverless.yml stays.
 set -euo pipefail
@@ -18,5 +19,6 @@ emit vpcId "${UPSTAT_VPC_ID:-}"
 emit vpcEndpoints "${UPSTAT_VPC_ENDPOINTS:-}"
 emit cache "${UPSTAT_CACHE:-}"
 emit redisCluster "${UPSTAT_REDIS_CLUSTER:-}"
+emit layout "${UPSTAT_LAYOUT:-}"
 emit alarmEmail "${UPSTAT_ALARM_EMAIL:-}"
 emit cfnRoleArn "${UPSTAT_CFN_ROLE_ARN:-}"

@@ -82,11 +82,26 @@ def test_a_second_invocation_while_the_first_runs_skips_without_redoing_the_work
     assert handler(load_event("eventbridge_scheduled"), LambdaContext())["complete"] is True
 
 
-@pytest.mark.parametrize("job", ["ping", "rollup", "retention", "openvpn", "ping_worker"])
+@pytest.mark.parametrize(
+    "job", ["ping", "rollup", "retention", "openvpn", "ping_worker", "checker", "writer"]
+)
 def test_a_scheduled_function_imports_neither_fastapi_nor_boto3(job: str) -> None:
     code = (
         f"import sys, importlib; importlib.import_module('functions.{job}.handler'); "
         "print(sorted(m for m in ('fastapi', 'starlette', 'mangum', 'boto3') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_checker_and_the_prober_import_no_redis_client() -> None:
+    """The split layout's checker runs outside the VPC with no Redis address: nothing it loads reaches one."""
+    code = (
+        "import sys, importlib; importlib.import_module('functions.checker.handler'); "
+        "import upstat.jobs.split, upstat.uptime.checker, upstat.uptime.probe, upstat.uptime.handoff; "
+        "print(sorted(m for m in sys.modules if m == 'redis' or m.startswith(('redis.', 'upstat.store'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60

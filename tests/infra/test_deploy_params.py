@@ -35,6 +35,7 @@ def test_redis_cluster_and_the_network_pass_through() -> None:
         UPSTAT_NETWORK="vpc",
         UPSTAT_SUBNET_IDS="subnet-1,subnet-2",
         UPSTAT_CACHE="elasticache",
+        UPSTAT_LAYOUT="split",
         ARCH="x86_64",
     )
     assert got == [
@@ -43,6 +44,7 @@ def test_redis_cluster_and_the_network_pass_through() -> None:
         "--param=subnetIds=subnet-1,subnet-2",
         "--param=cache=elasticache",
         "--param=redisCluster=true",
+        "--param=layout=split",
     ]
 
 
@@ -59,6 +61,7 @@ def test_every_variable_maps_to_a_parameter_serverless_yml_declares() -> None:
         "UPSTAT_VPC_ENDPOINTS": "true",
         "UPSTAT_CACHE": "elasticache",
         "UPSTAT_REDIS_CLUSTER": "true",
+        "UPSTAT_LAYOUT": "split",
         "UPSTAT_ALARM_EMAIL": "ops@example.com",
         "UPSTAT_CFN_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
     }

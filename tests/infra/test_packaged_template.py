@@ -22,7 +22,15 @@ pytestmark = pytest.mark.packaged
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / ".serverless" / "cloudformation-template-update-stack.json"
-STACK_FILES = ["resources.yml", "api.yml", "network.yml", "iam.yml", "alarms.yml", "cfn-extras.js"]
+STACK_FILES = [
+    "resources.yml",
+    "split.yml",
+    "api.yml",
+    "network.yml",
+    "iam.yml",
+    "alarms.yml",
+    "cfn-extras.js",
+]
 SOURCES = [ROOT / "serverless.yml", *(ROOT / "infra" / name for name in STACK_FILES)]
 SCHEDULED = {s.name: s.rate_seconds for s in SCHEDULES}
 
@@ -237,7 +245,7 @@ def test_the_scheduler_gives_up_within_one_period_too(template: dict[str, Any], 
 
 def test_every_function_logs_json_at_info(template: dict[str, Any]) -> None:
     functions = resources(template, "AWS::Lambda::Function")
-    assert len(functions) == 6  # api, ping, pingWorker, rollup, retention, openvpn
+    assert len(functions) == 8  # api, ping, pingWorker, rollup, retention, openvpn; checker, writer (split)
     for name, function in functions.items():
         logging = function["Properties"]["LoggingConfig"]
         assert (logging["LogFormat"], logging["ApplicationLogLevel"]) == ("JSON", "INFO"), name
@@ -330,7 +338,7 @@ def test_vpc_endpoints_are_an_option_for_ssm_sns_and_sqs(template: dict[str, Any
 
 
 def test_scale_is_bounded(template: dict[str, Any]) -> None:
-    [mapping] = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    mapping = template["Resources"]["PingWorkerEventSourceMappingSQSPingQueue"]
     assert mapping["Properties"]["ScalingConfig"] == {
         "MaximumConcurrency": {"Ref": "PingWorkerMaxConcurrency"}
     }
@@ -422,3 +430,145 @@ def test_the_openvpn_job_reads_s3_only_in_the_configured_bucket(template: dict[s
     assert evaluate(
         {"Condition": "ReadsOpenvpnBucket"}, parameters(template, OpenvpnBucket="vpn-files"), template
     )
+
+
+# --- the split layout --------------------------------------------------------------------------------------
+
+SPLIT_ONLY = [
+    "CheckerLambdaFunction",
+    "WriterLambdaFunction",
+    "CheckerLogGroup",
+    "WriterLogGroup",
+    "CheckerRole",
+    "WriterRole",
+    "CheckQueue",
+    "CheckDeadLetterQueue",
+    "ResultQueue",
+    "ResultDeadLetterQueue",
+    "CheckerEventSourceMappingSQSCheckQueue",
+    "WriterEventSourceMappingSQSResultQueue",
+    "CheckerErrorsAlarm",
+    "CheckerThrottlesAlarm",
+    "WriterErrorsAlarm",
+    "WriterThrottlesAlarm",
+    "CheckDeadLetterAlarm",
+    "ResultDeadLetterAlarm",
+]
+#: Variables that lead to the store or to a secret: the checker must have none of them.
+STORE_AND_SECRETS = [
+    "UPSTAT_REDIS_URL",
+    "UPSTAT_REDIS_URL_SSM_PARAMETER",
+    "UPSTAT_ADMIN_TOKEN_SSM_PARAMETER",
+    "UPSTAT_WEBHOOK_SECRET_SSM_PARAMETER",
+    "UPSTAT_ALERTS_TOPIC_ARN",
+]
+
+
+def present(env: dict[str, Any]) -> set[str]:
+    """The variables a function really gets (a NoValue removes one)."""
+    return {k for k, v in env.items() if v != {"Ref": "AWS::NoValue"}}
+
+
+def test_the_layout_is_a_parameter_single_by_default(template: dict[str, Any]) -> None:
+    spec = template["Parameters"]["Layout"]
+    assert spec["AllowedValues"] == ["single", "split"] and spec["Default"] == "single"
+    assert evaluate({"Condition": "SplitLayout"}, parameters(template), template) is False
+    assert evaluate({"Condition": "SplitLayout"}, parameters(template, Layout="split"), template) is True
+    for name in SPLIT_ONLY:
+        assert template["Resources"][name].get("Condition") == "SplitLayout", name
+    for output in ("CheckQueueUrl", "ResultQueueUrl"):
+        assert template["Outputs"][output]["Condition"] == "SplitLayout"
+
+
+def test_in_the_split_layout_the_checker_runs_outside_the_vpc_and_the_writer_inside(
+    template: dict[str, Any],
+) -> None:
+    checker = template["Resources"]["CheckerLambdaFunction"]["Properties"]
+    writer = template["Resources"]["WriterLambdaFunction"]["Properties"]
+    assert "VpcConfig" not in checker
+    condition, inside, outside = writer["VpcConfig"]["Fn::If"]
+    assert condition == "InVpc" and outside == {"Ref": "AWS::NoValue"}
+    assert inside["SubnetIds"] == {"Ref": "SubnetIds"}
+    # Every other function that reaches Redis is in the VPC too (with network=vpc).
+    for function in ("api", "ping", "pingWorker", "rollup", "retention", "openvpn"):
+        props = template["Resources"][logical_id(function)]["Properties"]
+        assert props["VpcConfig"]["Fn::If"][0] == "InVpc", function
+
+
+def test_the_checker_knows_no_redis_address_and_may_read_no_parameter(template: dict[str, Any]) -> None:
+    env = template["Resources"]["CheckerLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    assert not set(STORE_AND_SECRETS) & present(env)
+    assert env["UPSTAT_RESULT_QUEUE_URL"] == {"Ref": "ResultQueue"}
+    assert "UPSTAT_ALLOWED_TARGETS" in env  # the SSRF guard's policy still applies
+    role = template["Resources"]["CheckerRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role  # neither the redis-url parameter nor the VPC access policy
+    statements = role_statements(template, "checker")
+    actions = {
+        a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+        "sqs:SendMessage",
+    }
+    assert allows(statements, "sqs:ReceiveMessage", "CheckQueue")
+    assert allows(statements, "sqs:SendMessage", "ResultQueue")
+    assert not allows(statements, "sqs:SendMessage", "CheckQueue")
+
+
+def test_the_writer_records_and_alerts_and_nothing_more(template: dict[str, Any]) -> None:
+    statements = role_statements(template, "writer")
+    assert allows(statements, "sqs:ReceiveMessage", "ResultQueue")
+    assert allows(statements, "ssm:GetParameter", "/webhook-secret")
+    assert allows(statements, "sns:Publish", "AlertsTopic")
+    assert not allows(statements, "ssm:GetParameter", "/admin-token")
+    assert not any("CheckQueue" in json.dumps(s["Resource"]) for s in statements)
+    role = template["Resources"]["WriterRole"]["Properties"]
+    assert {"Ref": "ReadConfigPolicy"} in role["ManagedPolicyArns"]
+    env = template["Resources"]["WriterLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    assert "UPSTAT_CHECK_QUEUE_URL" not in present(env)
+
+
+def test_only_in_the_split_layout_may_the_ping_job_hand_out_checks(template: dict[str, Any]) -> None:
+    role = template["Resources"]["PingRole"]["Properties"]
+    [conditional] = [p for p in role["Policies"] if "Fn::If" in p]
+    condition, policy, otherwise = conditional["Fn::If"]
+    assert (condition, otherwise) == ("SplitLayout", {"Ref": "AWS::NoValue"})
+    [statement] = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": ["CheckQueue", "Arn"]}
+    for function in ("api", "ping"):
+        env = template["Resources"][logical_id(function)]["Properties"]["Environment"]["Variables"]
+        assert env["UPSTAT_CHECK_QUEUE_URL"] == {
+            "Fn::If": ["SplitLayout", {"Ref": "CheckQueue"}, {"Ref": "AWS::NoValue"}]
+        }
+
+
+@pytest.mark.parametrize(("queue", "consumer"), [("CheckQueue", "checker"), ("ResultQueue", "writer")])
+def test_the_split_queues_keep_a_failed_batch_until_it_is_dead_lettered(
+    template: dict[str, Any], queue: str, consumer: str
+) -> None:
+    props = template["Resources"][queue]["Properties"]
+    visibility, retention = props["VisibilityTimeout"], props["MessageRetentionPeriod"]
+    receives = props["RedrivePolicy"]["maxReceiveCount"]
+    assert retention > (receives + 1) * visibility
+    assert visibility >= 6 * template["Resources"][logical_id(consumer)]["Properties"]["Timeout"]
+    dead = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert template["Resources"][dead]["Properties"]["SqsManagedSseEnabled"] is True
+    assert props["SqsManagedSseEnabled"] is True
+    [alarm] = [
+        a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["Dimensions"]
+        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dead, "QueueName"]}}]
+    ]
+    assert alarm["AlarmActions"] == [{"Ref": "OpsAlarmsTopic"}]
+    mapping = template["Resources"][
+        f"{logical_id(consumer)[: -len('LambdaFunction')]}EventSourceMappingSQS{queue}"
+    ]
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "MaximumConcurrency" in mapping["Properties"]["ScalingConfig"]
