@@ -32,7 +32,7 @@ PACKAGE_BLOCKER = \
     process.exit(h[0] > w[0] || (h[0] === w[0] && h[1] >= w[1]) ? 0 : 1)' $(NODE_MIN) \
   || echo "Node.js $$(node --version) is older than $(NODE_MIN), which osls needs"
 
-.PHONY: install run test lint typecheck pytest pytest-packaged chromium openvpn flowtools vendor bench package package-or-skip layers clean FORCE
+.PHONY: install run test lint typecheck pytest pytest-packaged chromium openvpn flowtools vendor bench load package package-or-skip layers clean FORCE
 
 .tools/bin/uv:
 	@"$(PYTHON_EXE)" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -114,6 +114,12 @@ test: lint typecheck pytest package-or-skip
 
 bench: install
 	$(PY) -m bench
+
+# The load test (bench/load.py): every ingest route and chart queries at once against a local server for
+# DURATION seconds (60 unless set: `make load DURATION=10`); fails when any request failed.
+DURATION ?= 60
+load: install
+	DURATION=$(DURATION) $(PY) -m bench.load
 
 package: install
 	@reason="$$($(PACKAGE_BLOCKER))"; if [[ -n "$$reason" ]]; then echo "make package: $$reason" >&2; exit 1; fi
