@@ -282,6 +282,29 @@ def report(routes: list[Route], seconds: float) -> None:
             print(f"# {route.name} first error: {route.first_error}", flush=True)
 
 
+def cpu_seconds(client: Any, server_pid: int) -> tuple[float, float, int]:
+    """(Valkey's CPU seconds, the API server process's CPU seconds, commands Valkey has run) so far."""
+    info = client.info("cpu")
+    stats = client.info("stats")
+    with open(f"/proc/{server_pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    server = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    valkey = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    return valkey, server, int(stats["total_commands_processed"])
+
+
+def report_cpu(
+    routes: list[Route], before: tuple[float, float, int], after: tuple[float, float, int]
+) -> None:
+    """What one request costs each side, in CPU time: the basis of the README's sizing."""
+    requests = sum(len(r.latencies) for r in routes) or 1
+    valkey, server, commands = (a - b for a, b in zip(after, before, strict=True))
+    per = valkey / requests * 1000
+    print(f"# valkey: {valkey:.1f} CPU s, {commands} commands, {per:.2f} CPU ms per request")
+    print(f"# api server: {server:.1f} CPU s, {server / requests * 1000:.2f} CPU ms per request", flush=True)
+
+
 def run(duration: float = DURATION_S) -> list[Route]:
     """The whole load test; returns each route's figures (the smoke test asserts on them)."""
     limits = {
@@ -299,8 +322,11 @@ def run(duration: float = DURATION_S) -> list[Route]:
             port = free_port()
             server = serve(port)
             try:
+                before = cpu_seconds(get_redis(), server.pid)
                 routes = asyncio.run(drive(f"http://127.0.0.1:{port}", tokens, keys, duration))
+                after = cpu_seconds(get_redis(), server.pid)
                 report(routes, duration)
+                report_cpu(routes, before, after)
             finally:
                 server.terminate()
                 server.wait(10)
