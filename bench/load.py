@@ -9,7 +9,7 @@ route (closed loop: each sends its next request when the previous one is answere
 - ``v1_ingest``: upstat's own ``POST /v1/ingest``, 5 metrics of one source per request;
 - ``push_beat``: a push monitor's beat, ``GET /v1/push/<token>`` (the uptime route that agents call);
 - ``openvpn_status``: ``POST /api/v1/ingest/openvpn``, a version-2 status file of 50 clients;
-- ``netflow_flows``: ``POST /v1/api/flows``, a goflow2 NDJSON batch of 200 records;
+- ``netflow_flows``: ``POST /v1/api/flows``, a goflow2 NDJSON batch of 200 records from 5 exporters;
 - ``duplistatus_upload``: ``POST /api/upload``, a Duplicati backup report;
 - ``openwisp_monitoring``: ``POST /api/v1/monitoring/device/<pk>/``, a NetJSON report (4 interfaces, 10
   Wi-Fi clients);
@@ -137,6 +137,13 @@ def openvpn_status(base: str) -> Request:
     return call
 
 
+def exporter(c: int, k: int, i: int) -> str:
+    """The exporter of record ``i`` of request ``k`` of client ``c``: five of the client's fifty, a new five
+    each request, as a fleet of routers behind one collector (upstat takes at most 1,000 batches per exporter
+    and minute: one exporter in every batch would reach it within the run)."""
+    return f"198.51.100.{(c * 50 + (k % 10) * 5 + i % 5) % 250 + 1}"
+
+
 def netflow_flows(base: str) -> Request:
     kinds = ("NETFLOW_V5", "NETFLOW_V9", "IPFIX", "SFLOW_5")
 
@@ -145,7 +152,7 @@ def netflow_flows(base: str) -> Request:
         seq = (c * 1_000_000 + k) * FLOW_RECORDS
         lines = [
             json.dumps(
-                goflow2_record(kinds[i % 4], f"192.0.2.{1 + i % 10}", t - 30_000, 1500 + i, 3, seq + i),
+                goflow2_record(kinds[i % 4], exporter(c, k, i), t - 30_000, 1500 + i, 3, seq + i),
                 separators=(",", ":"),
             )
             for i in range(FLOW_RECORDS)
