@@ -299,7 +299,7 @@ def run_ping_now(
     if settings.check_queue_url:
         raise Conflict(
             "checks on demand are off in the split layout: only the checker function, outside the VPC, "
-            "probes targets; the next scheduled check runs within a minute"
+            "probes targets; scheduled checks go on at each service's interval"
         )
     now_ms = clock.now_ms() if now is None else now
     store = ServiceStore(client)
