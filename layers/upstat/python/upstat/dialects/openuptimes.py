@@ -63,7 +63,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "Unauthorized: missing or invalid authentication"),
         (403, "Forbidden: insufficient permissions"),
         (404, "Not Found: resource not found"),
-        (409, "Conflict: a service with that name exists"),
+        (409, "Conflict: a service with that name exists; /ping in the split layout (no checks on demand)"),
         (413, "Request body over the configured limit"),
         (429, "Too Many Requests: rate limit exceeded"),
         (500, "Internal Server Error"),

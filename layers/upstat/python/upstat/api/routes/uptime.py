@@ -54,7 +54,11 @@ router = APIRouter(
     tags=["uptime"],
     responses={
         404: {"model": ErrorBody, "description": "No such service (or window, incident, push token)"},
-        409: {"model": ErrorBody, "description": "The name is taken, or the service changed meanwhile"},
+        409: {
+            "model": ErrorBody,
+            "description": "The name is taken, or the service changed meanwhile; a check on demand in the "
+            "split layout",
+        },
     },
 )
 
