@@ -73,8 +73,11 @@ def _start_local(cwd: object, port: int, extra: dict[str, str]) -> Any:
     )
 
 
-def _call(port: int, path: str, method: str = "GET", body: bytes | None = None, wait: float = 30) -> Any:
-    """JSON answer of the local API, retrying until it is up (or ``wait`` seconds pass)."""
+def _call(
+    port: int, path: str, method: str = "GET", body: bytes | None = None, wait: float = 30, timeout: float = 2
+) -> Any:
+    """JSON answer of the local API, retrying until it is up (or ``wait`` seconds pass). Retried, a POST
+    may be applied twice: wait for the API with a GET first and give the POST a ``timeout`` it meets."""
     import json
     import time
     import urllib.request
@@ -88,7 +91,7 @@ def _call(port: int, path: str, method: str = "GET", body: bytes | None = None, 
             headers={"Authorization": "Bearer local-e2e-token", "Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(req, timeout=2) as res:
+            with urllib.request.urlopen(req, timeout=timeout) as res:
                 return json.loads(res.read())
         except OSError:
             if time.monotonic() > deadline:
@@ -159,7 +162,8 @@ def test_the_embedded_valkey_keeps_data_across_restarts(tmp_path: object) -> Non
     loopback: dict[str, str] = {}  # make run lets checks reach this machine (the target is a closed port)
     proc = _start_local(tmp_path, port, loopback)
     try:
-        assert _call(port, "/api/services", "POST", service)["success"] is True
+        _call(port, "/api/services")  # up: the POST below is sent once (a retried one would answer 409)
+        assert _call(port, "/api/services", "POST", service, wait=0, timeout=30)["success"] is True
     finally:
         _stop(proc)
     proc = _start_local(tmp_path, port, loopback)
