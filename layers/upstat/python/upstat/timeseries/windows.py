@@ -160,6 +160,16 @@ def window_increases(
     return totals
 
 
+def window_buckets(
+    engine: Any, series: Sequence[tuple[str, str]], *, start: int, end: int, now: int
+) -> Iterator[list[Any]]:
+    """``[start, end)`` (start moved as :func:`window_totals` moves it) read as whole buckets of the
+    coarsest tier that fits at each point, for every series at once: per piece, each series' Buckets (None
+    for a series that does not exist). What callers folding their own figures over a window read
+    (upstat.rules: count, sum, min, max and increase over a rule's window)."""
+    return _piece_reads(engine, series, window_start(start, engine.tiers, now), end, now)
+
+
 def _piece_reads(
     engine: Any, series: Sequence[tuple[str, str]], start: int, end: int, now: int
 ) -> Iterator[list[Any]]:

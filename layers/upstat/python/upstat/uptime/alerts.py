@@ -52,7 +52,7 @@ class Alert:
     service_id: str
     service_name: str
     url: str
-    transition: str  # down | up | degraded | cert_expiring | overdue (a backup job)
+    transition: str  # down | up | degraded | cert_expiring | overdue (a backup job) | firing | resolved
     previous: str | None
     current: str
     at_ms: int
@@ -61,9 +61,11 @@ class Alert:
     error: str | None = None
     cert_days: float | None = None
     webhooks: tuple[str, ...] = field(default=(), compare=False)
-    # What changed: a monitored ``service``, a ``backup`` job (upstat.backups.schedule: overdue runs), or a
-    # ``device`` whose health changed (upstat.devices: its payload also names the device under "device").
+    # What changed: a monitored ``service``, a ``backup`` job (upstat.backups.schedule: overdue runs), a
+    # ``device`` whose health changed (upstat.devices: its payload also names the device under "device"),
+    # or a ``rule``'s series firing or resolved (upstat.rules).
     kind: str = "service"
+    channels: tuple[str, ...] = field(default=(), compare=False)  # channel ids; () = the default set
 
     @property
     def claim_id(self) -> str:
@@ -94,6 +96,9 @@ class Alert:
         }
         if self.kind == "device":  # a device's health: named as the device too, by its own id
             body["device"] = {"id": self.subject_id, "name": self.service_name}
+        if self.kind == "rule":  # a rule on one series: its service id is rule:<rule id>:<source>
+            _, rule_id, source = self.service_id.split(":", 2)
+            body["rule"] = {"id": rule_id, "source": source}
         return body
 
     def subject(self) -> str:
@@ -106,6 +111,8 @@ class Alert:
             "degraded": "is DEGRADED",
             "cert_expiring": "certificate expires soon",
             "overdue": "backup is OVERDUE",
+            "firing": "is FIRING",
+            "resolved": "is RESOLVED",
         }
         text = f"[upstat] {self.service_name} {words.get(self.transition, self.transition)}"
         return text.encode("ascii", "replace").decode()[:100]

@@ -1,0 +1,2 @@
+"""Alert rules on any series (``/v1/rules``): the rule, its evaluation from the tiers, the per-series state
+machine, their store, and the one delivery path for recorded changes (rules, devices' health, backups)."""
