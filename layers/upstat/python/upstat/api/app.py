@@ -48,6 +48,7 @@ ROUTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("/v1/incidents", "/v1/maintenance", "/v1/push", "/v1/services", "/v1/status"),
     ),
     ("upstat.api.routes.backups", ("/v1/backups",)),
+    ("upstat.api.routes.rules", ("/v1/rules",)),
     ("upstat.dialects.openuptimes", ("/api",)),
     ("upstat.dialects.openvpn", ("/api/v1",)),
     ("upstat.dialects.duplistatus", ("/api/upload", "/api/chart-data")),

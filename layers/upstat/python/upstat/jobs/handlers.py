@@ -37,7 +37,8 @@ def _series_tick(ctx: JobContext, *, rebuild_from: int | None, trim: bool) -> An
 
 
 def rollup(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Rebuild tier buckets from raw points since the previous run (idempotent)."""
+    """Rebuild tier buckets from raw points since the previous run (idempotent), then evaluate the alert
+    rules over the tiers and send their changes (each once, however many runs overlap)."""
 
     def body(ctx: JobContext) -> dict[str, Any]:
         report = _series_tick(
@@ -45,9 +46,18 @@ def rollup(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
         if report.complete:
             ctx.state.update(since=ctx.now_ms - ROLLUP_OVERLAP_MS)
-        return {"series": report.series, "complete": report.complete}
+        return {"series": report.series, "complete": report.complete, "rules": _rules(ctx)}
 
     return run_job("rollup", context, body)
+
+
+def _rules(ctx: JobContext) -> dict[str, int]:
+    """Every enabled rule evaluated for the slot that just ended (writes keep the tiers current, so an
+    unfinished series pass does not hold the rules back)."""
+    from upstat.rules.run import evaluate_rules
+    from upstat.store.client import get_redis
+
+    return evaluate_rules(get_redis(), _engine(), now=ctx.now_ms, deadline=ctx.deadline)
 
 
 def retention(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -117,6 +117,7 @@ def parse_rule(
     """A rule from a request body (a new rule; or ``base`` changed by the fields given), every field
     checked: an InvalidInput naming the first bad one. Tiers decide the shortest window."""
     given = {k: v for k, v in body.items() if v is not None}
+    merged: dict[str, Any] = _fields_of(base) if base is not None else {}
     if "expression" in given:
         both = [k for k in STRUCTURED if k in given]
         if both:
@@ -126,14 +127,18 @@ def parse_rule(
                 field="expression",
             )
         given.update(parse_expression(given.pop("expression")))
-    merged: dict[str, Any] = _fields_of(base) if base is not None else {}
-    if base is not None and ("source" in given or "kind" in given):
+        for k in STRUCTURED:  # an expression replaces the whole condition
+            merged.pop(k, None)
+    if "source" in given or "kind" in given:  # naming one replaces the other
         merged.pop("source", None)
         merged.pop("kind", None)
+    for k, v in body.items():
+        if v is None:
+            merged.pop(k, None)  # a change to null: back to the default (or absent)
     merged.update(given)
     name = _text(merged.get("name"), "name")
     selector = _selector(merged)
-    aggregate = _choice(merged.get("aggregate"), AGGREGATES, "aggregate")
+    aggregate = _aggregate(merged.get("aggregate"))
     window_ms, window_text = _window(merged.get("window"), tiers)
     op, threshold = _comparison(aggregate, merged)
     return Rule(
@@ -201,7 +206,9 @@ def _fields_of(rule: Rule) -> dict[str, Any]:
 
 def _text(value: Any, name: str) -> str:
     if value is None:
-        raise InvalidInput(f"{name}: required", field=name)
+        raise InvalidInput(
+            f"{name}: required: give the rule's expression, or its metric, aggregate and window", field=name
+        )
     check_name(value, name)
     return str(value)
 
@@ -220,6 +227,16 @@ def _selector(fields: Mapping[str, Any]) -> Selector:
     return Selector(metric, kind=_choice(kind, KINDS, "kind"))
 
 
+def _aggregate(value: Any) -> str:
+    if value is None:
+        _text(value, "aggregate")
+    if value not in AGGREGATES:
+        raise InvalidInput(
+            f"aggregate: {value!r} is not an aggregate (one of {', '.join(AGGREGATES)})", field="aggregate"
+        )
+    return str(value)
+
+
 def _choice(value: Any, allowed: Sequence[str], name: str) -> str:
     if value not in allowed:
         raise InvalidInput(f"{name}: must be one of {', '.join(allowed)}", field=name)
@@ -228,7 +245,7 @@ def _choice(value: Any, allowed: Sequence[str], name: str) -> str:
 
 def _window(value: Any, tiers: Sequence[Tier]) -> tuple[int, str]:
     if value is None:
-        raise InvalidInput("window: required (an interval such as 15m, 1h, 26h)", field="window")
+        _text(value, "window")
     interval = tm.parse_interval(value, field="window")
     ms, finest = interval.ms, tiers[1].ms if len(tiers) > 1 else tm.SECOND
     if ms < finest:
@@ -243,7 +260,7 @@ def _window(value: Any, tiers: Sequence[Tier]) -> tuple[int, str]:
             field="window",
         )
     if ms > MAX_WINDOW_MS:
-        raise InvalidInput("window: at most 400d", field="window")
+        raise InvalidInput(f"window: {value} is longer than 400d", field="window")
     return ms, str(value)
 
 
@@ -257,11 +274,14 @@ def _comparison(aggregate: str, fields: Mapping[str, Any]) -> tuple[str | None, 
                 field=name,
             )
         return None, None
-    if op is None:
-        raise InvalidInput(f"op: required for {aggregate} (one of {', '.join(COMPARISONS)})", field="op")
+    for name, given in (("op", op), ("threshold", threshold)):
+        if given is None:
+            raise InvalidInput(
+                f"{name}: {aggregate}(...) needs a comparison (op and threshold, e.g. > 800)", field=name
+            )
     op = _choice(op, tuple(COMPARISONS), "op")
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-        raise InvalidInput("threshold: required, a number", field="threshold")
+        raise InvalidInput("threshold: must be a number", field="threshold")
     if not math.isfinite(threshold):
         raise InvalidInput("threshold: must be a finite number", field="threshold")
     return op, float(threshold)

@@ -115,6 +115,11 @@ def delete(client: Any, rule_id: str) -> None:
         raise NotFound(f"id: no rule '{rule_id}'", field="id")
 
 
+def clear_states(client: Any, rule_id: str) -> None:
+    """Forget every series' state of a rule (the rule changed: its counts no longer apply)."""
+    client.delete(keys().states(rule_id))
+
+
 def states_of(client: Any, rule_id: str) -> dict[str, st.SeriesState]:
     """Each series' state of one rule (source -> state)."""
     raw = client.hgetall(keys().states(rule_id))
