@@ -82,6 +82,7 @@ class World:
     status_file: str = ""
     certificate: bytes = b""
     wifi_sessions: dict[str, str] = field(default_factory=dict)  # source -> a Wi-Fi session of it
+    rule_id: str = ""
 
 
 Request = tuple[str, dict[str, Any]]  # (path, httpx request keyword arguments)
@@ -237,6 +238,14 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
         f"/api/v1/monitoring/device/{s}/nearby-devices/",
         {},
     ),
+    ("GET", "/v1/rules"): lambda w, s: ("/v1/rules", {}),
+    ("POST", "/v1/rules"): lambda w, s: (
+        "/v1/rules",
+        {"json": {"name": "n", "source": s, "expression": "avg(x, 15m) > 1"}},
+    ),
+    ("GET", "/v1/rules/{id}"): lambda w, s: (f"/v1/rules/{w.rule_id}", {}),
+    ("PATCH", "/v1/rules/{id}"): lambda w, s: (f"/v1/rules/{w.rule_id}", {"json": {"enabled": False}}),
+    ("DELETE", "/v1/rules/{id}"): lambda w, s: (f"/v1/rules/{w.rule_id}", {}),
     ("GET", "/api/v1/monitoring/wifi-session/"): lambda w, s: ("/api/v1/monitoring/wifi-session/", {}),
     ("GET", "/api/v1/monitoring/wifi-session/{id}/"): lambda w, s: (
         f"/api/v1/monitoring/wifi-session/{w.wifi_sessions.get(s, s)}/",
@@ -291,6 +300,11 @@ def build(r: Any, target: str) -> World:
         registry.create_source(r, address, kind="exporter", organization=org, now_ms=now_ms())
         numbers.number(r, "netflow", [address])
     world.wifi_sessions = wifi_sessions(r)
+    from upstat.rules import service as rules
+
+    world.rule_id = rules.create(
+        r, engine, {"name": "r", "kind": "device", "expression": "avg(x, 15m) > 1"}, now=now_ms()
+    ).id
     return world
 
 

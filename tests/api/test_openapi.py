@@ -133,9 +133,19 @@ def backup_server_with_a_job(r: Any) -> None:
     runs.record(current_engine(r, fresh=True), r, to_run(duplicati_report("m1", now - 60_000)), now=now)
 
 
+def a_rule(r: Any) -> None:
+    """Rule "slow-api" (the {id} of /v1/rules/{id})."""
+    from upstat.rules import store
+    from upstat.rules.model import parse_rule
+    from upstat.timeseries.retention import current_engine
+
+    body = {"name": "slow api", "source": "api", "expression": "p95(response_ms, 15m) > 800"}
+    store.save(r, parse_rule(body, current_engine(r, fresh=True).tiers, rule_id="slow-api", now=1))
+
+
 def test_every_published_request_example_is_accepted_as_published(env: dict[str, str], r: Any) -> None:
     """Sent as published (path names filled with an existing service "api", source "edge-router" (also the
-    OpenWISP device {pk}) and organization "acme"), each answers 2xx."""
+    OpenWISP device {pk}), organization "acme" and rule "slow-api"), each answers 2xx."""
     from tests.conftest import ADMIN_TOKEN
     from upstat.sources import store as registry
     from upstat.uptime.services import ServiceStore
@@ -152,11 +162,14 @@ def test_every_published_request_example_is_accepted_as_published(env: dict[str,
         if path.startswith("/v1/sources/") or "{pk}" in path:
             registry.create_source(r, "edge-router", kind="device", now_ms=1)
         backup_server_with_a_job(r)
+        a_rule(r)
         res = client.request(
             method,
             path.replace("{name}", "api")
             .replace("{pk}", "edge-router")
-            .replace("{id}", "edge-router" if "sources" in path else "acme")
+            .replace(
+                "{id}", "edge-router" if "sources" in path else "slow-api" if "rules" in path else "acme"
+            )
             .replace("{server}", "1")
             .replace("{job}", "documents"),
             params={"name": "api"} if path == "/api/services" and method == "PUT" else None,

@@ -29,12 +29,16 @@ ALLOWED = {
     "sources": {"store", "timeseries", "auth"},
     # The VPN domain (status files, sessions, state); its sources go to the shared registry.
     "vpn": {"store", "timeseries", "sources"},
-    # Backups (the backup domain) alert overdue jobs through uptime's alert path, register in sources and
+    # Rules (alert rules on any series) read the engine and the registry's kinds, and deliver their changes
+    # through uptime's alert path; their transitions module is the one delivery path of recorded changes.
+    "rules": {"store", "timeseries", "sources", "uptime"},
+    # Backups (the backup domain) alert overdue jobs through the rules' transitions, register in sources and
     # apply its access rule to a key (auth's Principal).
-    "backups": {"store", "timeseries", "uptime", "sources", "auth"},
-    # Devices (OpenWISP's and any other device dialect's domain) register sources and alert through uptime.
-    "devices": {"store", "timeseries", "auth", "sources", "uptime"},
-    "jobs": {"store", "timeseries", "uptime", "vpn", "backups", "devices", "sources", "auth"},
+    "backups": {"store", "timeseries", "uptime", "sources", "auth", "rules"},
+    # Devices (OpenWISP's and any other device dialect's domain) register sources and alert through the
+    # rules' transitions.
+    "devices": {"store", "timeseries", "auth", "sources", "uptime", "rules"},
+    "jobs": {"store", "timeseries", "uptime", "vpn", "backups", "devices", "sources", "auth", "rules"},
     "web": set(),
 }
 

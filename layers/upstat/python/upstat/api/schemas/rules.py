@@ -94,7 +94,33 @@ class RuleUpdate(RuleFields):
     name: Text | None = None
 
 
+PUBLIC_EXAMPLE: dict[str, Any] = {
+    **EXAMPLE,
+    "id": "r0a1b2c3d4e5f",
+    "kind": None,
+    "metric": "response_ms",
+    "aggregate": "p95",
+    "window": "15m",
+    "op": ">",
+    "threshold": 800.0,
+    "for": 3,
+    "enabled": True,
+    "createdAt": T0,
+    "updatedAt": T0,
+}
+STATE_EXAMPLE: dict[str, Any] = {
+    "source": "api",
+    "state": "firing",
+    "value": 912.5,
+    "since": T0 + 900_000,
+    "evaluatedAt": T0 + 1_800_000,
+    "breaches": 5,
+}
+
+
 class SeriesStateOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [STATE_EXAMPLE]})
+
     source: str
     state: Literal["ok", "pending", "firing", "resolved"]
     value: float | None = Field(description="The aggregate at the last evaluation (null: no data)")
@@ -104,26 +130,7 @@ class SeriesStateOut(BaseModel):
 
 
 class RulePublic(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    **EXAMPLE,
-                    "id": "r0a1b2c3d4e5f",
-                    "kind": None,
-                    "metric": "response_ms",
-                    "aggregate": "p95",
-                    "window": "15m",
-                    "op": ">",
-                    "threshold": 800.0,
-                    "for": 3,
-                    "enabled": True,
-                    "createdAt": T0,
-                    "updatedAt": T0,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [PUBLIC_EXAMPLE]})
 
     id: str
     name: str
@@ -143,13 +150,19 @@ class RulePublic(BaseModel):
 
 
 class RuleDetail(RulePublic):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**PUBLIC_EXAMPLE, "series": [STATE_EXAMPLE]}]})
+
     series: list[SeriesStateOut] = Field(description="Each series evaluated, by source")
 
 
 class RuleList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 1, "rules": [PUBLIC_EXAMPLE]}]})
+
     count: int
     rules: list[RulePublic]
 
 
 class RuleDeleted(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"deleted": "r0a1b2c3d4e5f"}]})
+
     deleted: str
