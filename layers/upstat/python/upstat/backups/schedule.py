@@ -1,5 +1,5 @@
 """A job's expected runs: when the next is due, whether it is overdue, how many were expected. Pure rules,
-and the tick that alerts overdue jobs through the uptime alert path.
+and the tick that alerts overdue jobs through the one path of recorded changes (upstat.rules.transitions).
 
 Rules (README "duplistatus"): a job with a schedule is expected at each occurrence of its cron expression
 in its time zone. It is **overdue** when an occurrence more than ``tolerance`` in the past has no run that
@@ -85,28 +85,28 @@ def overdue_jobs(client: Any, engine: Any, now: int) -> list[Overdue]:
 
 
 def alert_overdue(client: Any, engine: Any, *, now: int, deadline: float | None = None) -> dict[str, int]:
-    """Send one alert per missed occurrence of each overdue job (claimed once, so overlapping or repeated
-    ticks send it once), through the uptime alert path (SNS topic and webhooks)."""
-    from upstat.uptime.alerts import Alert, send_alerts
+    """Send one alert per missed occurrence of each overdue job: each a transition of the job numbered by
+    its occurrence (upstat.rules.transitions, the path rules' changes take), claimed once, so overlapping
+    or repeated ticks send it once."""
+    from upstat.rules.transitions import Transition, deliver
 
     late = overdue_jobs(client, engine, now)
-    alerts = [
-        Alert(
-            service_id=f"backup-{job_digest(o.job)}",
-            service_name=f"{o.server_name} / {o.job.name}",
-            url="",
+    transitions = [
+        Transition(
+            kind="backup",
+            subject=f"backup-{job_digest(o.job)}",
+            name=f"{o.server_name} / {o.job.name}",
             transition="overdue",
             previous=None,
             current="overdue",
-            at_ms=o.due_ms,
+            at=o.due_ms,
             seq=o.due_ms,
-            error_kind="missed_schedule",
-            error=f"no run since the run due at {_iso(o.due_ms)} ({o.job.schedule} {o.job.tz})",
-            kind="backup",
+            cause_kind="missed_schedule",
+            cause=f"no run since the run due at {_iso(o.due_ms)} ({o.job.schedule} {o.job.tz})",
         )
         for o in late
     ]
-    sent = send_alerts(client, alerts, deadline=deadline if deadline is not None else time.monotonic() + 20)
+    sent = deliver(client, transitions, deadline=deadline if deadline is not None else time.monotonic() + 20)
     if sent:
         log.info("backup overdue alerts sent: %d", len(sent))
     return {"overdue": len(late), "alerts_sent": len(sent)}

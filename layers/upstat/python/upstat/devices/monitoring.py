@@ -137,29 +137,29 @@ def traffic_totals(
 
 
 def notify(client: Any, changes: Sequence[dstore.Change], *, settings: Settings) -> list[dict[str, Any]]:
-    """Send each recorded change of health through upstat's alert path (SNS, webhooks), claimed per (device,
-    change) so it goes out once. A device's first ``ok`` (from ``unknown``) is recorded, not alerted."""
-    from upstat.uptime.alerts import Alert, send_alerts
+    """Send each recorded change of health as a transition of the device (upstat.rules.transitions: the
+    path rules' changes take), claimed per (device, change) so it goes out once. A device's first ``ok``
+    (from ``unknown``) is recorded, not alerted."""
+    from upstat.rules.transitions import Transition, deliver
 
     wanted = [c for c in changes if not (c.previous == "unknown" and c.current == "ok")]
     if not wanted:
         return []
     names = {s.id: s.name for s in registry.get_sources(client, [c.device for c in wanted]) if s is not None}
-    alerts = [
-        Alert(
-            f"device:{c.device}",
-            names.get(c.device, c.device),
-            "",
-            c.current,
-            c.previous,
-            c.current,
-            c.at,
-            c.seq,
+    transitions = [
+        Transition(
             kind="device",
+            subject=f"device:{c.device}",
+            name=names.get(c.device, c.device),
+            transition=c.current,
+            previous=c.previous,
+            current=c.current,
+            at=c.at,
+            seq=c.seq,
         )
         for c in wanted
     ]
-    return send_alerts(client, alerts, settings=settings)
+    return deliver(client, transitions, settings=settings)
 
 
 def sweep_silent(client: Any, *, now: int, thresholds: Thresholds, settings: Settings) -> int:
