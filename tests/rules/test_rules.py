@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -298,3 +299,23 @@ def test_a_disabled_rule_is_not_evaluated(r: Any, hooked: Receiver) -> None:
     e.write("api", "response_ms", [(T0 + M, 900.0)], now=T0 + 2 * M)
     assert evaluate_rules(r, e, now=T0 + 5 * M + 1000)["rules"] == 0
     assert store.states_of(r, made.id) == {} and hooked.payloads() == []
+
+
+def test_the_scheduled_rollup_function_evaluates_the_rules_and_alerts_once(r: Any, hooked: Receiver) -> None:
+    from tests.functions.conftest import LambdaContext, function_module, load_event
+    from upstat.clock import now_ms
+
+    e = current_engine(r, fresh=True)
+    made = add(r, "max(response_ms, 5m) > 800")
+    now = now_ms()
+    if now % (5 * M) > 4 * M:  # both runs in one slot (the handler reads the clock)
+        time.sleep((5 * M - now % (5 * M)) / 1000 + 0.1)
+        now = now_ms()
+    slot = now - now % (5 * M)
+    e.write("api", "response_ms", [(slot - M, 950.0)], now=now)
+    handler = function_module("rollup").handler
+    first = handler(load_event("scheduler_input"), LambdaContext())
+    second = handler(load_event("scheduler_input"), LambdaContext())  # a retried run in the same slot
+    assert first["rules"]["alerts_sent"] == 1 and second["rules"]["alerts_sent"] == 0
+    assert store.states_of(r, made.id)["api"].state == "firing"
+    assert [p["event"] for p in hooked.payloads()] == ["rule.firing"]
