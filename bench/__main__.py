@@ -14,6 +14,7 @@ MODULES = (
     "bench.duplistatus",
     "bench.netflow",
     "bench.openwisp",
+    "bench.rules",
     "bench.imports",
     "bench.artifacts",
 )

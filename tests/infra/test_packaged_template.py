@@ -376,17 +376,18 @@ def test_cors_and_a_custom_domain_are_optional(template: dict[str, Any]) -> None
 def test_the_webhook_secret_is_an_ssm_parameter_read_by_the_functions_that_alert(
     template: dict[str, Any],
 ) -> None:
-    for function in ("api", "ping", "pingWorker"):
+    for function in ("api", "ping", "pingWorker", "rollup"):  # rollup: the alert rules' changes
         env = template["Resources"][logical_id(function)]["Properties"]["Environment"]["Variables"]
         assert env["UPSTAT_WEBHOOK_SECRET_SSM_PARAMETER"] == f"/upstat/{stage_of(template)}/webhook-secret"
         assert "UPSTAT_WEBHOOK_SECRET" not in env
         assert allows(role_statements(template, function), "ssm:GetParameter", "/webhook-secret")
         assert allows(role_statements(template, function), "sns:Publish", "AlertsTopic")
-    for function in ("rollup", "retention", "openvpn"):
+    for function in ("retention", "openvpn"):
         assert not allows(role_statements(template, function), "ssm:GetParameter", "/webhook-secret")
         assert not allows(role_statements(template, function), "ssm:GetParameter", "/admin-token")
     assert allows(role_statements(template, "api"), "ssm:GetParameter", "/admin-token")
     assert not allows(role_statements(template, "ping"), "ssm:GetParameter", "/admin-token")
+    assert not allows(role_statements(template, "rollup"), "ssm:GetParameter", "/admin-token")
 
 
 def test_no_secret_value_is_in_the_template(template: dict[str, Any]) -> None:

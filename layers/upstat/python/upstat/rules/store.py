@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from upstat.errors import NotFound
 from upstat.rules import state as st
 from upstat.rules.model import Rule, from_doc, to_doc
-from upstat.store.keyspace import keyspace
+from upstat.store.keyspace import keyspace, name_id
 from upstat.store.scripts import Scripts, define
 
 SCRIPTS: dict[str, str] = {
@@ -72,9 +73,13 @@ class RuleKeys:
 
     def states(self, rule_id: str) -> str:
         """Hash: source -> the state of the rule on that source's series (JSON)."""
-        from upstat.store.keyspace import name_id
+        return f"{self._base}:states:{_rule_digest(rule_id)}"
 
-        return f"{self._base}:states:{name_id('rule', rule_id)}"
+
+@lru_cache(maxsize=16384)
+def _rule_digest(rule_id: str) -> str:
+    """A rule id as a key part (ids are the store's own, but an id in a URL may be anything)."""
+    return name_id("rule", rule_id)
 
 
 def keys() -> RuleKeys:
