@@ -80,6 +80,22 @@ DOCUMENTED_RULES = (
     "names no exporter",
     "names its exporter in column ra",
     "goes only with nfdump CSV",
+    # alert rules (RuleCreate/RuleUpdate's description): across fields, a window against the tiers, an
+    # expression's parts, a series' kind
+    "give the rule as an expression or as fields",
+    "exactly one of the two",
+    "needs a comparison",
+    "takes no comparison",
+    "is shorter than the finest tier",
+    "is not a whole number of the finest tier's buckets",
+    "is longer than 400d",
+    "is not a rule",
+    "is not an aggregate",
+    "is not an interval",
+    "must be a whole number of evaluations",
+    "must be a finite number",
+    "needs a counter series",
+    "give the rule's expression, or its",
     # OpenWISP: chart ranges (start and end together), an interface named once per report (it names series)
     "start and end go together",
     "has non-unique elements",

@@ -319,3 +319,29 @@ def test_the_scheduled_rollup_function_evaluates_the_rules_and_alerts_once(r: An
     assert first["rules"]["alerts_sent"] == 1 and second["rules"]["alerts_sent"] == 0
     assert store.states_of(r, made.id)["api"].state == "firing"
     assert [p["event"] for p in hooked.payloads()] == ["rule.firing"]
+
+
+def test_a_changed_rule_starts_afresh_and_its_next_firing_is_sent(r: Any, hooked: Receiver) -> None:
+    from upstat.rules import service
+
+    e = current_engine(r, fresh=True)
+    made = add(r, "avg(response_ms, 5m) > 800")
+    e.write("api", "response_ms", [(T0 + M, 900.0), (T0 + 6 * M, 700.0)], now=T0 + 7 * M)
+    evaluate_rules(r, e, now=T0 + 5 * M + 1000)
+    service.update(r, e, made.id, {"threshold": 600}, now=T0 + 6 * M)
+    fresh = store.states_of(r, made.id)["api"]
+    assert (fresh.state, fresh.count, fresh.slot) == ("ok", 0, -1)
+    evaluate_rules(r, e, now=T0 + 10 * M + 1000)  # 700 > 600: fires again under the changed rule
+    assert [(p["event"], p["seq"]) for p in hooked.payloads()] == [("rule.firing", 1), ("rule.firing", 2)]
+
+
+def test_a_source_removed_from_the_registry_leaves_a_kind_rule(r: Any, hooked: Receiver) -> None:
+    e = current_engine(r, fresh=True)
+    made = add(r, "absent(temperature, 5m)", source=None, kind="device")
+    for device in ("ap-1", "ap-2"):
+        registry.create_source(r, device, kind="device", now_ms=T0)
+    evaluate_rules(r, e, now=T0 + 5 * M + 1000)
+    assert sorted(store.states_of(r, made.id)) == ["ap-1", "ap-2"]
+    registry.delete_source(r, "ap-2")
+    evaluate_rules(r, e, now=T0 + 10 * M + 1000)
+    assert sorted(store.states_of(r, made.id)) == ["ap-1"]

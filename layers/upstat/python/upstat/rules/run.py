@@ -65,6 +65,7 @@ def evaluate_rules(
         return {"rules": 0, "evaluated": 0, "changes": 0, "alerts_sent": 0}
     slot = slot_of(now, engine.tiers)
     sources = select(client, engine, rules)
+    store.prune(client, [(r.id, names) for r, names in zip(rules, sources, strict=True) if r.selector.kind])
     figures = read_figures(engine, rules, sources, slot=slot, now=now)
     states = store.states_many(client, [r.id for r in rules], sources)
     evaluated = [

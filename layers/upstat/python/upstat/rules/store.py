@@ -121,8 +121,38 @@ def delete(client: Any, rule_id: str) -> None:
 
 
 def clear_states(client: Any, rule_id: str) -> None:
-    """Forget every series' state of a rule (the rule changed: its counts no longer apply)."""
-    client.delete(keys().states(rule_id))
+    """Start every series' state of a rule afresh (the rule changed: its counts no longer apply), keeping
+    each one's sequence number: a change numbered again would find its claim taken and not be sent."""
+    found = states_of(client, rule_id)
+    if found:
+        fresh = {
+            source: json.dumps(st.to_doc(st.SeriesState(seq=s.seq, sent=s.seq)), separators=(",", ":"))
+            for source, s in found.items()
+        }
+        client.hset(keys().states(rule_id), mapping=fresh)
+
+
+def prune(client: Any, selected: Sequence[tuple[str, Sequence[str]]]) -> int:
+    """Drop the states of sources a rule no longer selects (a source of its kind removed from the
+    registry); ``selected``: (rule id, its sources now). How many were dropped."""
+    if not selected:
+        return 0
+    k = keys()
+    pipe = client.pipeline(transaction=False)
+    for rule_id, _ in selected:
+        pipe.hkeys(k.states(rule_id))
+    stale = []
+    for (rule_id, names), found in zip(selected, pipe.execute(), strict=True):
+        keep = set(names)
+        fields = [f for f in map(_text, found) if f not in keep]
+        if fields:
+            stale.append((rule_id, fields))
+    if stale:
+        pipe = client.pipeline(transaction=False)
+        for rule_id, fields in stale:
+            pipe.hdel(k.states(rule_id), *fields)
+        pipe.execute()
+    return sum(len(fields) for _, fields in stale)
 
 
 def states_of(client: Any, rule_id: str) -> dict[str, st.SeriesState]:
