@@ -205,6 +205,8 @@ def _fields_of(rule: Rule) -> dict[str, Any]:
 
 
 def _text(value: Any, name: str) -> str:
+    if value is None and name in ("name", "source"):
+        raise InvalidInput(f"{name}: required", field=name)
     if value is None:
         raise InvalidInput(
             f"{name}: required: give the rule's expression, or its metric, aggregate and window", field=name

@@ -85,13 +85,19 @@ class RuleCreate(RuleFields):
 
 class RuleUpdate(RuleFields):
     __doc__ = (
-        "The fields to change (an expression replaces the whole condition; a field set to null goes back to "
-        "its default). A changed condition starts the series' states afresh. " + RULES_TEXT
+        "The fields to change, the others kept: an expression replaces the whole condition, naming a source "
+        "replaces a kind (and the other way round), a condition field set to null is dropped. A changed "
+        "condition starts the series' states afresh. " + RULES_TEXT
     )
     model_config = ConfigDict(
         extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{"enabled": False}]}
     )
-    name: Text | None = None
+    name: Text = Field(None, description="Not null")  # type: ignore[assignment]
+    enabled: Annotated[bool, Strict()] = Field(None, description="Not null")  # type: ignore[assignment]
+    channels: Annotated[list[Text], Field(max_length=m.MAX_CHANNELS)] = Field(
+        None,  # type: ignore[arg-type]
+        description="Not null: channel ids to alert; empty: the default channels",
+    )
 
 
 PUBLIC_EXAMPLE: dict[str, Any] = {
