@@ -94,6 +94,7 @@ DOCUMENTED_RULES = (
     "is not an interval",
     "must be a whole number of evaluations",
     "must be a finite number",
+    "is not a number",
     "needs a counter series",
     "give the rule's expression, or its",
     # OpenWISP: chart ranges (start and end together), an interface named once per report (it names series)

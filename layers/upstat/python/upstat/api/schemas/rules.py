@@ -39,9 +39,9 @@ RULES_TEXT = (
     "(`takes no comparison`). A window must be whole buckets of the finest tier (`is shorter than the "
     "finest tier`, `is not a whole number of the finest tier's buckets`) and at most 400d (`is longer than "
     "400d`). An expression that does not parse is refused (`is not a rule`, `is not an aggregate`, `is not "
-    "an interval`, `must be a whole number of evaluations`, `must be a finite number`). increase and rate "
-    "need a counter (`needs a counter series`) when the named series exists. A new rule needs its name, "
-    "and its metric, aggregate and window (`give the rule's expression, or its`)."
+    "an interval`, `must be a whole number of evaluations`, `is not a number`, `must be a finite number`). "
+    "increase and rate need a counter (`needs a counter series`) when the named series exists. A new rule "
+    "needs its metric, aggregate and window (`give the rule's expression, or its`)."
 )
 EXAMPLE: dict[str, Any] = {
     "name": "slow API",
