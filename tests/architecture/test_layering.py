@@ -24,7 +24,10 @@ ALLOWED = {
     "store": set(),
     "timeseries": {"store"},
     "auth": {"store"},
-    "uptime": {"store", "timeseries"},
+    # Uptime's alert path delivers to notify's channels, and services name channels (checked to exist).
+    "uptime": {"store", "timeseries", "notify"},
+    # Notification channels send alerts of uptime's alert path, through its SSRF guard, masking as services.
+    "notify": {"store", "uptime"},
     # Sources (the registry every dialect shares) may make source keys; auth never looks sources up.
     "sources": {"store", "timeseries", "auth"},
     # The VPN domain (status files, sessions, state); its sources go to the shared registry.
@@ -38,7 +41,18 @@ ALLOWED = {
     # Devices (OpenWISP's and any other device dialect's domain) register sources and alert through the
     # rules' transitions.
     "devices": {"store", "timeseries", "auth", "sources", "uptime", "rules"},
-    "jobs": {"store", "timeseries", "uptime", "vpn", "backups", "devices", "sources", "auth", "rules"},
+    "jobs": {
+        "store",
+        "timeseries",
+        "uptime",
+        "vpn",
+        "backups",
+        "devices",
+        "sources",
+        "auth",
+        "rules",
+        "notify",
+    },
     "web": set(),
 }
 

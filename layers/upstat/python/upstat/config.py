@@ -99,6 +99,20 @@ class Settings:
     # Webhooks every alert is POSTed to (comma-separated), besides each service's own.
     alert_webhooks: str = ""
     ping_batch_size: int = 50
+    # Notification channels (upstat.notify): the Fernet key their secrets are stored encrypted with (or the
+    # SSM SecureString parameter holding it), the public base URL their messages link to (the status page
+    # is <base>/status), the services' API base URLs (tests point them at 127.0.0.1), and flap control: a
+    # subject changing state more than flap_changes times within flap_window_s sends one "flapping" message,
+    # then a summary once it has been quiet that long (0 changes: off).
+    channel_key: str | None = None
+    channel_key_ssm_parameter: str | None = None
+    public_base_url: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    opsgenie_api_url: str = "https://api.opsgenie.com"
+    ntfy_url: str = "https://ntfy.sh"
+    flap_changes: int = 5
+    flap_window_s: int = 600
     # OpenVPN status files read every minute by the openvpn job: server=s3://bucket/key or server=https://...
     # pairs, comma-separated; the zone of times a file writes only as text; certificates under s3://bucket/prefix
     openvpn_status_sources: str = ""
@@ -149,6 +163,8 @@ BOUNDS: dict[str, tuple[float, float | None]] = {
     "history_ttl_s": (0, None),
     "check_log_max_entries": (100, None),
     "ping_batch_size": (1, 500),
+    "flap_changes": (0, 1000),
+    "flap_window_s": (60, 86_400),
     "device_memory_threshold": (0, 100),
     "device_cpu_threshold": (0, None),
     "device_disk_threshold": (0, 100),

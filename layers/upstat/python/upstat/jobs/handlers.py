@@ -85,10 +85,11 @@ def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def body(ctx: JobContext) -> dict[str, Any]:
         from upstat.store.client import get_redis
-        from upstat.uptime.ticks import run_ping_tick
+        from upstat.uptime.ticks import run_flap_sweep, run_ping_tick
 
         summary = run_ping_tick(get_redis(), now_ms=ctx.now_ms, deadline=ctx.deadline)
-        return {**summary, **_device_sweep(ctx)}
+        settled = run_flap_sweep(get_redis(), now_ms=ctx.now_ms, deadline=ctx.deadline)
+        return {**summary, **_device_sweep(ctx), **({"settled": settled} if settled else {})}
 
     summary = run_job("ping", context, body)
     summary["backups"] = backup_schedules(event, context)

@@ -42,6 +42,8 @@ BACKOFF_BASE_S = 0.25
 CLAIM_TTL_S = 30 * 86400
 #: Outcomes kept per service.
 OUTCOMES_KEPT = 100
+#: Outcomes kept in the list of every subject's (``GET /v1/alerts``).
+DELIVERIES_KEPT = 1000
 _RETRY_STATUS = frozenset({408, 425, 429})
 
 
@@ -65,7 +67,8 @@ class Alert:
     # ``device`` whose health changed (upstat.devices: its payload also names the device under "device"),
     # or a ``rule``'s series firing or resolved (upstat.rules).
     kind: str = "service"
-    channels: tuple[str, ...] = field(default=(), compare=False)  # channel ids; () = the default set
+    # The notification channels (upstat.notify) this alert goes to, by id; () = the channels marked default.
+    channels: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def claim_id(self) -> str:
@@ -137,6 +140,7 @@ def alerts_of(recorded: Sequence[Recorded]) -> list[Alert]:
                     t.error,
                     t.cert_days,
                     tuple(rec.service.webhooks),
+                    channels=tuple(rec.service.channels),
                 )
             )
     return out
@@ -187,20 +191,65 @@ def send_alerts(
     if not mine:
         return []
     deadline = deadline if deadline is not None else time.monotonic() + 20.0
-    outcomes: list[dict[str, Any]] = [
-        {"alert": a.payload(), "sns": _publish_sns(a, settings), "webhooks": []} for a in mine
-    ]
+    from upstat.notify import flap
+
+    return _deliver(client, flap.track(client, mine, settings), settings, deadline, ssl_context)
+
+
+def settle_flapping(
+    client: Any, *, now_ms: int, deadline: float, settings: Settings | None = None, ssl_context: Any = None
+) -> list[dict[str, Any]]:
+    """Send the "settled" summary of each subject that stopped flapping (upstat.notify.flap); their
+    outcomes. Run every minute by the ping job; two runs at once send each summary once."""
+    settings = settings or get_settings()
+    from upstat.notify import flap
+
+    decisions = flap.settle_due(client, now_ms=now_ms, settings=settings)
+    return _deliver(client, decisions, settings, deadline, ssl_context) if decisions else []
+
+
+HELD = "flapping: recorded, not sent (a summary follows once it settles)"
+
+
+def _deliver(
+    client: Any, decisions: Sequence[Any], settings: Settings, deadline: float, ssl_context: Any
+) -> list[dict[str, Any]]:
+    """Deliver the alerts of ``decisions`` (upstat.notify.flap.Decision: send, or hold) to the SNS topic,
+    the webhooks and the channels, and store the outcomes; returns them."""
+    from upstat.notify.delivery import deliver
+
+    outcomes: list[dict[str, Any]] = []
+    for d in decisions:
+        outcome: dict[str, Any] = {"alert": d.alert.payload(), "sns": None, "webhooks": [], "channels": []}
+        if d.action == "send":
+            outcome["sns"] = _publish_sns(d.alert, settings)
+        else:
+            outcome["held"] = HELD
+        outcomes.append(outcome)
+    sending = [d.alert for d in decisions]
     hooks = global_webhooks(settings)
-    targets = [(i, url) for i, a in enumerate(mine) for url in dict.fromkeys([*hooks, *a.webhooks])]
+    targets = [
+        (i, url)
+        for i, d in enumerate(decisions)
+        if d.action == "send"
+        for url in dict.fromkeys([*hooks, *d.alert.webhooks])
+    ]
     if targets:
         policy = AddressPolicy.from_text(settings.allowed_targets)
         secret = webhook_secret(settings)
-        results = asyncio.run(_post_all(mine, targets, secret, policy, deadline, ssl_context))
-        for (i, _), outcome in zip(targets, results, strict=True):
-            outcomes[i]["webhooks"].append(outcome)
-    _store_outcomes(client, keys, mine, outcomes)
+        results = asyncio.run(_post_all(sending, targets, secret, policy, deadline, ssl_context))
+        for (i, _), result in zip(targets, results, strict=True):
+            outcomes[i]["webhooks"].append(result)
+    delivered = deliver(client, decisions, settings=settings, deadline=deadline, ssl_context=ssl_context)
+    for outcome, channels in zip(outcomes, delivered, strict=True):
+        outcome["channels"] = channels
+    _store_outcomes(client, keys_of(settings), sending, outcomes, settings)
     _count(outcomes)
     return outcomes
+
+
+def keys_of(settings: Settings) -> UptimeKeys:
+    return UptimeKeys(settings.key_prefix)
 
 
 def webhook_secret(settings: Settings) -> str | None:
@@ -226,11 +275,12 @@ def webhook_secret(settings: Settings) -> str | None:
 
 
 def _count(outcomes: Sequence[dict[str, Any]]) -> None:
-    """AlertsSent / AlertsFailed: one per delivery (an SNS publish or a webhook POST)."""
+    """AlertsSent / AlertsFailed: one per delivery (an SNS publish, a webhook POST, a channel's message)."""
     from upstat import metrics
 
     deliveries = [o["sns"] for o in outcomes if o["sns"] is not None]
     deliveries += [hook for o in outcomes for hook in o["webhooks"]]
+    deliveries += [sent for o in outcomes for sent in o.get("channels", [])]
     sent = sum(bool(d.get("ok")) for d in deliveries)
     metrics.emit({"AlertsSent": sent, "AlertsFailed": len(deliveries) - sent})
     log.info(
@@ -348,14 +398,23 @@ async def _post_once(
 
 
 def _store_outcomes(
-    client: Any, keys: UptimeKeys, alerts: Sequence[Alert], outcomes: Sequence[dict[str, Any]]
+    client: Any,
+    keys: UptimeKeys,
+    alerts: Sequence[Alert],
+    outcomes: Sequence[dict[str, Any]],
+    settings: Settings,
 ) -> None:
+    from upstat.notify.keyspace import NotifyKeys
+
+    log_key = NotifyKeys(settings.key_prefix).deliveries()
     pipe = client.pipeline(transaction=False)
     for alert, outcome in zip(alerts, outcomes, strict=True):
         text = json.dumps(outcome, separators=(",", ":"))
         pipe.set(keys.alert_claim(alert.service_id, alert.claim_id), text, xx=True, keepttl=True)
         pipe.lpush(keys.alerts(alert.service_id), text)
         pipe.ltrim(keys.alerts(alert.service_id), 0, OUTCOMES_KEPT - 1)
+        pipe.lpush(log_key, text)
+    pipe.ltrim(log_key, 0, DELIVERIES_KEPT - 1)
     pipe.execute()
 
 
@@ -363,3 +422,22 @@ def recent_outcomes(client: Any, service_id: str, limit: int = 20) -> list[dict[
     """The latest alert outcomes of a service, newest first."""
     keys = keyspace(UptimeKeys)
     return [json.loads(x) for x in client.lrange(keys.alerts(service_id), 0, max(0, limit - 1))]
+
+
+def deliveries(client: Any, *, subject_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest alerts with their outcomes (of one subject, or of all), newest first, webhook URLs
+    masked (their paths carry the receivers' tokens; channel outcomes never hold a secret)."""
+    from upstat.notify.keyspace import NotifyKeys
+    from upstat.uptime.models import mask_webhook
+
+    if subject_id is not None:
+        key = keyspace(UptimeKeys).alerts(subject_id)
+    else:
+        key = keyspace(NotifyKeys).deliveries()
+    out = []
+    for raw in client.lrange(key, 0, max(0, limit - 1)):
+        outcome = json.loads(raw)
+        for hook in outcome.get("webhooks", []):
+            hook["url"] = mask_webhook(hook.get("url", ""))
+        out.append(outcome)
+    return out

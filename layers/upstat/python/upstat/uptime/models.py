@@ -322,6 +322,7 @@ _HOST_PART = r"[^\s\x00-\x1f\x7f-\x9f/@\\?#]+"
 _REST = r"([/?#][^\s\x00-\x1f\x7f-\x9f\\]*)?"
 URL_PATTERN = rf"^$|^([Hh][Tt][Tt][Pp][Ss]?|[Tt][Cc][Pp]|[Dd][Nn][Ss])://{_HOST_PART}{_REST}$"
 WEBHOOK_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://{_HOST_PART}{_REST}$"
+CHANNEL_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _CODE = "[1-5][0-9]{2}"
 STATUS_PATTERN = rf"^\s*{_CODE}\s*(-\s*{_CODE}\s*)?(,\s*{_CODE}\s*(-\s*{_CODE}\s*)?)*$"
 _STATUS_ITEM = {
@@ -403,10 +404,27 @@ class ServiceFields(BaseModel):
         "refused, naming it)",
     )
 
+    channels: list[Annotated[SStr, Field(max_length=64), pattern(CHANNEL_ID_PATTERN)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Ids of the notification channels (/v1/channels) its alerts go to; empty: the channels "
+        "marked default. Each must exist (400 naming it)",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _aliases(cls, data: Any) -> Any:
         return resolve_aliases(data)
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        for cid in value:
+            if not re.fullmatch(CHANNEL_ID_PATTERN[1:-1], cid):
+                raise ValueError(f"{cid!r} is not a channel id (see GET /v1/channels)")
+        if len(set(value)) != len(value):
+            raise ValueError("each channel may be named once")
+        return value
 
     @field_validator("expected_status", mode="before")
     @classmethod

@@ -62,6 +62,20 @@ def refuse_blocked_targets(fields: ServiceIn) -> None:
             )
 
 
+def refuse_unknown_channels(client: Any, fields: ServiceIn) -> None:
+    """InvalidInput naming ``channels[i]`` when it names no notification channel."""
+    if not fields.channels:
+        return
+    from upstat.notify.store import ChannelStore
+
+    missing = ChannelStore(client).missing(fields.channels)
+    if missing:
+        i = fields.channels.index(missing[0])
+        raise InvalidInput(
+            f"channels[{i}]: no channel {missing[0]!r} (GET /v1/channels lists them)", field=f"channels[{i}]"
+        )
+
+
 def first_check_ms(service: Service, now_ms: int) -> int:
     """When a new (or resumed) service is first due: at once, or for push monitors when a beat is late."""
     if service.kind == "push":
@@ -138,6 +152,7 @@ class ServiceStore:
         now_ms = clock.now_ms() if now_ms is None else now_ms
         fields = validated(ServiceIn, data)
         refuse_blocked_targets(fields)
+        refuse_unknown_channels(self.redis, fields)
         service = Service.model_validate(
             {
                 **fields.model_dump(by_alias=True, mode="json"),
@@ -195,7 +210,9 @@ class ServiceStore:
     def _cas_update(self, current: Service, change: ServiceUpdate, now_ms: int | None) -> Service:
         for _ in range(MAX_CAS_ATTEMPTS):
             merged = change.apply(current)
-            refuse_blocked_targets(validated(ServiceIn, merged))
+            checked = validated(ServiceIn, merged)
+            refuse_blocked_targets(checked)
+            refuse_unknown_channels(self.redis, checked)
             stamp = clock.now_ms() if now_ms is None else now_ms
             token = current.push_token
             if merged.get("kind") == "push" and not token:

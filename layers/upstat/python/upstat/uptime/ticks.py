@@ -125,6 +125,19 @@ def _alert(client: Any, recorded: Sequence[Recorded], deadline: float, settings:
     alerting.send_alerts(client, alerting.alerts_of(recorded), deadline=deadline, settings=settings)
 
 
+def run_flap_sweep(client: Any, *, now_ms: int, deadline: float, settings: Settings | None = None) -> int:
+    """Send the "settled" summaries of subjects that stopped flapping (upstat.notify.flap); how many. One
+    read when none is due (the alert path, and aiohttp, are loaded only when one is)."""
+    settings = settings or get_settings()
+    from upstat.notify.flap import any_due
+
+    if not any_due(client, now_ms=now_ms, settings=settings):
+        return 0
+    from upstat.uptime import alerts as alerting
+
+    return len(alerting.settle_flapping(client, now_ms=now_ms, deadline=deadline, settings=settings))
+
+
 def _summary(recorded: Sequence[Recorded]) -> dict[str, Any]:
     return {
         "checked": len(recorded),
