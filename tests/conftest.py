@@ -13,6 +13,8 @@ from upstat.config import Settings, get_settings
 from upstat.store import client as store_client
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+#: The Fernet key notification channels' secrets are sealed with in tests (UPSTAT_CHANNEL_KEY).
+CHANNEL_KEY = "BlsIM7975kdWH4x2tvAeQ9jn38LjWpU8xNeSkhnVXhc="
 
 
 @pytest.fixture(scope="session")
@@ -28,12 +30,14 @@ def redis_url(valkey_server: ValkeyServer) -> str:
 
 @pytest.fixture
 def env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """Process environment for one test: REDIS_URL, admin token, loopback allowed as a check target."""
+    """Process environment for one test: REDIS_URL, admin token, loopback allowed as a check target, the
+    channel key."""
     values = {
         "REDIS_URL": redis_url,
         "UPSTAT_ADMIN_TOKEN": ADMIN_TOKEN,
         "UPSTAT_ALLOWED_TARGETS": "127.0.0.0/8,::1/128",
         "UPSTAT_KEY_PREFIX": "upstat:",
+        "UPSTAT_CHANNEL_KEY": CHANNEL_KEY,
     }
     for name in [n for n in os.environ if n.startswith("UPSTAT_")]:
         monkeypatch.delenv(name, raising=False)

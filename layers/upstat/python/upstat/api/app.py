@@ -49,6 +49,7 @@ ROUTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("upstat.api.routes.backups", ("/v1/backups",)),
     ("upstat.api.routes.rules", ("/v1/rules",)),
+    ("upstat.api.routes.channels", ("/v1/channels", "/v1/alerts")),
     ("upstat.dialects.openuptimes", ("/api",)),
     ("upstat.dialects.openvpn", ("/api/v1",)),
     ("upstat.dialects.duplistatus", ("/api/upload", "/api/chart-data")),
