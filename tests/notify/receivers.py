@@ -44,6 +44,7 @@ import pytest
 from aiohttp import web
 
 from tests.uptime.targets import HOST, ServerThread
+from upstat.config import get_settings
 
 BOT_TOKEN = "123456789:AAHfakefakefakefakefakefakefake12345"
 CHAT = "-1001234567890"
@@ -326,3 +327,16 @@ def services(target_thread: ServerThread) -> Iterator[Services]:
     port = target_thread.serve(make_app(holder))
     holder.base = f"http://{HOST}:{port}"
     yield holder
+
+
+@pytest.fixture
+def pointed(env: dict[str, str], services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """The services' API base URLs (Telegram, PagerDuty, Opsgenie, ntfy) set to the local stand-ins."""
+    monkeypatch.setenv("UPSTAT_TELEGRAM_API_URL", f"{services.base}/telegram")
+    monkeypatch.setenv("UPSTAT_PAGERDUTY_EVENTS_URL", f"{services.base}/pagerduty/v2/enqueue")
+    monkeypatch.setenv("UPSTAT_OPSGENIE_API_URL", f"{services.base}/opsgenie")
+    monkeypatch.setenv("UPSTAT_NTFY_URL", f"{services.base}/ntfy")
+    monkeypatch.setenv("UPSTAT_PUBLIC_BASE_URL", "https://status.example.com")
+    get_settings.cache_clear()
+    yield services
+    get_settings.cache_clear()

@@ -18,7 +18,15 @@ from upstat.config import Settings, get_settings
 from upstat.errors import Conflict, InvalidInput, NotFound, UpstatError
 from upstat.notify import sealing
 from upstat.notify.keyspace import NotifyKeys
-from upstat.notify.models import SECRETS, USER_URLS, Channel, ChannelIn, ChannelUpdate, channel_in
+from upstat.notify.models import (
+    SECRETS,
+    USER_URLS,
+    Channel,
+    ChannelIn,
+    ChannelUpdate,
+    channel_in,
+    unmask_config,
+)
 from upstat.store.scripts import Scripts, define
 
 #: Set field ARGV[1] of the hash to ARGV[3] only if it holds ARGV[2]: 1 stored, 0 changed meanwhile, -1 gone.
@@ -107,6 +115,7 @@ class ChannelStore:
     # --- writes ---
     def create(self, data: ChannelIn | dict[str, Any], *, now_ms: int | None = None) -> Channel:
         fields = channel_in(data)
+        unmask_config(fields.kind, fields.config, {})  # a masked secret stands for nothing stored yet
         refuse_blocked_urls(fields, self.settings)
         stamp = clock.now_ms() if now_ms is None else now_ms
         channel = Channel.model_validate(
@@ -125,10 +134,9 @@ class ChannelStore:
         current, raw = self._current(channel_id)
         sent = data.model_dump(by_alias=True, mode="json") if isinstance(data, ChannelIn) else dict(data)
         kind = sent.get("kind")
-        if isinstance(sent.get("config"), dict) and kind == current.kind:
-            from upstat.notify.models import unmask_config
-
-            sent["config"] = unmask_config(current.kind, sent["config"], current.config)
+        if isinstance(sent.get("config"), dict) and kind in SECRETS:
+            stored = current.config if kind == current.kind else {}
+            sent["config"] = unmask_config(kind, sent["config"], stored)
         return self._write(current, raw, sent)
 
     def update(self, channel_id: str, change: ChannelUpdate | dict[str, Any]) -> Channel:
