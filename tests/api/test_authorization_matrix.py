@@ -83,6 +83,7 @@ class World:
     certificate: bytes = b""
     wifi_sessions: dict[str, str] = field(default_factory=dict)  # source -> a Wi-Fi session of it
     rule_id: str = ""
+    channel_id: str = ""
 
 
 Request = tuple[str, dict[str, Any]]  # (path, httpx request keyword arguments)
@@ -150,6 +151,20 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
         f"/v1/services/api/maintenance/{w.service_window_id}",
         {},
     ),
+    ("GET", "/v1/channels"): lambda w, s: ("/v1/channels", {}),
+    ("POST", "/v1/channels"): lambda w, s: (
+        "/v1/channels",
+        {"json": {"name": "new", "kind": "webhook", "config": {"url": w.target}}},
+    ),
+    ("GET", "/v1/channels/{id}"): lambda w, s: (f"/v1/channels/{w.channel_id}", {}),
+    ("PATCH", "/v1/channels/{id}"): lambda w, s: (f"/v1/channels/{w.channel_id}", {"json": {"name": "n"}}),
+    ("PUT", "/v1/channels/{id}"): lambda w, s: (
+        f"/v1/channels/{w.channel_id}",
+        {"json": {"name": "n", "kind": "webhook", "config": {"url": w.target}}},
+    ),
+    ("DELETE", "/v1/channels/{id}"): lambda w, s: (f"/v1/channels/{w.channel_id}", {}),
+    ("POST", "/v1/channels/{id}/test"): lambda w, s: (f"/v1/channels/{w.channel_id}/test", {}),
+    ("GET", "/v1/alerts"): lambda w, s: ("/v1/alerts", {}),
     ("GET", "/v1/push/{token}"): lambda w, s: (f"/v1/push/{w.push_token}", {}),
     ("POST", "/v1/push/{token}"): lambda w, s: (f"/v1/push/{w.push_token}", {}),
     ("GET", "/api/ping"): lambda w, s: ("/api/ping", {}),
@@ -305,6 +320,10 @@ def build(r: Any, target: str) -> World:
     world.rule_id = rules.create(
         r, engine, {"name": "r", "kind": "device", "expression": "avg(x, 15m) > 1"}, now=now_ms()
     ).id
+    from upstat.notify.store import ChannelStore
+
+    channel = {"name": "ops", "kind": "webhook", "config": {"url": target}}
+    world.channel_id = ChannelStore(r).create(channel).id
     return world
 
 

@@ -100,6 +100,15 @@ DOCUMENTED_RULES = (
     # OpenWISP: chart ranges (start and end together), an interface named once per report (it names series)
     "start and end go together",
     "has non-unique elements",
+    # notification channels (ChannelIn.config's description: each kind's settings; timezone: an IANA zone;
+    # a masked secret stands for the stored one), services' channels (each must exist), /v1/alerts filters
+    "config.",
+    "config: ",
+    "is not an IANA time zone",
+    "stands for a stored secret",
+    "GET /v1/channels lists them",
+    "each channel may be named once",
+    "give service or subject, not both",
 )
 
 

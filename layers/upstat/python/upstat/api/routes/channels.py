@@ -118,12 +118,17 @@ def test_channel(ref: ChannelId, client: RedisDep, settings: SettingsDep, _: Adm
     return TestResult.model_validate(send_test(client, channel, settings=settings))
 
 
-@router.get("/v1/alerts", summary="Alerts sent, newest first, with each delivery's outcome")
+@router.get(
+    "/v1/alerts",
+    summary="Alerts sent, newest first, with each delivery's outcome",
+    responses={404: {"model": ErrorBody, "description": "No service of this name"}},
+)
 def list_alerts(
     client: RedisDep,
     _: Reader,
     service: Annotated[
-        str | None, Query(min_length=1, max_length=100, description="Only this service's (by name)")
+        str | None,
+        Query(min_length=1, max_length=100, description="Only this service's (by name; not with subject)"),
     ] = None,
     subject: Annotated[
         str | None,
