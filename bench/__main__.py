@@ -9,6 +9,7 @@ MODULES = (
     "bench.engine",
     "bench.prober",
     "bench.ping",
+    "bench.notify",
     "bench.status",
     "bench.openvpn",
     "bench.duplistatus",
