@@ -4,6 +4,7 @@ on 5xx and 429, to the channels a subject names (else the default set), and flap
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -293,3 +294,50 @@ def test_email_goes_through_ses_and_sns_channels_publish(r: Any, aws_env: None) 
     assert "2026-01-01 01:00:00 CET" in sent.body and "timed out: timed out after 10000 ms" in sent.body
     [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     assert '"event": "service.down"' in message["Body"].replace('\\"', '"')
+
+
+def test_failed_deliveries_log_and_record_no_secret(
+    r: Any, pointed: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = ChannelStore(r)
+    store.create(
+        {"name": "tg", "kind": "telegram", "default": True, "config": {"botToken": BOT_TOKEN, "chatId": CHAT}}
+    )
+    store.create(
+        {"name": "og", "kind": "opsgenie", "default": True, "config": {"apiKey": "wrong-genie-key-42"}}
+    )
+    monkeypatch.setenv("UPSTAT_TELEGRAM_API_URL", "http://127.0.0.1:9/telegram")  # nothing listens
+    get_settings.cache_clear()
+    [outcome] = send_alerts(r, [Alert("svc", "api", "", "down", "up", "down", now_ms(), 1)])
+    by_kind = {o["kind"]: o for o in outcome["channels"]}
+    assert by_kind["telegram"]["ok"] is False and by_kind["telegram"]["attempts"] == 3
+    assert by_kind["opsgenie"]["status"] == 401 and "Key format is not valid" in by_kind["opsgenie"]["error"]
+    stored = str(alerts.recent_outcomes(r, "svc"))
+    for secret in (BOT_TOKEN, "wrong-genie-key-42"):
+        assert secret not in caplog.text and secret not in str(outcome) and secret not in stored
+
+
+def test_a_channel_whose_secrets_no_longer_open_is_an_outcome(
+    r: Any, pointed: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ChannelStore(r)
+    broken = store.create(
+        {"name": "s", "kind": "slack", "default": True, "config": {"webhookUrl": f"{pointed.base}/slack/x"}}
+    )
+    monkeypatch.setenv(
+        "UPSTAT_CHANNEL_KEY", "dGhpcyBpcyBhbm90aGVyIGtleSBvZiAzMiBieXRlcyE="
+    )  # the key was rotated
+    get_settings.cache_clear()
+    ChannelStore(r).create(
+        {
+            "name": "d",
+            "kind": "discord",
+            "default": True,
+            "config": {"webhookUrl": f"{pointed.base}/discord/x"},
+        }
+    )
+    [outcome] = send_alerts(r, [Alert("svc", "api", "", "down", "up", "down", now_ms(), 1)])
+    by_channel = {o["channel"]: o for o in outcome["channels"]}
+    assert by_channel[broken.id]["ok"] is False and "save the channel again" in by_channel[broken.id]["error"]
+    assert [o["kind"] for o in outcome["channels"] if o["ok"]] == ["discord"]

@@ -65,6 +65,7 @@ def deliver(
     if not channels and not broken and not any(d.alert.channels for d in wanted):
         return out
     defaults = [cid for cid, c in channels.items() if c.default]
+    defaults += [cid for cid, (_, default) in broken.items() if default]
     items: list[Outgoing] = []
     index: list[int] = []
     for i, d in enumerate(decisions):
@@ -74,7 +75,7 @@ def deliver(
         for cid in dict.fromkeys(d.alert.channels or defaults):
             channel = channels.get(cid)
             if channel is None:
-                why = broken.get(cid, "no such channel (deleted?)")
+                why = broken[cid][0] if cid in broken else "no such channel (deleted?)"
                 out[i].append({"channel": cid, "ok": False, "attempts": 0, "error": why})
                 continue
             items.append(outgoing(channel, notice, settings, d.alert.payload()))

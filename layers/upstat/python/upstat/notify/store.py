@@ -73,17 +73,18 @@ class ChannelStore:
         found = [self._decode(v) for v in self.redis.hgetall(self.keys.channels()).values()]
         return sorted(found, key=lambda c: (c.name.lower(), c.id))
 
-    def for_delivery(self) -> tuple[dict[str, Channel], dict[str, str]]:
-        """Every channel by id, and the ids of those that cannot be read (their secrets do not open with
-        the key, the key cannot be read) with why: one broken channel must not stop the others' alerts."""
+    def for_delivery(self) -> tuple[dict[str, Channel], dict[str, tuple[str, bool]]]:
+        """Every channel by id, and those that cannot be read (their secrets do not open with the key, the
+        key cannot be read) as (why, whether it is in the default set): one broken channel must not stop
+        the others' alerts, and must still show up in the outcomes of the alerts it should have had."""
         good: dict[str, Channel] = {}
-        broken: dict[str, str] = {}
+        broken: dict[str, tuple[str, bool]] = {}
         for key, raw in self.redis.hgetall(self.keys.channels()).items():
             cid = key.decode() if isinstance(key, bytes) else str(key)
             try:
                 good[cid] = self._decode(raw)
             except UpstatError as exc:
-                broken[cid] = exc.message
+                broken[cid] = (exc.message, bool(json.loads(raw).get("default")))
         return good, broken
 
     def get(self, channel_id: str) -> Channel | None:
