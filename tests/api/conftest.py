@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_TOKEN
+from tests.notify.receivers import pointed, services  # noqa: F401  (fixtures, registered by import)
 from tests.uptime.targets import (  # noqa: F401  (fixtures, registered by import)
     _http_target,
     local_target,

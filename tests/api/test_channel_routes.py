@@ -11,13 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.notify.receivers import (  # noqa: F401  (fixtures, registered by import)
-    BOT_TOKEN,
-    CHAT,
-    Services,
-    pointed,
-    services,
-)
+from tests.notify.receivers import BOT_TOKEN, CHAT, Services
 from tests.uptime.targets import LocalTarget
 from upstat.config import get_settings
 from upstat.uptime.ticks import run_ping_tick
