@@ -145,8 +145,9 @@ def a_rule(r: Any) -> None:
 
 def test_every_published_request_example_is_accepted_as_published(env: dict[str, str], r: Any) -> None:
     """Sent as published (path names filled with an existing service "api", source "edge-router" (also the
-    OpenWISP device {pk}), organization "acme" and rule "slow-api"), each answers 2xx."""
+    OpenWISP device {pk}), organization "acme", rule "slow-api" and a channel), each answers 2xx."""
     from tests.conftest import ADMIN_TOKEN
+    from upstat.notify.store import ChannelStore
     from upstat.sources import store as registry
     from upstat.uptime.services import ServiceStore
 
@@ -163,13 +164,15 @@ def test_every_published_request_example_is_accepted_as_published(env: dict[str,
             registry.create_source(r, "edge-router", kind="device", now_ms=1)
         backup_server_with_a_job(r)
         a_rule(r)
+        channel = ChannelStore(r).create(
+            {"name": "c", "kind": "webhook", "config": {"url": "https://x.io/h"}}
+        )
+        ids = {"sources": "edge-router", "rules": "slow-api", "channels": channel.id}
         res = client.request(
             method,
             path.replace("{name}", "api")
             .replace("{pk}", "edge-router")
-            .replace(
-                "{id}", "edge-router" if "sources" in path else "slow-api" if "rules" in path else "acme"
-            )
+            .replace("{id}", next((v for k, v in ids.items() if f"/{k}/" in path), "acme"))
             .replace("{server}", "1")
             .replace("{job}", "documents"),
             params={"name": "api"} if path == "/api/services" and method == "PUT" else None,

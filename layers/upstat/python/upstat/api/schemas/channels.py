@@ -27,6 +27,35 @@ CHANNEL_VIEW_EXAMPLE: dict[str, Any] = {
 }
 
 
+ALERT_EXAMPLE: dict[str, Any] = {
+    "alert": {
+        "event": "service.down",
+        "service": {"id": "9f1c2b3a4d5e6f70", "name": "api", "url": "https://api.example.com/health"},
+        "transition": "down",
+        "previous": "up",
+        "current": "down",
+        "at": T0,
+        "seq": 4,
+        "errorKind": "status",
+        "error": "status 500, expected 200",
+        "certDays": None,
+    },
+    "sns": {"ok": True, "messageId": "5c6b1f0e-0000-4000-8000-000000000000"},
+    "webhooks": [{"url": "https://hooks.example.com/********", "ok": True, "attempts": 1, "status": 200}],
+    "channels": [
+        {
+            "channel": "4f2a9c0d1e7b",
+            "name": "ops slack",
+            "kind": "slack",
+            "ok": True,
+            "attempts": 2,
+            "status": 200,
+            "answer": "ok",
+        }
+    ],
+}
+
+
 class ChannelView(BaseModel):
     """A channel with every field, its secrets masked (``********``; a URL keeps its scheme and host)."""
 
@@ -47,6 +76,9 @@ class ChannelView(BaseModel):
 
 
 class ChannelList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"count": 1, "channels": [CHANNEL_VIEW_EXAMPLE]}]}
+    )
     count: int
     channels: list[ChannelView]
 
@@ -101,5 +133,6 @@ class AlertList(BaseModel):
     """Alerts, newest first, each with its outcomes: ``sns``, ``webhooks`` (URLs masked), ``channels``
     (one per channel: ok, attempts, status, error), and ``held`` for a change held back while flapping."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 1, "alerts": [ALERT_EXAMPLE]}]})
     count: int
     alerts: list[dict[str, Any]]
