@@ -390,6 +390,23 @@ def test_the_webhook_secret_is_an_ssm_parameter_read_by_the_functions_that_alert
     assert not allows(role_statements(template, "rollup"), "ssm:GetParameter", "/admin-token")
 
 
+def test_the_channel_key_is_an_ssm_parameter_and_the_alerting_functions_may_send_to_channels(
+    template: dict[str, Any],
+) -> None:
+    for function in ("api", "ping", "pingWorker"):
+        env = template["Resources"][logical_id(function)]["Properties"]["Environment"]["Variables"]
+        assert env["UPSTAT_CHANNEL_KEY_SSM_PARAMETER"] == f"/upstat/{stage_of(template)}/channel-key"
+        assert "UPSTAT_CHANNEL_KEY" not in env
+        statements = role_statements(template, function)
+        assert allows(statements, "ssm:GetParameter", "/channel-key")
+        assert allows(statements, "ses:SendEmail", ":identity/*")
+        assert allows(statements, "sns:Publish", ":sns:")
+    for function in ("rollup", "retention", "openvpn"):
+        statements = role_statements(template, function)
+        assert not allows(statements, "ssm:GetParameter", "/channel-key")
+        assert not allows(statements, "ses:SendEmail", "")
+
+
 def test_no_secret_value_is_in_the_template(template: dict[str, Any]) -> None:
     text = json.dumps(template)
     assert "{{resolve:" not in text
@@ -398,6 +415,7 @@ def test_no_secret_value_is_in_the_template(template: dict[str, Any]) -> None:
         assert not {
             "UPSTAT_ADMIN_TOKEN",
             "UPSTAT_WEBHOOK_SECRET",
+            "UPSTAT_CHANNEL_KEY",
             "UPSTAT_ALERT_WEBHOOKS",
             "REDIS_URL",
         } & set(env)

@@ -28,9 +28,16 @@ def _fernet(settings: Settings) -> Any:
     if not key and settings.channel_key_ssm_parameter:
         from upstat.aws import get_ssm_parameter
 
+        name = settings.channel_key_ssm_parameter
         try:
-            key = get_ssm_parameter(settings.channel_key_ssm_parameter)
+            key = get_ssm_parameter(name)
         except Exception as exc:  # botocore raises many types; the caller gets one typed error
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ParameterNotFound":
+                raise Conflict(
+                    f"channels keep their secrets encrypted, and the key's SSM parameter {name} does not "
+                    "exist: create it as a SecureString holding a Fernet key",
+                    field="config",
+                ) from exc
             raise StoreUnavailable(
                 f"the channel key parameter could not be read ({type(exc).__name__})"
             ) from exc
