@@ -341,3 +341,19 @@ def test_a_channel_whose_secrets_no_longer_open_is_an_outcome(
     by_channel = {o["channel"]: o for o in outcome["channels"]}
     assert by_channel[broken.id]["ok"] is False and "save the channel again" in by_channel[broken.id]["error"]
     assert [o["kind"] for o in outcome["channels"] if o["ok"]] == ["discord"]
+
+
+def test_the_channel_key_can_live_in_ssm(r: Any, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from upstat.errors import Conflict
+
+    monkeypatch.delenv("UPSTAT_CHANNEL_KEY")
+    monkeypatch.setenv("UPSTAT_CHANNEL_KEY_SSM_PARAMETER", "/upstat/test/channel-key")
+    get_settings.cache_clear()
+    slack = {"name": "s", "kind": "slack", "config": {"webhookUrl": "https://hooks.slack.com/services/T/B/x"}}
+    with pytest.raises(Conflict, match="/upstat/test/channel-key does not exist"):
+        ChannelStore(r).create(slack)
+    key = "dGhpcyBpcyBhbm90aGVyIGtleSBvZiAzMiBieXRlcyE="
+    boto3.client("ssm").put_parameter(Name="/upstat/test/channel-key", Value=key, Type="SecureString")
+    made = ChannelStore(r).create(slack)
+    assert ChannelStore(r).require(made.id).config == slack["config"]
+    assert b"hooks.slack.com/services" not in r.hget("upstat:notify:channels", made.id)

@@ -1,9 +1,13 @@
-"""Alerts: one per recorded transition, published to SNS and/or POSTed to webhooks, after the state change
-is stored (the recorder runs first) and never twice for the same transition.
+"""Alerts: one per recorded transition, published to SNS, POSTed to webhooks and sent to notification
+channels (upstat.notify), after the state change is stored (the recorder runs first) and never twice for
+the same transition.
 
 Each transition (service id, seq) is claimed with ``SET NX`` before anything is sent, so overlapping ping
-runs (or a retried one) send it once. Delivery outcomes are stored on the claim key and in the service's
-alert list; they are never raised: a failing transport must not fail the ping run.
+runs (or a retried one) send it once; then flap control decides (upstat.notify.flap: send it, send one
+"flapping" message in its place, or hold it), and each alert sent goes to the channels it names, else the
+default set, once each. Delivery outcomes are stored on the claim key, in the subject's alert list and in
+the list of every subject's (``GET /v1/alerts``); they are never raised: a failing transport must not fail
+the ping run.
 
 Webhooks get ``POST`` with a JSON body and, when ``UPSTAT_WEBHOOK_SECRET`` is set (or the SSM parameter
 named by ``UPSTAT_WEBHOOK_SECRET_SSM_PARAMETER`` exists, as in the deployed stack), the headers
