@@ -189,12 +189,13 @@ def test_alerts_are_listed_with_their_outcomes_secrets_masked(
     cid = client.post("/v1/channels", json=slack(pointed.base, default=True), headers=auth).json()["id"]
     hook = f"{pointed.base}/webhook/s3cr3t-hook-path"
     for name in ("api", "web"):
-        body = {"name": name, "url": local_target.url("/down"), "webhooks": [hook]}
+        body = {"name": name, "url": local_target.url("/down?api_key=target-s3cr3t"), "webhooks": [hook]}
         assert client.post("/v1/services", json=body, headers=auth).status_code == 201
     run_ping_tick(r, now_ms=int(time.time() * 1000), deadline=time.monotonic() + 20)
     listed = client.get("/v1/alerts", headers=auth)
     assert listed.status_code == 200 and listed.json()["count"] == 2
     assert "s3cr3t-hook-path" not in listed.text and SLACK_SECRET not in listed.text
+    assert "target-s3cr3t" not in listed.text and "api_key=********" in listed.text
     first = listed.json()["alerts"][0]
     assert first["webhooks"][0]["url"] == f"{pointed.base}/********" and first["webhooks"][0]["ok"] is True
     assert first["channels"][0]["channel"] == cid and first["channels"][0]["ok"] is True

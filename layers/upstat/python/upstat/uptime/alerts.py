@@ -429,10 +429,11 @@ def recent_outcomes(client: Any, service_id: str, limit: int = 20) -> list[dict[
 
 
 def deliveries(client: Any, *, subject_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """The latest alerts with their outcomes (of one subject, or of all), newest first, webhook URLs
-    masked (their paths carry the receivers' tokens; channel outcomes never hold a secret)."""
+    """The latest alerts with their outcomes (of one subject, or of all), newest first, as any reader may
+    see them: webhook URLs masked (their paths carry the receivers' tokens), the target's secret-looking
+    query values masked as services show them (channel outcomes never hold a secret)."""
     from upstat.notify.keyspace import NotifyKeys
-    from upstat.uptime.models import mask_webhook
+    from upstat.uptime.models import mask_url, mask_webhook
 
     if subject_id is not None:
         key = keyspace(UptimeKeys).alerts(subject_id)
@@ -443,5 +444,8 @@ def deliveries(client: Any, *, subject_id: str | None = None, limit: int = 50) -
         outcome = json.loads(raw)
         for hook in outcome.get("webhooks", []):
             hook["url"] = mask_webhook(hook.get("url", ""))
+        subject = outcome.get("alert", {}).get("service", {})
+        if subject.get("url"):
+            subject["url"] = mask_url(subject["url"])
         out.append(outcome)
     return out
