@@ -357,3 +357,38 @@ def test_the_channel_key_can_live_in_ssm(r: Any, aws_env: None, monkeypatch: pyt
     made = ChannelStore(r).create(slack)
     assert ChannelStore(r).require(made.id).config == slack["config"]
     assert b"hooks.slack.com/services" not in r.hget("upstat:notify:channels", made.id)
+
+
+def test_the_ping_job_sends_the_summary_of_a_subject_that_settled(
+    r: Any, pointed: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from upstat.jobs.handlers import ping as run_ping_job
+
+    monkeypatch.setenv("UPSTAT_FLAP_CHANGES", "2")
+    get_settings.cache_clear()
+    ChannelStore(r).create(
+        {"name": "s", "kind": "slack", "default": True, "config": {"webhookUrl": f"{pointed.base}/slack/x"}}
+    )
+    t0 = now_ms() - HOUR_MS  # flapped an hour ago, quiet since: past the 10-minute window
+    for i in range(5):
+        send_alerts(r, [flip(i, t0)])
+    assert len(pointed.of("slack")) == 3  # two changes, then "flapping"
+    assert run_ping_job({}, None)["settled"] == 1
+    assert "settled" not in run_ping_job({}, None)  # once
+    assert pointed.of("slack")[-1].json()["blocks"][0]["text"]["text"] == "api has settled: down"
+
+
+def test_channels_and_flap_control_on_a_cluster(cluster_env: str, pointed: Services) -> None:
+    from upstat.store.client import get_redis
+
+    client = get_redis()
+    ChannelStore(client).create(
+        {"name": "s", "kind": "slack", "default": True, "config": {"webhookUrl": f"{pointed.base}/slack/x"}}
+    )
+    t0 = now_ms() - HOUR_MS
+    for i in range(8):
+        send_alerts(client, [flip(i, t0), Alert(f"other{i}", "o", "", "down", "up", "down", t0, 1)])
+    assert len(settle_flapping(client, now_ms=now_ms(), deadline=time.monotonic() + 10)) == 1
+    titles = [s.json()["blocks"][0]["text"]["text"] for s in pointed.of("slack") if "api" in s.json()["text"]]
+    assert titles[-2:] == ["api is FLAPPING", "api has settled: up"] and len(titles) == 7
+    assert len(alerts.deliveries(client, limit=100)) == 17  # 16 alerts and the summary
