@@ -393,7 +393,7 @@ def test_the_webhook_secret_is_an_ssm_parameter_read_by_the_functions_that_alert
 def test_the_channel_key_is_an_ssm_parameter_and_the_alerting_functions_may_send_to_channels(
     template: dict[str, Any],
 ) -> None:
-    for function in ("api", "ping", "pingWorker"):
+    for function in ("api", "ping", "pingWorker", "rollup", "writer"):
         env = template["Resources"][logical_id(function)]["Properties"]["Environment"]["Variables"]
         assert env["UPSTAT_CHANNEL_KEY_SSM_PARAMETER"] == f"/upstat/{stage_of(template)}/channel-key"
         assert "UPSTAT_CHANNEL_KEY" not in env
@@ -401,7 +401,7 @@ def test_the_channel_key_is_an_ssm_parameter_and_the_alerting_functions_may_send
         assert allows(statements, "ssm:GetParameter", "/channel-key")
         assert allows(statements, "ses:SendEmail", ":identity/*")
         assert allows(statements, "sns:Publish", ":sns:")
-    for function in ("rollup", "retention", "openvpn"):
+    for function in ("retention", "openvpn"):
         statements = role_statements(template, function)
         assert not allows(statements, "ssm:GetParameter", "/channel-key")
         assert not allows(statements, "ses:SendEmail", "")
@@ -479,6 +479,7 @@ STORE_AND_SECRETS = [
     "UPSTAT_REDIS_URL_SSM_PARAMETER",
     "UPSTAT_ADMIN_TOKEN_SSM_PARAMETER",
     "UPSTAT_WEBHOOK_SECRET_SSM_PARAMETER",
+    "UPSTAT_CHANNEL_KEY_SSM_PARAMETER",
     "UPSTAT_ALERTS_TOPIC_ARN",
 ]
 
