@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -147,6 +148,7 @@ def test_every_published_request_example_is_accepted_as_published(env: dict[str,
     """Sent as published (path names filled with an existing service "api", source "edge-router" (also the
     OpenWISP device {pk}), organization "acme", rule "slow-api" and a channel), each answers 2xx."""
     from tests.conftest import ADMIN_TOKEN
+    from upstat.notify import store as notify_store
     from upstat.notify.store import ChannelStore
     from upstat.sources import store as registry
     from upstat.uptime.services import ServiceStore
@@ -164,9 +166,12 @@ def test_every_published_request_example_is_accepted_as_published(env: dict[str,
             registry.create_source(r, "edge-router", kind="device", now_ms=1)
         backup_server_with_a_job(r)
         a_rule(r)
-        channel = ChannelStore(r).create(
-            {"name": "c", "kind": "webhook", "config": {"url": "https://x.io/h"}}
-        )
+        # under the id the examples name (the channel example's, which the rule example sends to)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(notify_store, "token_source", SimpleNamespace(token_hex=lambda _: "4f2a9c0d1e7b"))
+            channel = ChannelStore(r).create(
+                {"name": "c", "kind": "webhook", "config": {"url": "https://x.io/h"}}
+            )
         ids = {"sources": "edge-router", "rules": "slow-api", "channels": channel.id}
         res = client.request(
             method,

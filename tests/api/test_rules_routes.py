@@ -21,7 +21,12 @@ def make(client: TestClient, **body: Any) -> Any:
 
 
 def test_a_rule_from_an_expression_reads_back_as_fields_and_as_its_expression(client: TestClient) -> None:
-    made = make(client, expression="p95(response_ms, 15m) > 800 for 3", channels=["ops"])
+    ops = client.post(
+        "/v1/channels",
+        json={"name": "ops", "kind": "webhook", "config": {"url": "https://x.io/h"}},
+        headers=AUTH,
+    ).json()["id"]
+    made = make(client, expression="p95(response_ms, 15m) > 800 for 3", channels=[ops])
     assert {k: made[k] for k in ("metric", "aggregate", "window", "op", "threshold", "for")} == {
         "metric": "response_ms",
         "aggregate": "p95",
@@ -30,7 +35,7 @@ def test_a_rule_from_an_expression_reads_back_as_fields_and_as_its_expression(cl
         "threshold": 800.0,
         "for": 3,
     }
-    assert made["expression"] == "p95(response_ms, 15m) > 800 for 3" and made["channels"] == ["ops"]
+    assert made["expression"] == "p95(response_ms, 15m) > 800 for 3" and made["channels"] == [ops]
     fields = make(client, metric="bytes_received", aggregate="increase", window="1h", op="<", threshold=1)
     assert fields["expression"] == "increase(bytes_received, 1h) < 1" and fields["for"] == 1
     listed = client.get("/v1/rules", headers=AUTH).json()
@@ -45,6 +50,7 @@ def test_bad_rules_are_refused_with_400_naming_the_field(client: TestClient) -> 
         ({"expression": "avg(x, 15m) > 1", "kind": "device"}, "source"),
         ({"metric": "x", "aggregate": "avg", "window": "15m"}, "op"),
         ({"expression": "nonsense"}, "expression"),
+        ({"expression": "avg(x, 15m) > 1", "channels": ["no-such-channel"]}, "channels[0]"),
     ]
     for body, field in cases:
         answer = client.post("/v1/rules", json={"name": "n", "source": "api", **body}, headers=AUTH)
@@ -53,6 +59,10 @@ def test_bad_rules_are_refused_with_400_naming_the_field(client: TestClient) -> 
     answer = client.post("/v1/rules", json={"source": "api", "expression": "avg(x, 5m) > 1"}, headers=AUTH)
     assert answer.status_code == 400 and "name" in answer.text
     assert client.get("/v1/rules", headers=AUTH).json()["count"] == 0
+    made = make(client, expression="avg(x, 15m) > 1")
+    answer = client.patch(f"/v1/rules/{made['id']}", json={"channels": ["gone"]}, headers=AUTH)
+    assert answer.status_code == 400 and answer.json()["message"].startswith("channels[0]: no channel 'gone'")
+    assert client.get(f"/v1/rules/{made['id']}", headers=AUTH).json()["channels"] == []
 
 
 def test_increase_of_a_gauge_series_is_refused(client: TestClient, r: Any) -> None:

@@ -34,7 +34,7 @@ ALLOWED = {
     "vpn": {"store", "timeseries", "sources"},
     # Rules (alert rules on any series) read the engine and the registry's kinds, and deliver their changes
     # through uptime's alert path; their transitions module is the one delivery path of recorded changes.
-    "rules": {"store", "timeseries", "sources", "uptime"},
+    "rules": {"store", "timeseries", "sources", "uptime", "notify"},
     # Backups (the backup domain) alert overdue jobs through the rules' transitions, register in sources and
     # apply its access rule to a key (auth's Principal).
     "backups": {"store", "timeseries", "uptime", "sources", "auth", "rules"},

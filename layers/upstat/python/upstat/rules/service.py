@@ -25,6 +25,7 @@ def create(client: Any, engine: Any, body: Mapping[str, Any], *, now: int) -> Ru
     """A new rule from a request body (every field checked, InvalidInput naming the first bad one)."""
     rule = parse_rule(body, engine.tiers, rule_id=store.new_id(), now=now)
     _check_kind(engine, rule)
+    _check_channels(client, rule)
     return store.save(client, rule)
 
 
@@ -34,6 +35,7 @@ def update(client: Any, engine: Any, rule_id: str, body: Mapping[str, Any], *, n
     base = store.get(client, rule_id)
     rule = parse_rule(body, engine.tiers, rule_id=rule_id, now=now, base=base)
     _check_kind(engine, rule)
+    _check_channels(client, rule)
     if _condition(rule) != _condition(base):
         store.clear_states(client, rule_id)
     return store.save(client, rule)
@@ -59,4 +61,19 @@ def _check_kind(engine: Any, rule: Rule) -> None:
             f"aggregate: {rule.aggregate} needs a counter series; {source}/{rule.selector.metric} is a "
             f"{info.kind} (declare it a counter with PUT /v1/series/kind, or use avg, max ...)",
             field="aggregate",
+        )
+
+
+def _check_channels(client: Any, rule: Rule) -> None:
+    """InvalidInput naming ``channels[i]`` when it names no notification channel (as services' channels):
+    an unknown id would otherwise show only as a failed delivery when the rule first fires."""
+    if not rule.channels:
+        return
+    from upstat.notify.store import ChannelStore
+
+    missing = ChannelStore(client).missing(list(rule.channels))
+    if missing:
+        i = rule.channels.index(missing[0])
+        raise InvalidInput(
+            f"channels[{i}]: no channel {missing[0]!r} (GET /v1/channels lists them)", field=f"channels[{i}]"
         )

@@ -47,7 +47,7 @@ EXAMPLE: dict[str, Any] = {
     "name": "slow API",
     "source": "api",
     "expression": "p95(response_ms, 15m) > 800 for 3",
-    "channels": ["ops-slack"],
+    "channels": ["4f2a9c0d1e7b"],
 }
 
 
