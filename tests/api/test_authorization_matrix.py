@@ -92,6 +92,8 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("GET", "/status"): lambda w, s: ("/status", {}),
     ("GET", "/dashboard"): lambda w, s: ("/dashboard", {}),
     ("GET", "/v1/status/page"): lambda w, s: ("/v1/status/page", {}),
+    ("GET", "/v1/badges/{name}/{badge}.svg"): lambda w, s: ("/v1/badges/api/status.svg", {}),
+    ("GET", "/v1/badges/{name}/{badge}.json"): lambda w, s: ("/v1/badges/api/uptime-24h.json", {}),
     ("GET", "/v1/sources"): lambda w, s: ("/v1/sources", {}),
     ("POST", "/v1/sources"): lambda w, s: ("/v1/sources", {"json": {"id": "new", "kind": "device"}}),
     ("GET", "/v1/sources/{id}"): lambda w, s: (f"/v1/sources/{s}", {}),

@@ -8,13 +8,13 @@ with ``If-None-Match`` and get a 304 while nothing changed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from upstat.api.caching import cacheable
 from upstat.api.deps import EngineDep, RedisDep, SettingsDep, require
 from upstat.api.params import UTC, Tz
 from upstat.auth import Principal
@@ -249,17 +249,5 @@ def status_page_data(
         **status_page.build(client, engine, now=now_ms(), tz=tz.value, chart_range=range),
     }
     data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
-    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
     cache = f"public, max-age={MAX_AGE_S}" if settings.public_status_page else "private, no-cache"
-    headers = {"ETag": etag, "Cache-Control": cache}
-    if _matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type="application/json", headers=headers)
-
-
-def _matches(header: str | None, etag: str) -> bool:
-    """RFC 9110 If-None-Match: ``*`` or a list of (possibly weak) tags, compared weakly."""
-    if not header:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    return "*" in tags or etag in tags
+    return cacheable(request, data, media_type="application/json", cache_control=cache)
