@@ -89,6 +89,7 @@ class World:
 Request = tuple[str, dict[str, Any]]  # (path, httpx request keyword arguments)
 REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("GET", "/healthz"): lambda w, s: ("/healthz", {}),
+    ("GET", "/metrics"): lambda w, s: ("/metrics", {}),
     ("GET", "/status"): lambda w, s: ("/status", {}),
     ("GET", "/dashboard"): lambda w, s: ("/dashboard", {}),
     ("GET", "/v1/status/page"): lambda w, s: ("/v1/status/page", {}),

@@ -71,6 +71,8 @@ class Settings:
     # The status page's name: its title and the text of its logo (the page shows it in the header).
     status_page_title: str = "Service status"
     public_read: bool = False
+    # GET /metrics without a key (for a Prometheus that scrapes without credentials); off: a read key.
+    metrics_public: bool = False
     key_cache_seconds: float = 5.0
     rate_limit_per_key: int = 600
     rate_limit_per_ip: int = 300
@@ -129,6 +131,11 @@ class Settings:
     # set (the deployed stack sets it); ``stage`` is their one dimension.
     metrics_namespace: str = ""
     stage: str = "local"
+
+    @property
+    def metrics_readable_by_anyone(self) -> bool:
+        """GET /metrics is public: its own setting, or every read route public (``UPSTAT_PUBLIC_READ``)."""
+        return self.metrics_public or self.public_read
 
     def __post_init__(self) -> None:
         for name, (low, high) in BOUNDS.items():

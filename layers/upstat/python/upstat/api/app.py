@@ -35,6 +35,7 @@ from upstat.config import Settings, get_settings
 # matching a path names its module (tests/api/test_openapi.py checks every route against this table).
 ROUTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("upstat.api.routes.meta", ("/healthz",)),
+    ("upstat.api.routes.metrics", ("/metrics",)),
     (
         "upstat.api.routes.series",
         ("/v1/chart", "/v1/ingest", "/v1/retention", "/v1/series", "/v1/top", "/v1/total"),

@@ -5,7 +5,9 @@ and returns at once. The jobs themselves are idempotent too, so a lock lost to e
 
 Each run logs its summary as structured fields (``job``, ``summary``: one JSON log line under Lambda's JSON
 log format), writes its metrics (upstat.metrics: JobRunsSkipped, JobRunsOverBudget, JobDuration), and a
-completed run records when it started, which ``GET /healthz`` reports (:func:`last_runs`).
+completed run records when it started, which ``GET /healthz`` reports (:func:`last_runs`). Every run that
+got the lock, completed or failed, also counts in the job's stats hash (:func:`job_stats`: runs, failures,
+the latest run's start and duration), which ``GET /metrics`` exposes.
 """
 
 from __future__ import annotations
@@ -83,12 +85,18 @@ def run_job(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]
         metrics.emit({"JobRunsSkipped": 1}, properties={"job": name})
         return {"job": name, "skipped": "another run is in progress"}
     started = time.monotonic()
+    started_ms = clock.now_ms()
     try:
         raw_state = client.get(keys.job_state(name))
         state = json.loads(raw_state) if raw_state else {}
-        ctx = JobContext(name, clock.now_ms(), started + budget, state)
-        summary = body(ctx)
+        ctx = JobContext(name, started_ms, started + budget, state)
+        try:
+            summary = body(ctx)
+        except Exception:
+            _count_run(client, keys, name, started_ms, time.monotonic() - started, failed=True)
+            raise
         elapsed = time.monotonic() - started
+        _count_run(client, keys, name, started_ms, elapsed, failed=False)
         summary.setdefault("job", name)
         summary["duration_ms"] = round(elapsed * 1000, 1)
         last = LastRun(ctx.now_ms, clock.now_ms(), summary.get("complete") is not False)
@@ -100,6 +108,77 @@ def run_job(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]
         return summary
     finally:
         Scripts(client).run(RELEASE, [lock], [token])
+
+
+def _count_run(
+    client: Any, keys: Keys, name: str, started_ms: int, elapsed_s: float, *, failed: bool
+) -> None:
+    """Count a run in the job's stats hash (one round trip). A failure to count is logged, never raised:
+    it must neither fail a good run nor hide a failed run's own exception."""
+    key = keys.job_stats(name)
+    fields: dict[str, Any] = {"last_started_ms": started_ms, "last_duration_ms": round(elapsed_s * 1000, 1)}
+    fields["last_failure_ms" if failed else "last_success_ms"] = clock.now_ms()
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.hset(key, mapping=fields)
+        pipe.hincrby(key, "runs", 1)
+        pipe.hincrby(key, "failures", int(failed))
+        pipe.execute()
+    except Exception as exc:  # the store failing here is reported by the run itself
+        log.warning("job %s: run not counted (%s)", name, type(exc).__name__)
+
+
+@dataclass(frozen=True)
+class JobStats:
+    """A job's runs so far (completed or failed), failures among them, and its latest run: when it
+    started and how long it took (ms), when a run last succeeded and last failed (epoch ms; None: never)."""
+
+    runs: int
+    failures: int
+    last_started_ms: int | None
+    last_duration_ms: float | None
+    last_success_ms: int | None
+    last_failure_ms: int | None
+
+
+def job_stats_pipelined(pipe: Any, names: Iterable[str]) -> None:
+    """Queue the reads of :func:`job_stats` on a pipeline (read back with :func:`decode_job_stats`), so a
+    caller reading more can do it in the same round trip."""
+    keys = keyspace(Keys)
+    for name in names:
+        pipe.hgetall(keys.job_stats(name))
+
+
+def decode_job_stats(raw: dict[Any, Any]) -> JobStats | None:
+    """A job's stats from its hash (None: it never ran)."""
+    if not raw:
+        return None
+    get = {_text(k): _text(v) for k, v in raw.items()}
+
+    def num(field: str) -> int | None:
+        return int(get[field]) if field in get else None
+
+    duration = get.get("last_duration_ms")
+    return JobStats(
+        int(get.get("runs", 0)),
+        int(get.get("failures", 0)),
+        num("last_started_ms"),
+        None if duration is None else float(duration),
+        num("last_success_ms"),
+        num("last_failure_ms"),
+    )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def job_stats(client: Any, names: Iterable[str]) -> dict[str, JobStats | None]:
+    """Each job's stats (None: it never ran), in one round trip."""
+    names = list(names)
+    pipe = client.pipeline(transaction=False)
+    job_stats_pipelined(pipe, names)
+    return {name: decode_job_stats(raw) for name, raw in zip(names, pipe.execute(), strict=True)}
 
 
 def _report(name: str, summary: dict[str, Any], *, over_budget: bool) -> None:

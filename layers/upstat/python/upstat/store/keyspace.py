@@ -94,6 +94,10 @@ class Keys:
     def job_last_run(self, job: str) -> str:
         return f"{self.prefix}jobrun:{{job}}:{job}"
 
+    def job_stats(self, job: str) -> str:
+        """Hash: a job's run and failure counts and its latest run's figures (upstat/jobs/runner.py)."""
+        return f"{self.prefix}jobstats:{{job}}:{job}"
+
 
 REGISTRY_SHARDS = 16
 

@@ -26,7 +26,7 @@ from upstat.clock import now_ms
 from upstat.config import Settings, get_settings
 from upstat.errors import InvalidInput, NotFound
 from upstat.names import check_name, is_name
-from upstat.store.keyspace import Keys, registry_shard, series_id
+from upstat.store.keyspace import REGISTRY_SHARDS, Keys, registry_shard, series_id
 from upstat.store.scripts import Scripts
 from upstat.timeseries import chunks
 from upstat.timeseries import timemath as tm
@@ -333,6 +333,18 @@ class Engine:
 
     def sources(self) -> list[str]:
         return [s.decode() for s in self.redis.zrange(self.keys.sources(), 0, -1)]
+
+    def queue_counts(self, pipe: Any) -> None:
+        """Queue the counts of sources and series on ``pipe`` (read back with :meth:`decode_counts`): one
+        ZCARD and one SCARD per registry shard, so a caller reading more does it in the same round trip."""
+        pipe.zcard(self.keys.sources())
+        for shard in range(REGISTRY_SHARDS):
+            pipe.scard(self.keys.series_registry(shard))
+
+    @staticmethod
+    def decode_counts(replies: Sequence[int]) -> tuple[int, int]:
+        """(sources, series) from the replies of :meth:`queue_counts`."""
+        return int(replies[0]), sum(int(n) for n in replies[1 : 1 + REGISTRY_SHARDS])
 
     def metrics_of_many(self, sources: Sequence[str]) -> list[list[str]]:
         """:meth:`metrics_of` of many sources, in one pipelined round trip."""

@@ -44,7 +44,9 @@ LabelQuery = Annotated[
         description="the left text instead of the default (the service's name for status, else the figure)",
     ),
 ]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such service, or one the status page does not show"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such service, or one the status page does not show"}
+}
 
 
 def _row(client: object, caller: Principal, name: str) -> StatusRow:
