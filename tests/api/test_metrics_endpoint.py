@@ -27,12 +27,13 @@ def now_ms() -> int:
 
 @pytest.fixture
 def fleet(r: Any) -> int:
-    """api: 10 checks, 1 down, last one up in 42 ms with a certificate 30.5 days from expiry; db: down;
+    """Created 15 minutes ago: api: 10 checks, 1 down, last one up in 42 ms with a certificate 30.5 days from expiry; db: down;
     hidden: visible false; sources alice (2 metrics) and bob (1 metric) besides the services'."""
     store = ServiceStore(r)
     now = now_ms()
     for name in ("api", "db", "hidden"):
-        store.create({"name": name, "url": "http://127.0.0.1:9/", "visible": name != "hidden"})
+        data = {"name": name, "url": "http://127.0.0.1:9/", "visible": name != "hidden"}
+        store.create(data, now_ms=now - 15 * MINUTE)
     record(r, "api", *[(now - (10 - i) * MINUTE, "down" if i == 3 else "up", 40.0) for i in range(9)])
     api = store.require("api")
     last = CheckResult(api.id, "up", 200, 42.0, None, None, 30.5, now - 30_000)
@@ -73,6 +74,10 @@ def test_every_service_figure_is_what_was_stored(client: TestClient, fleet: int)
     ratio = m["upstat_service_uptime_ratio"]
     assert ratio[(("service", "api"), ("window", "24h"))] == pytest.approx(0.9)  # 9 of 10 checks up
     assert ratio[(("service", "db"), ("window", "30d"))] == 0.0
+    covered = m["upstat_service_coverage_ratio"]
+    assert covered[(("service", "api"), ("window", "24h"))] == pytest.approx(
+        10 / 15, abs=0.01
+    )  # 10 in 15 min
     checked = m["upstat_service_last_check_timestamp_seconds"][(("service", "api"),)]
     assert checked == pytest.approx(fleet / 1000)
 

@@ -4,7 +4,8 @@ the ``prometheus_client`` package from one read of the store.
 Per service (label ``service``, its name): ``upstat_service_up`` (1 up or degraded, 0 down; no sample while
 pending or paused), ``upstat_service_state`` (1 for its status of ``STATES``, 0 for the others),
 ``upstat_service_response_time_seconds`` (the last check's), ``upstat_service_last_check_timestamp_seconds``,
-``upstat_service_uptime_ratio`` (label ``window``: 24h, 7d, 30d; no sample without checks) and
+``upstat_service_uptime_ratio`` (label ``window``: 24h, 7d, 30d; no sample without checks),
+``upstat_service_coverage_ratio`` (the share of the window's expected checks that ran) and
 ``upstat_service_certificate_days_left`` (https and tls checks). Per scheduled job (label ``job``):
 ``upstat_job_runs_total``, ``upstat_job_failures_total``, ``upstat_job_last_run_timestamp_seconds``,
 ``upstat_job_last_duration_seconds``, ``upstat_job_last_success_timestamp_seconds``. And counts:
@@ -45,6 +46,7 @@ class Snapshot:
 
     rows: list[StatusRow]
     uptime: dict[str, dict[str, float | None]]  # service id -> window -> percent
+    coverage: dict[str, dict[str, float | None]]  # service id -> window -> percent
     jobs: dict[str, JobStats | None]
     sources: int
     series: int
@@ -53,14 +55,16 @@ class Snapshot:
 def read(client: Any, engine: Engine, *, now: int, visible_only: bool = False) -> Snapshot:
     """One scrape's data, in a fixed number of round trips."""
     rows = reports.status_rows(client, visible_only=visible_only, now=now)
-    uptime = reports.uptime_windows(engine, [r.id for r in rows], now=now, windows=WINDOWS)
+    figures = reports.window_figures(engine, [r.id for r in rows], now=now, windows=WINDOWS)
+    uptime = {sid: {w: f.uptime for w, f in per.items()} for sid, per in figures.items()}
+    covered = reports.coverage_windows(rows, figures, now=now)
     pipe = client.pipeline(transaction=False)
     job_stats_pipelined(pipe, JOBS)
     engine.queue_counts(pipe)
     replies = pipe.execute()
     jobs = {name: decode_job_stats(raw) for name, raw in zip(JOBS, replies, strict=False)}
     sources, series = engine.decode_counts(replies[len(JOBS) :])
-    return Snapshot(rows, uptime, jobs, sources, series)
+    return Snapshot(rows, uptime, covered, jobs, sources, series)
 
 
 def render(snapshot: Snapshot, *, openmetrics: bool = False) -> tuple[bytes, str]:
@@ -79,7 +83,7 @@ class _Collector:
         self.snapshot = snapshot
 
     def collect(self) -> Iterator[Metric]:
-        yield from service_families(self.snapshot.rows, self.snapshot.uptime)
+        yield from service_families(self.snapshot.rows, self.snapshot.uptime, self.snapshot.coverage)
         yield from job_families(self.snapshot.jobs)
         yield _gauge("upstat_services", "Monitored services", len(self.snapshot.rows))
         yield _gauge(
@@ -93,7 +97,9 @@ def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
 
 
 def service_families(
-    rows: Sequence[StatusRow], uptime: dict[str, dict[str, float | None]]
+    rows: Sequence[StatusRow],
+    uptime: dict[str, dict[str, float | None]],
+    covered: dict[str, dict[str, float | None]],
 ) -> list[GaugeMetricFamily]:
     up = GaugeMetricFamily("upstat_service_up", "1: up or degraded, 0: down", labels=["service"])
     state = GaugeMetricFamily(
@@ -107,6 +113,11 @@ def service_families(
     )
     ratio = GaugeMetricFamily(
         "upstat_service_uptime_ratio", "Share of checks up over the window", labels=["service", "window"]
+    )
+    coverage = GaugeMetricFamily(
+        "upstat_service_coverage_ratio",
+        "Share of the window's expected checks that ran",
+        labels=["service", "window"],
     )
     cert = GaugeMetricFamily(
         "upstat_service_certificate_days_left", "Days until the TLS certificate expires", labels=["service"]
@@ -122,12 +133,17 @@ def service_families(
             rt.add_metric(name, row.state.last_ms / 1000)
         if row.last_checked:
             checked.add_metric(name, row.last_checked / 1000)
-        for window, percent in uptime.get(row.id, {}).items():
-            if percent is not None:
-                ratio.add_metric([row.name, window], percent / 100)
+        _ratios(ratio, row.name, uptime.get(row.id, {}))
+        _ratios(coverage, row.name, covered.get(row.id, {}))
         if row.state.cert_days is not None:
             cert.add_metric(name, row.state.cert_days)
-    return [up, state, rt, checked, ratio, cert]
+    return [up, state, rt, checked, ratio, coverage, cert]
+
+
+def _ratios(family: GaugeMetricFamily, service: str, percents: dict[str, float | None]) -> None:
+    for window, percent in percents.items():
+        if percent is not None:
+            family.add_metric([service, window], percent / 100)
 
 
 def job_families(jobs: dict[str, JobStats | None]) -> list[Metric]:

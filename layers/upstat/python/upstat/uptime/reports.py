@@ -9,7 +9,8 @@ Uptime is the average of the ``up`` series (1 for up or degraded, 0 for down; no
 maintenance window) over a range, computed from the stored buckets' sums and counts, so it is exact at any
 tier. "The last 24 hours" is the engine's grid of 24 hourly buckets whose last bucket holds now (the period
 starts at the top of an hour); likewise 7 d in hours, 30 d in 6-hour buckets and 90 d in days. A range with
-no check has no uptime (``None``), never 100 %.
+no check has no uptime (``None``), never 100 %. Beside uptime, coverage (``upstat.uptime.coverage``) says
+what share of the expected checks ran, so a stretch when upstat itself did not check reads unknown.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from upstat.timeseries import timemath as tm
 from upstat.timeseries.engine import Engine
 from upstat.timeseries.model import Buckets, Query
 from upstat.timeseries.render import measured
-from upstat.uptime import lua, maintenance
+from upstat.uptime import coverage, lua, maintenance
 from upstat.uptime.checklog import decode_state
 from upstat.uptime.keyspace import UptimeKeys, service_source
 from upstat.uptime.state import ServiceState, overall_status
@@ -64,6 +65,13 @@ class Display:
     tags: tuple[str, ...]
     visible: bool
     paused: bool
+    created_ms: int = 0
+    interval_s: int = 60
+
+    @property
+    def expect(self) -> coverage.Expectation:
+        """When the service began to be checked and how often (for coverage)."""
+        return coverage.expectation(self.kind, self.interval_s, self.created_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +160,8 @@ def _display(doc: bytes | str) -> Display:
         tuple(d.get("tags") or ()),
         bool(d.get("visible", True)),
         bool(d.get("paused", False)),
+        int(d.get("createdAt") or 0),
+        int(d.get("interval") or 60),
     )
 
 
@@ -228,14 +238,14 @@ def ratio(b: Buckets | None) -> tuple[float | None, int, int]:
     return (None, 0, 0) if b is None else _ratio_of(b.records)
 
 
-def _tail_ratio(b: Buckets, n: int) -> float | None:
-    """Uptime 0..1 over the last ``n`` buckets, visiting only the buckets that hold checks when the read
-    tracked them (a service checked for a week has 28 of 360 six-hour buckets of 90 days)."""
+def _tail_ratio(b: Buckets, n: int) -> tuple[float | None, int]:
+    """(uptime 0..1, checks) over the last ``n`` buckets, visiting only the buckets that hold checks when the
+    read tracked them (a service checked for a week has 28 of 360 six-hour buckets of 90 days)."""
     if b.present is None:
-        return _ratio_of(b.records[-n:])[0]
+        return _ratio_of(b.records[-n:])[:2]
     recs = b.records
     first = bisect_left(b.present, len(recs) - n)
-    return _ratio_of([recs[j] for j in b.present[first:]])[0]
+    return _ratio_of([recs[j] for j in b.present[first:]])[:2]
 
 
 def _ratio_of(records: Sequence[Any]) -> tuple[float | None, int, int]:
@@ -273,6 +283,15 @@ def _up_buckets(b: Buckets) -> Iterator[tuple[int, int, float, int]]:
             yield i, start, rec[2] / rec[1], rec[1]
 
 
+@dataclass(frozen=True, slots=True)
+class WindowFigure:
+    """Uptime over one window: the percentage (None without checks), the checks, and the window's start."""
+
+    uptime: float | None
+    checks: int
+    start: int
+
+
 def uptime_windows(
     engine: Engine, service_ids: Sequence[str], *, now: int, windows: Sequence[str] = tuple(UPTIME_WINDOWS)
 ) -> dict[str, dict[str, float | None]]:
@@ -280,7 +299,28 @@ def uptime_windows(
 
     Returns ``{service id: {"24h": 99.95, "7d": ..., ...}}`` (None where the window holds no check).
     """
-    out: dict[str, dict[str, float | None]] = {sid: {} for sid in service_ids}
+    figures = window_figures(engine, service_ids, now=now, windows=windows)
+    return {sid: {label: f.uptime for label, f in per.items()} for sid, per in figures.items()}
+
+
+def coverage_windows(
+    rows: Sequence[StatusRow], figures: dict[str, dict[str, WindowFigure]], *, now: int
+) -> dict[str, dict[str, float | None]]:
+    """Coverage percentage of each service over each window of ``figures`` (see ``coverage``)."""
+    return {
+        r.id: {
+            label: coverage.over(f.start, now + 1, f.checks, r.display.expect, now=now)
+            for label, f in figures[r.id].items()
+        }
+        for r in rows
+    }
+
+
+def window_figures(
+    engine: Engine, service_ids: Sequence[str], *, now: int, windows: Sequence[str] = tuple(UPTIME_WINDOWS)
+) -> dict[str, dict[str, WindowFigure]]:
+    """:func:`uptime_windows` with each window's checks and start."""
+    out: dict[str, dict[str, WindowFigure]] = {sid: {} for sid in service_ids}
     if not service_ids:
         return out
     series = [(service_source(sid), "up") for sid in service_ids]
@@ -292,24 +332,29 @@ def uptime_windows(
     for step, labels in by_step.items():
         longest = max(labels, key=lambda lb: UPTIME_WINDOWS[lb][0])
         query = Query(tm.RangeSpec(last_ms=UPTIME_WINDOWS[longest][0], label=longest), step)
+        grid = tm.make_grid(query.range, step, now=now)
         found = engine.read_many(series, query, now=now)
         for label in labels:
             n = -(-UPTIME_WINDOWS[label][0] // step.ms)
+            start = grid.start + (grid.n - n) * step.ms
             for sid, b in zip(service_ids, found, strict=True):
-                out[sid][label] = None if b is None else percent(_tail_ratio(b, n))
+                value, checks = (None, 0) if b is None else _tail_ratio(b, n)
+                out[sid][label] = WindowFigure(percent(value), checks, start)
     return out
 
 
 @dataclass(frozen=True, slots=True)
 class UptimeBucket:
     start: int
-    uptime: float | None  # percent
+    uptime: float | None  # percent; None: no check ran (unknown)
     checks: int
+    coverage: float | None = None  # percent of the expected checks that ran
 
 
 @dataclass(frozen=True, slots=True)
 class UptimeSpan:
-    """Uptime over a range: overall and per bucket holding checks."""
+    """Uptime over a range: overall and per bucket (every bucket since the service existed, those without
+    checks unknown), with the coverage of each."""
 
     start: int
     end: int
@@ -318,6 +363,7 @@ class UptimeSpan:
     checks: int
     down_checks: int
     buckets: list[UptimeBucket]
+    coverage: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,13 +380,15 @@ class HistoryBucket:
 
 @dataclass(frozen=True, slots=True)
 class DayBar:
-    """One calendar day: its date in the zone asked for, its start, uptime % (None without checks)."""
+    """One calendar day: its date in the zone asked for, its start, uptime % (None without checks), and
+    the coverage of its expected checks (None before the service existed)."""
 
     date: str
     start: int
     uptime: float | None
     checks: int
     down_checks: int
+    coverage: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,16 +409,27 @@ class ResponseTimeStats:
     exact: bool
 
 
-def uptime_over(engine: Engine, service_id: str, query: Query, *, now: int) -> UptimeSpan:
-    """Uptime over any range, overall and per bucket of the query's resolution."""
+def uptime_over(
+    engine: Engine, service_id: str, query: Query, *, now: int, expect: coverage.Expectation
+) -> UptimeSpan:
+    """Uptime over any range, overall and per bucket of the query's resolution: every bucket from the
+    service's creation to now, one without checks unknown (uptime None, coverage 0)."""
     if query.resolution == "raw":  # uptime is per bucket: raw points are bucketed automatically
         query = Query(query.range, "auto", query.tz)
     b = read_series(engine, service_id, "up", query, now=now)
     grid = _grid(b, query, now)
     value, checks, downs = ratio(b)
-    filled = _up_buckets(b) if b is not None else ()
-    buckets = [UptimeBucket(start, percent(share), n) for _, start, share, n in filled]
-    return UptimeSpan(grid.start, grid.end, grid.resolution, percent(value), checks, downs, buckets)
+    starts = list(grid.starts())
+    records = b.records if b is not None else [None] * len(starts)
+    counts = [0 if rec is None else rec[1] for rec in records]
+    covered = coverage.per_bucket(starts, grid.end, counts, expect, now=now)
+    buckets = [
+        UptimeBucket(start, None if rec is None else percent(rec[2] / rec[1]), n, cov)
+        for start, rec, n, cov in zip(starts, records, counts, covered, strict=True)
+        if rec is not None or cov is not None
+    ]
+    whole = coverage.over(grid.start, grid.end, checks, expect, now=now)
+    return UptimeSpan(grid.start, grid.end, grid.resolution, percent(value), checks, downs, buckets, whole)
 
 
 def bucket_history(
@@ -390,22 +449,31 @@ def bucket_history(
     return _grid(up, query, now).resolution, items
 
 
-def daily(engine: Engine, service_id: str, *, days: int, tz: str, now: int) -> list[DayBar]:
+def daily(
+    engine: Engine, service_id: str, *, days: int, tz: str, now: int, expect: coverage.Expectation
+) -> list[DayBar]:
     """One bar per calendar day in ``tz`` for the last ``days`` days (today last)."""
-    return daily_many(engine, [service_id], days=days, tz=tz, now=now)[service_id]
+    return daily_many(engine, {service_id: expect}, days=days, tz=tz, now=now)[service_id]
 
 
 def daily_many(
-    engine: Engine, service_ids: Sequence[str], *, days: int, tz: str, now: int
+    engine: Engine, services: dict[str, coverage.Expectation], *, days: int, tz: str, now: int
 ) -> dict[str, list[DayBar]]:
-    """:func:`daily` of many services on the same days, in one pipelined engine read."""
+    """:func:`daily` of many services (id -> its expectation) on the same days, in one pipelined read."""
+    ids = list(services)
     query = _days_query(days, tz)
-    found = engine.read_many([(service_source(sid), "up") for sid in service_ids], query, now=now)
+    found = engine.read_many([(service_source(sid), "up") for sid in ids], query, now=now)
     dates = calendar_days(days=days, tz=tz, now=now)
+    starts = [start for _, start in dates]
     out: dict[str, list[DayBar]] = {}
-    for sid, b in zip(service_ids, found, strict=True):
+    for sid, b in zip(ids, found, strict=True):
         records = b.records if b is not None else [None] * len(dates)
-        out[sid] = [_bar(date, start, rec) for (date, start), rec in zip(dates, records, strict=True)]
+        counts = [0 if rec is None else rec[1] for rec in records]
+        covered = coverage.per_bucket(starts, now + 1, counts, services[sid], now=now)
+        out[sid] = [
+            _bar(date, start, rec, cov)
+            for (date, start), rec, cov in zip(dates, records, covered, strict=True)
+        ]
     return out
 
 
@@ -425,11 +493,11 @@ def calendar_days(*, days: int, tz: str, now: int) -> list[tuple[str, int]]:
     ]
 
 
-def _bar(date: str, start: int, rec: Any) -> DayBar:
+def _bar(date: str, start: int, rec: Any, covered: float | None) -> DayBar:
     if rec is None:
-        return DayBar(date, start, None, 0, 0)
+        return DayBar(date, start, None, 0, 0, covered)
     count, ups = rec[1], rec[2]
-    return DayBar(date, start, percent(ups / count), count, count - round(ups))
+    return DayBar(date, start, percent(ups / count), count, count - round(ups), covered)
 
 
 def response_times(engine: Engine, service_id: str, query: Query, *, now: int) -> ResponseTimeStats:

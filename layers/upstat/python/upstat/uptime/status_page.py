@@ -60,12 +60,17 @@ def build(client: Any, engine: Engine, *, now: int, tz: str, chart_range: str) -
     ids = [r.id for r in rows]
     names = {r.id: r.name for r in rows}
     windows = maintenance.windows_for(client, ids) if ids else {}
-    uptime = reports.uptime_windows(engine, ids, now=now)
-    bars = reports.daily_many(engine, ids, days=BAR_DAYS, tz=tz, now=now)
+    figures = reports.window_figures(engine, ids, now=now)
+    uptime = {sid: {w: f.uptime for w, f in per.items()} for sid, per in figures.items()}
+    covered = reports.coverage_windows(rows, figures, now=now)
+    bars = reports.daily_many(engine, {r.id: r.display.expect for r in rows}, days=BAR_DAYS, tz=tz, now=now)
     series = reports.response_series(engine, ids, last=chart_range, now=now)
     found = _incidents(client, rows, since=now - BAR_DAYS * tm.DAY)
     days = reports.calendar_days(days=BAR_DAYS, tz=tz, now=now)
-    services = {r.id: _service(r, r.status, uptime[r.id], bars[r.id], series, found, now) for r in rows}
+    services = {
+        r.id: _service(r, r.status, (uptime[r.id], covered[r.id]), bars[r.id], series, found, now)
+        for r in rows
+    }
     checked = [r.last_checked for r in rows if r.last_checked]
     return {
         "state": page_state([s["state"] for s in services.values()]),
@@ -87,7 +92,7 @@ def build(client: Any, engine: Engine, *, now: int, tz: str, chart_range: str) -
 def _service(
     row: StatusRow,
     state: str,
-    uptime: dict[str, float | None],
+    figures: tuple[dict[str, float | None], dict[str, float | None]],
     bars: list[reports.DayBar],
     series: reports.ResponseSeries,
     found: list[incidents.Incident],
@@ -103,9 +108,11 @@ def _service(
         "since": row.state.since_ms,
         "lastChecked": row.last_checked,
         "responseTime": None if state == "down" else row.response_time,  # a failed check's time is no answer
-        "uptime": uptime,
+        "uptime": figures[0],
+        "coverage": figures[1],
         "bars": {
             "uptime": [b.uptime for b in bars],
+            "coverage": [b.coverage for b in bars],
             "checks": [b.checks for b in bars],
             "downChecks": [b.down_checks for b in bars],
             "incidents": [n for n, _ in per_day],

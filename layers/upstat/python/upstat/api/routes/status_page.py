@@ -54,8 +54,10 @@ _EXAMPLE: dict[str, Any] = {
                     "lastChecked": T0 + 3 * DAY - 60_000,
                     "responseTime": None,
                     "uptime": {"24h": 99.3, "7d": 99.9, "30d": 99.97, "90d": None},
+                    "coverage": {"24h": 100.0, "7d": 98.5, "30d": 99.5, "90d": None},
                     "bars": {
                         "uptime": [None, 100.0, 99.3],
+                        "coverage": [None, 100.0, 95.83],
                         "checks": [0, 1440, 1440],
                         "downChecks": [0, 0, 10],
                         "incidents": [0, 0, 1],
@@ -121,6 +123,9 @@ class BarsOut(BaseModel):
     """One value per day of ``days``."""
 
     uptime: list[float | None] = Field(description="% of checks up; null: no check that day (no data)")
+    coverage: list[float | None] = Field(
+        description="% of the day's expected checks that ran; null: the service did not exist yet"
+    )
     checks: list[int]
     downChecks: list[int]
     incidents: list[int] = Field(description="incidents that overlap the day")
@@ -163,6 +168,10 @@ class PageService(BaseModel):
     lastChecked: int | None
     responseTime: int | None = Field(description="ms of the last check")
     uptime: UptimeOut
+    coverage: UptimeOut = Field(
+        description="per window, % of the expected checks that ran (below 100: upstat did not watch all the "
+        "time); null: none expected yet"
+    )
     bars: BarsOut
     responseTimes: ResponseTimesOut
 

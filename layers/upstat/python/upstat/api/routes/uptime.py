@@ -44,7 +44,7 @@ from upstat.clock import now_ms
 from upstat.errors import Forbidden, NotFound
 from upstat.timeseries.model import Query as EngineQuery
 from upstat.timeseries.shapes import ChartParams, chart
-from upstat.uptime import checklog, incidents, maintenance, push, reports
+from upstat.uptime import checklog, coverage, incidents, maintenance, push, reports
 from upstat.uptime.maintenance import MaintenanceIn, Window
 from upstat.uptime.models import ServiceIn, ServiceUpdate
 from upstat.uptime.services import ServiceStore
@@ -200,13 +200,15 @@ def status(
         rows = [r for r in rows if r.display.group == group]
     if tag is not None:
         rows = [r for r in rows if tag in r.display.tags]
+    return StatusOverview(overall=reports.overall(rows), updated=now_ms(), services=_statuses(engine, rows))
+
+
+def _statuses(engine: Any, rows: list[reports.StatusRow]) -> list[ServiceStatus]:
+    """Each row with its uptime and coverage per window."""
     now = now_ms()
-    uptime = reports.uptime_windows(engine, [r.id for r in rows], now=now)
-    return StatusOverview(
-        overall=reports.overall(rows),
-        updated=now,
-        services=[ServiceStatus.of(r, uptime[r.id]) for r in rows],
-    )
+    figures = reports.window_figures(engine, [r.id for r in rows], now=now)
+    covered = reports.coverage_windows(rows, figures, now=now)
+    return [ServiceStatus.of(r, {w: f.uptime for w, f in figures[r.id].items()}, covered[r.id]) for r in rows]
 
 
 @router.get(
@@ -220,13 +222,16 @@ def service_status(name: str, client: RedisDep, engine: EngineDep, _: Reader) ->
     row = next((r for r in reports.status_rows(client) if r.id == service.id), None)
     if row is None:
         raise NotFound(f"service {name!r} not found", field="name")
-    return ServiceStatus.of(row, reports.uptime_windows(engine, [service.id], now=now_ms())[service.id])
+    return _statuses(engine, [row])[0]
 
 
 @router.get("/services/{name}/uptime", summary="Uptime % over any range, overall and per bucket")
 def uptime(name: str, query: RangeQuery, client: RedisDep, engine: EngineDep, _: Reader) -> UptimeOut:
     service = _store(client).require(name)
-    return UptimeOut.of(service.name, reports.uptime_over(engine, service.id, query, now=now_ms()))
+    expect = coverage.expectation(service.kind, service.interval, service.created_at)
+    return UptimeOut.of(
+        service.name, reports.uptime_over(engine, service.id, query, now=now_ms(), expect=expect)
+    )
 
 
 @router.get("/services/{name}/uptime/daily", summary="Daily uptime bars (the last 90 days by default)")
@@ -241,7 +246,8 @@ def uptime_daily(
     """One bar per calendar day, today last; ``uptime`` null for a day without checks. Maintenance windows
     do not count (no ``up`` point is written inside one)."""
     service = _store(client).require(name)
-    bars = reports.daily(engine, service.id, days=days, tz=tz.value, now=now_ms())
+    expect = coverage.expectation(service.kind, service.interval, service.created_at)
+    bars = reports.daily(engine, service.id, days=days, tz=tz.value, now=now_ms(), expect=expect)
     return DailyOut(name=service.name, tz=tz.value, days=[DailyBar.of(b) for b in bars])
 
 

@@ -177,6 +177,21 @@ class Uptimes(BaseModel):
     d90: float | None = Field(None, alias="90d")
 
 
+class Coverages(BaseModel):
+    """Per window, the % of the expected checks that ran (one per interval, rounded up to the minute, since
+    the service was created); null where none was expected yet. Below 100: upstat did not watch all the
+    time, so the uptime beside it covers only part of the window."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={"examples": [{"24h": 100.0, "7d": 98.51, "30d": 99.65, "90d": None}]},
+    )
+    h24: float | None = Field(None, alias="24h")
+    d7: float | None = Field(None, alias="7d")
+    d30: float | None = Field(None, alias="30d")
+    d90: float | None = Field(None, alias="90d")
+
+
 SERVICE_STATUS_EXAMPLE: dict[str, Any] = {
     "name": "api",
     "description": "Public API",
@@ -196,6 +211,7 @@ SERVICE_STATUS_EXAMPLE: dict[str, Any] = {
     "certDays": 63.5,
     "openIncident": None,
     "uptime": {"24h": 100.0, "7d": 99.9504, "30d": 99.98, "90d": None},
+    "coverage": {"24h": 100.0, "7d": 98.51, "30d": 99.65, "90d": None},
 }
 
 
@@ -219,10 +235,13 @@ class ServiceStatus(BaseModel):
     cert_days: float | None
     open_incident: int | None = Field(description="start (epoch ms) of the open incident, if any")
     uptime: Uptimes
+    coverage: Coverages
 
     @classmethod
-    def of(cls, row: StatusRow, uptime: dict[str, float | None]) -> ServiceStatus:
-        """A status row with its uptime per window (``reports.uptime_windows``)."""
+    def of(
+        cls, row: StatusRow, uptime: dict[str, float | None], coverage: dict[str, float | None]
+    ) -> ServiceStatus:
+        """A status row with its uptime and coverage per window (``reports.window_figures``)."""
         s = row.state
         return cls(
             name=row.name,
@@ -243,6 +262,7 @@ class ServiceStatus(BaseModel):
             cert_days=s.cert_days,
             open_incident=s.incident_start_ms if s.incident_id else None,
             uptime=Uptimes.model_validate(uptime),
+            coverage=Coverages.model_validate(coverage),
         )
 
 
@@ -259,8 +279,9 @@ class StatusOverview(BaseModel):
 
 class UptimeBucket(BaseModel):
     start: int
-    uptime: float | None
+    uptime: float | None = Field(description="% of checks up; null: no check ran (unknown)")
     checks: int
+    coverage: float | None = Field(description="% of the bucket's expected checks that ran")
 
 
 class UptimeOut(BaseModel):
@@ -275,7 +296,8 @@ class UptimeOut(BaseModel):
                     "uptime": 99.65,
                     "checks": 1440,
                     "downChecks": 5,
-                    "buckets": [{"start": T0, "uptime": 100.0, "checks": 30}],
+                    "coverage": 100.0,
+                    "buckets": [{"start": T0, "uptime": 100.0, "checks": 30, "coverage": 100.0}],
                 }
             ]
         }
@@ -287,7 +309,12 @@ class UptimeOut(BaseModel):
     uptime: float | None = Field(description="% of checks up (degraded counts as up); null without checks")
     checks: int
     downChecks: int
-    buckets: list[UptimeBucket]
+    coverage: float | None = Field(
+        description="% of the expected checks that ran (null: none expected, e.g. before the service existed)"
+    )
+    buckets: list[UptimeBucket] = Field(
+        description="every bucket since the service existed; one where no check ran reads unknown"
+    )
 
     @classmethod
     def of(cls, name: str, span: UptimeSpan) -> UptimeOut:
@@ -299,7 +326,11 @@ class UptimeOut(BaseModel):
             uptime=span.uptime,
             checks=span.checks,
             downChecks=span.down_checks,
-            buckets=[UptimeBucket(start=b.start, uptime=b.uptime, checks=b.checks) for b in span.buckets],
+            coverage=span.coverage,
+            buckets=[
+                UptimeBucket(start=b.start, uptime=b.uptime, checks=b.checks, coverage=b.coverage)
+                for b in span.buckets
+            ],
         )
 
 
@@ -309,11 +340,17 @@ class DailyBar(BaseModel):
     uptime: float | None
     checks: int
     downChecks: int
+    coverage: float | None = Field(description="% of the day's expected checks that ran")
 
     @classmethod
     def of(cls, bar: DayBar) -> DailyBar:
         return cls(
-            date=bar.date, start=bar.start, uptime=bar.uptime, checks=bar.checks, downChecks=bar.down_checks
+            date=bar.date,
+            start=bar.start,
+            uptime=bar.uptime,
+            checks=bar.checks,
+            downChecks=bar.down_checks,
+            coverage=bar.coverage,
         )
 
 
