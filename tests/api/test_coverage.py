@@ -90,7 +90,7 @@ def test_a_service_checked_all_the_time_is_fully_covered(client: TestClient, r: 
 
 def test_the_check_period_is_the_interval_rounded_up_to_the_ping_schedule() -> None:
     ping = next(s.rate_seconds for s in SCHEDULES if s.name == "ping")
-    assert coverage.PING_SCHEDULE_MS == ping * 1000
+    assert ping * 1000 == coverage.PING_SCHEDULE_MS
     assert coverage.check_period_ms("http", 30) == 60_000
     assert coverage.check_period_ms("http", 60) == 60_000
     assert coverage.check_period_ms("tcp", 90) == 120_000

@@ -28,7 +28,8 @@ def now_ms() -> int:
 @pytest.fixture
 def fleet(r: Any) -> int:
     """Services created 15 minutes ago: api: 10 checks, 1 down, last one up in 42 ms with a certificate
-    30.5 days from expiry; db: down; hidden: visible false; sources alice (2 metrics) and bob (1 metric) besides the services'."""
+    30.5 days from expiry; db: down; hidden: visible false; sources alice (2 metrics) and bob (1 metric)
+    besides the services'."""
     store = ServiceStore(r)
     now = now_ms()
     for name in ("api", "db", "hidden"):
