@@ -93,6 +93,8 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("GET", "/status"): lambda w, s: ("/status", {}),
     ("GET", "/dashboard"): lambda w, s: ("/dashboard", {}),
     ("GET", "/v1/status/page"): lambda w, s: ("/v1/status/page", {}),
+    ("GET", "/v1/status/feed.rss"): lambda w, s: ("/v1/status/feed.rss", {}),
+    ("GET", "/v1/status/feed.atom"): lambda w, s: ("/v1/status/feed.atom", {}),
     ("GET", "/v1/badges/{name}/{badge}.svg"): lambda w, s: ("/v1/badges/api/status.svg", {}),
     ("GET", "/v1/badges/{name}/{badge}.json"): lambda w, s: ("/v1/badges/api/uptime-24h.json", {}),
     ("GET", "/v1/sources"): lambda w, s: ("/v1/sources", {}),

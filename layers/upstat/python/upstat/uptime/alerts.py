@@ -449,3 +449,27 @@ def deliveries(client: Any, *, subject_id: str | None = None, limit: int = 50) -
             subject["url"] = mask_url(subject["url"])
         out.append(outcome)
     return out
+
+
+def post_signed(
+    targets: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    settings: Settings,
+    deadline: float,
+    ssl_context: Any = None,
+) -> list[dict[str, Any]]:
+    """POST each (url, payload) as alert webhooks are: signed with the webhook secret, retried with backoff,
+    through the SSRF guard; one outcome each, in order. For other events than alerts (status-page
+    subscribers). Synchronous, like :func:`send_alerts`."""
+    if not targets:
+        return []
+    policy = AddressPolicy.from_text(settings.allowed_targets)
+    secret = webhook_secret(settings)
+
+    async def run() -> list[dict[str, Any]]:
+        connector = aiohttp.TCPConnector(resolver=GuardedResolver(policy), limit=50)
+        async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
+            posts = (_post(session, u, p, secret, policy, deadline, ssl_context) for u, p in targets)
+            return list(await asyncio.gather(*posts))
+
+    return asyncio.run(run())

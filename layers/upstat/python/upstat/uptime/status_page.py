@@ -65,7 +65,7 @@ def build(client: Any, engine: Engine, *, now: int, tz: str, chart_range: str) -
     covered = reports.coverage_windows(rows, figures, now=now)
     bars = reports.daily_many(engine, {r.id: r.display.expect for r in rows}, days=BAR_DAYS, tz=tz, now=now)
     series = reports.response_series(engine, ids, last=chart_range, now=now)
-    found = _incidents(client, rows, since=now - BAR_DAYS * tm.DAY)
+    found = incidents_of(client, rows, since=now - BAR_DAYS * tm.DAY)
     days = reports.calendar_days(days=BAR_DAYS, tz=tz, now=now)
     services = {
         r.id: _service(r, r.status, (uptime[r.id], covered[r.id]), bars[r.id], series, found, now)
@@ -144,7 +144,7 @@ def _groups(rows: Sequence[StatusRow], services: dict[str, dict[str, Any]]) -> l
     return [{"name": name, "services": members} for name, members in groups.items()]
 
 
-def _incidents(client: Any, rows: Sequence[StatusRow], *, since: int) -> list[incidents.Incident]:
+def incidents_of(client: Any, rows: Sequence[StatusRow], *, since: int) -> list[incidents.Incident]:
     """The visible services' incidents that started since ``since``, plus open ones that started before."""
     ids = [r.id for r in rows]
     if not ids:
