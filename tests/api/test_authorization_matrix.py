@@ -84,6 +84,7 @@ class World:
     wifi_sessions: dict[str, str] = field(default_factory=dict)  # source -> a Wi-Fi session of it
     rule_id: str = ""
     channel_id: str = ""
+    subscriber_id: str = ""
 
 
 Request = tuple[str, dict[str, Any]]  # (path, httpx request keyword arguments)
@@ -121,6 +122,14 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("GET", "/v1/top"): lambda w, s: ("/v1/top", {"params": {"metric": "x"}}),
     ("GET", "/v1/retention"): lambda w, s: ("/v1/retention", {}),
     ("PATCH", "/v1/retention"): lambda w, s: ("/v1/retention", {"json": {"retention": {"raw": "72h"}}}),
+    ("GET", "/v1/subscribers"): lambda w, s: ("/v1/subscribers", {}),
+    ("POST", "/v1/subscribers"): lambda w, s: ("/v1/subscribers", {"json": {"url": "http://127.0.0.1:9/h"}}),
+    ("GET", "/v1/subscribers/{subscriber_id}"): lambda w, s: (f"/v1/subscribers/{w.subscriber_id}", {}),
+    ("PATCH", "/v1/subscribers/{subscriber_id}"): lambda w, s: (
+        f"/v1/subscribers/{w.subscriber_id}",
+        {"json": {"description": "d"}},
+    ),
+    ("DELETE", "/v1/subscribers/{subscriber_id}"): lambda w, s: (f"/v1/subscribers/{w.subscriber_id}", {}),
     ("GET", "/v1/keys"): lambda w, s: ("/v1/keys", {}),
     ("POST", "/v1/keys"): lambda w, s: ("/v1/keys", {"json": {"name": "new", "scopes": ["read"]}}),
     ("GET", "/v1/keys/{key_id}"): lambda w, s: (f"/v1/keys/{w.key_id}", {}),
@@ -329,6 +338,10 @@ def build(r: Any, target: str) -> World:
 
     channel = {"name": "ops", "kind": "webhook", "config": {"url": target}}
     world.channel_id = ChannelStore(r).create(channel).id
+    from upstat.uptime import subscribers
+
+    hook = subscribers.SubscriberIn(url="http://127.0.0.1:9/hook")
+    world.subscriber_id = subscribers.create(r, hook, now_ms=now_ms()).id
     return world
 
 

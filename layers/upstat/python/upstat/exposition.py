@@ -36,8 +36,8 @@ from upstat.uptime.reports import StatusRow
 WINDOWS = ("24h", "7d", "30d")
 #: Every status a service may read, as ``upstat_service_state`` lists them.
 STATES = ("up", "degraded", "down", "maintenance", "pending", "paused")
-#: The jobs whose runs are counted: the scheduled ones, and the backup-schedule pass the ping job runs.
-JOBS = (*(s.name for s in SCHEDULES), "backup-schedules")
+#: The jobs whose runs are counted: the scheduled ones, and the two passes the ping job runs after its own.
+JOBS = (*(s.name for s in SCHEDULES), "backup-schedules", "subscriber-events")
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ ROUTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("upstat.api.routes.keys", ("/v1/keys",)),
     ("upstat.api.routes.status_page", ("/v1/status/page",)),
     ("upstat.api.routes.badges", ("/v1/badges",)),
+    ("upstat.api.routes.subscribers", ("/v1/subscribers",)),
     ("upstat.api.routes.feeds", ("/v1/status/feed.rss", "/v1/status/feed.atom")),
     ("upstat.api.routes.sources", ("/v1/sources",)),
     ("upstat.api.routes.organizations", ("/v1/organizations",)),

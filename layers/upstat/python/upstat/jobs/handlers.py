@@ -81,7 +81,8 @@ def _uptime_retention(ctx: JobContext) -> dict[str, Any]:
 def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Check every due service (or fan batches out to workers past the threshold), one tick under the
     "ping" job lock and time budget, with the devices' silence sweep; then alert the backup jobs that missed
-    their schedule (this function may publish alerts; the others may not)."""
+    their schedule, and tell the status page's subscribers of maintenance that started or ended (this
+    function may publish alerts; the others may not)."""
 
     def body(ctx: JobContext) -> dict[str, Any]:
         from upstat.store.client import get_redis
@@ -93,7 +94,20 @@ def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     summary = run_job("ping", context, body)
     summary["backups"] = backup_schedules(event, context)
+    summary["subscribers"] = subscriber_events(event, context)
     return summary
+
+
+def subscriber_events(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Maintenance windows that started or ended lately, POSTed to the status page's subscribers once."""
+
+    def body(ctx: JobContext) -> dict[str, Any]:
+        from upstat.store.client import get_redis
+        from upstat.uptime.subscribers import sweep_windows
+
+        return sweep_windows(get_redis(), now=ctx.now_ms, deadline=ctx.deadline)
+
+    return run_job("subscriber-events", context, body)
 
 
 def backup_schedules(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -88,6 +88,18 @@ class UptimeKeys:
         """Hash: sha256(push token) -> service id."""
         return f"{self.prefix}uptime:push"
 
+    def subscribers(self) -> str:
+        """Hash: status-page subscriber id -> subscriber JSON (upstat/uptime/subscribers.py)."""
+        return f"{self.prefix}uptime:subscribers"
+
+    def subscriber_claim(self, subscriber_id: str, event_key: str) -> str:
+        """String set with NX: whoever sets it first sends that event to that subscriber."""
+        return f"{self.prefix}sub:{{sub:{subscriber_id}}}:claim:{event_key}"
+
+    def subscriber_deliveries(self, subscriber_id: str) -> str:
+        """List: the subscriber's latest delivery outcomes (newest first, capped)."""
+        return f"{self.prefix}sub:{{sub:{subscriber_id}}}:deliveries"
+
     def config(self) -> str:
         """Hash: run-time uptime settings (``history_ttl_s``)."""
         return f"{self.prefix}uptime:config"

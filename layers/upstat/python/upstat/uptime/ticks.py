@@ -123,6 +123,9 @@ def _alert(client: Any, recorded: Sequence[Recorded], deadline: float, settings:
     from upstat.uptime import alerts as alerting
 
     alerting.send_alerts(client, alerting.alerts_of(recorded), deadline=deadline, settings=settings)
+    from upstat.uptime import subscribers
+
+    subscribers.notify_recorded(client, recorded, settings=settings, deadline=deadline)
 
 
 def run_flap_sweep(client: Any, *, now_ms: int, deadline: float, settings: Settings | None = None) -> int:

@@ -358,9 +358,22 @@ def list_global_windows(client: RedisDep, _: Reader) -> WindowList:
 
 @router.post("/maintenance", status_code=201, summary="Add a window for every service", tags=["maintenance"])
 def add_global_window(
-    body: Annotated[MaintenanceIn, Body(examples=WINDOW_EXAMPLES)], client: RedisDep, _: Writer
+    body: Annotated[MaintenanceIn, Body(examples=WINDOW_EXAMPLES)],
+    client: RedisDep,
+    background: BackgroundTasks,
+    _: Writer,
 ) -> WindowOut:
-    return WindowOut.of(maintenance.add_window(client, body), now_ms())
+    """The status page's subscribers are told (``maintenance.scheduled``) after the answer."""
+    return _added(client, background, maintenance.add_window(client, body))
+
+
+def _added(client: Any, background: BackgroundTasks, window: Window) -> WindowOut:
+    """A window just added, as answered; its subscribers' event is sent after the answer."""
+    from upstat.uptime import subscribers
+
+    now = now_ms()
+    background.add_task(subscribers.notify_window_added, client, window, now=now)
+    return WindowOut.of(window, now)
 
 
 @router.delete("/maintenance/{window_id}", summary="Remove a window of every service", tags=["maintenance"])
@@ -383,10 +396,16 @@ def list_service_windows(name: str, client: RedisDep, _: Reader) -> WindowList:
     tags=["maintenance"],
 )
 def add_service_window(
-    name: str, body: Annotated[MaintenanceIn, Body(examples=WINDOW_EXAMPLES)], client: RedisDep, _: Writer
+    name: str,
+    body: Annotated[MaintenanceIn, Body(examples=WINDOW_EXAMPLES)],
+    client: RedisDep,
+    background: BackgroundTasks,
+    _: Writer,
 ) -> WindowOut:
+    """The status page's subscribers are told (``maintenance.scheduled``) after the answer, if the page
+    shows the service."""
     service = _store(client).require(name)
-    return WindowOut.of(maintenance.add_window(client, body, service_id=service.id), now_ms())
+    return _added(client, background, maintenance.add_window(client, body, service_id=service.id))
 
 
 @router.delete(
