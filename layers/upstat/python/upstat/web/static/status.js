@@ -160,7 +160,7 @@
         el("span", { text: pct(s.uptime["90d"]) + " uptime" }), el("span", { class: "mid" }), el("span", { text: "Today" })),
       el("ul", { class: "uptimes", "aria-label": "Uptime" },
         ...[["24h", "24 h"], ["7d", "7 days"], ["30d", "30 days"], ["90d", "90 days"]].map(([k, w]) =>
-          el("li", {}, document.createTextNode(w + " "), el("b", { text: pct(s.uptime[k]) })))),
+          el("li", {}, document.createTextNode(w + " "), el("b", { text: pct(s.uptime[k]) }), partly(s.coverage, k)))),
       el("button", {
         class: "disclose", type: "button", "aria-expanded": open ? "true" : "false", "aria-controls": panelId,
         "data-key": "disc:" + s.name, onclick: (e) => toggle(s.name, e.currentTarget),
@@ -173,6 +173,16 @@
 
   // ------------------------------------------------------------------------------------------------
   // Daily bars: hover, tap or drag shows a day; the arrow keys move between days when focused.
+
+  // Below this share of its expected checks, a figure says how much of its window it stands for: upstat
+  // itself did not check all the time (the rest is unknown, not up).
+  const COVERED = 99.5;
+
+  function partly(coverage, k) {
+    const cov = coverage ? coverage[k] : null;
+    if (cov === null || cov === undefined || cov >= COVERED) return null;
+    return el("span", { class: "cov", text: " (checked " + pct(cov) + " of the time)" });
+  }
 
   function bars(s, body) {
     const b = s.bars;
@@ -190,6 +200,8 @@
       if (b.incidents[i]) out.push(b.incidents[i] + (b.incidents[i] === 1 ? " incident" : " incidents"));
       else if (b.uptime[i] !== null) out.push("No incidents");
       if (b.downChecks[i]) out.push(b.downChecks[i] + " of " + b.checks[i] + " checks failed");
+      const cov = b.coverage ? b.coverage[i] : null;
+      if (cov !== null && cov < COVERED) out.push("Checked " + pct(cov) + " of the time; the rest is unknown");
       return out;
     };
     const select = (i, announce) => {
