@@ -146,11 +146,13 @@ def a_rule(r: Any) -> None:
 
 def test_every_published_request_example_is_accepted_as_published(env: dict[str, str], r: Any) -> None:
     """Sent as published (path names filled with an existing service "api", source "edge-router" (also the
-    OpenWISP device {pk}), organization "acme", rule "slow-api" and a channel), each answers 2xx."""
+    OpenWISP device {pk}), organization "acme", rule "slow-api", a channel and a status-page subscriber),
+    each answers 2xx."""
     from tests.conftest import ADMIN_TOKEN
     from upstat.notify import store as notify_store
     from upstat.notify.store import ChannelStore
     from upstat.sources import store as registry
+    from upstat.uptime import subscribers
     from upstat.uptime.services import ServiceStore
 
     client = TestClient(create_app())
@@ -173,13 +175,16 @@ def test_every_published_request_example_is_accepted_as_published(env: dict[str,
                 {"name": "c", "kind": "webhook", "config": {"url": "https://x.io/h"}}
             )
         ids = {"sources": "edge-router", "rules": "slow-api", "channels": channel.id}
+        hook = subscribers.SubscriberIn(url="https://hooks.example.com/T0/secret")
+        subscriber = subscribers.create(r, hook, now_ms=1).id
         res = client.request(
             method,
             path.replace("{name}", "api")
             .replace("{pk}", "edge-router")
             .replace("{id}", next((v for k, v in ids.items() if f"/{k}/" in path), "acme"))
             .replace("{server}", "1")
-            .replace("{job}", "documents"),
+            .replace("{job}", "documents")
+            .replace("{subscriber_id}", subscriber),
             params={"name": "api"} if path == "/api/services" and method == "PUT" else None,
             json=example,
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},

@@ -10,6 +10,7 @@ a max-age, so an image proxy (GitHub's camo) or shields.io revalidates them chea
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -44,6 +45,10 @@ LabelQuery = Annotated[
         description="the left text instead of the default (the service's name for status, else the figure)",
     ),
 ]
+SVG_EXAMPLE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="70" height="20" role="img" aria-label="api: up">'
+    "<title>api: up</title>...</svg>"
+)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such service, or one the status page does not show"}
 }
@@ -60,29 +65,15 @@ def _row(client: object, caller: Principal, name: str) -> StatusRow:
     return row
 
 
-def _badge(client: object, engine: EngineDep, caller: Principal, name: str, badge: str) -> badges.Badge:
-    row = _row(client, caller, name)
-    return badges.facts(engine, row, badge, now=now_ms())
+@dataclass(frozen=True)
+class Found:
+    """The badge asked for, and how long a cache may keep it."""
+
+    badge: badges.Badge
+    cache_control: str
 
 
-def _cache(settings: SettingsDep, caller: Principal) -> str:
-    if settings.public_status_page and caller is ANONYMOUS_READER:
-        return f"public, max-age={MAX_AGE_S}"
-    return f"private, max-age={MAX_AGE_S}"
-
-
-@router.get(
-    "/{name}/{badge}.svg",
-    summary="A service's badge as SVG (public for services the status page shows)",
-    response_class=Response,
-    responses={
-        200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}, "description": "The badge"},
-        304: {"description": "Not modified"},
-        **NOT_FOUND,
-    },
-)
-def badge_svg(
-    request: Request,
+def find_badge(
     name: str,
     badge: BadgeName,
     client: RedisDep,
@@ -90,13 +81,36 @@ def badge_svg(
     settings: SettingsDep,
     caller: PublicReader,
     label: LabelQuery = None,
-) -> Response:
+) -> Found:
+    """The parameters both forms of a badge take, and what they find."""
+    found = badges.facts(engine, _row(client, caller, name), badge, now=now_ms())
+    public = settings.public_status_page and caller is ANONYMOUS_READER
+    cache = f"{'public' if public else 'private'}, max-age={MAX_AGE_S}"
+    return Found(badges.with_label(found, label), cache)
+
+
+FoundBadge = Annotated[Found, Depends(find_badge)]
+
+
+@router.get(
+    "/{name}/{badge}.svg",
+    summary="A service's badge as SVG (public for services the status page shows)",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"image/svg+xml": {"schema": {"type": "string"}, "example": SVG_EXAMPLE}},
+            "description": "The badge",
+        },
+        304: {"description": "Not modified"},
+        **NOT_FOUND,
+    },
+)
+def badge_svg(request: Request, found: FoundBadge) -> Response:
     """Status: up (green), degraded (yellow), down (red), maintenance (blue), paused or pending (grey).
     Uptime: the percentage over the window (grey "no data" without checks). Response time: p50 or p95
     over the last 24 hours in ms."""
-    found = badges.with_label(_badge(client, engine, caller, name, badge), label)
-    data = badges.svg(found).encode()
-    return cacheable(request, data, media_type="image/svg+xml", cache_control=_cache(settings, caller))
+    data = badges.svg(found.badge).encode()
+    return cacheable(request, data, media_type="image/svg+xml", cache_control=found.cache_control)
 
 
 @router.get(
@@ -133,17 +147,8 @@ def badge_svg(
         **NOT_FOUND,
     },
 )
-def badge_shields(
-    request: Request,
-    name: str,
-    badge: BadgeName,
-    client: RedisDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    caller: PublicReader,
-    label: LabelQuery = None,
-) -> Response:
+def badge_shields(request: Request, found: FoundBadge) -> Response:
     """The same figures as the SVG badge, for ``https://img.shields.io/endpoint?url=<this URL>``."""
-    found = badges.with_label(_badge(client, engine, caller, name, badge), label)
-    data = json.dumps(badges.shields(found, cache_seconds=SHIELDS_CACHE_S), separators=(",", ":")).encode()
-    return cacheable(request, data, media_type="application/json", cache_control=_cache(settings, caller))
+    body = badges.shields(found.badge, cache_seconds=SHIELDS_CACHE_S)
+    data = json.dumps(body, separators=(",", ":")).encode()
+    return cacheable(request, data, media_type="application/json", cache_control=found.cache_control)

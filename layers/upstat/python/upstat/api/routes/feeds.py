@@ -7,6 +7,7 @@ readers polling every few minutes mostly get a 304.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -24,19 +25,35 @@ PublicReader = Annotated[Principal, Depends(require("read", public_setting="publ
 MAX_AGE_S = 60
 
 
-def _answer(request: Request, settings: Settings, data: bytes, media_type: str) -> Response:
+def _answer(
+    request: Request, client: Any, settings: Settings, render: Callable[..., bytes], media_type: str
+) -> Response:
+    """The feed rendered by ``render`` (``feed.rss`` or ``feed.atom``), cacheable."""
+    now = now_ms()
+    page = str(request.base_url) + "status"
+    channel = feed.Channel(settings.status_page_title, page, str(request.url.remove_query_params([])))
+    data = render(feed.entries(client, now=now), channel, now=now)
     cache = f"public, max-age={MAX_AGE_S}" if settings.public_status_page else "private, no-cache"
     return cacheable(request, data, media_type=media_type, cache_control=cache)
 
 
-def _channel(request: Request, settings: Settings) -> feed.Channel:
-    base = str(request.base_url)
-    return feed.Channel(settings.status_page_title, base + "status", str(request.url.remove_query_params([])))
+EXAMPLES = {
+    "application/rss+xml": '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+    "<title>Service status</title><item><title>api is down</title>"
+    '<guid isPermaLink="false">incident.opened:3f9a1c2b7d4e:1767225660000</guid>'
+    "<pubDate>Thu, 01 Jan 2026 00:01:00 GMT</pubDate><category>incident.opened</category></item>"
+    "</channel></rss>",
+    "application/atom+xml": '<?xml version="1.0" encoding="utf-8"?>\n'
+    '<feed xmlns="http://www.w3.org/2005/Atom"><title>Service status</title><entry>'
+    "<title>api is down</title><id>urn:upstat:incident.opened:3f9a1c2b7d4e:1767225660000</id>"
+    "<updated>2026-01-01T00:01:00Z</updated></entry></feed>",
+}
 
 
 def _xml(media_type: str) -> dict[int | str, dict[str, Any]]:
+    content = {media_type: {"schema": {"type": "string"}, "example": EXAMPLES[media_type]}}
     return {
-        200: {"content": {media_type: {"schema": {"type": "string"}}}, "description": "The feed"},
+        200: {"content": content, "description": "The feed"},
         304: {"description": "Not modified: the body still has the ETag sent in If-None-Match"},
     }
 
@@ -50,9 +67,7 @@ def _xml(media_type: str) -> dict[int | str, dict[str, Any]]:
 def rss(request: Request, client: RedisDep, settings: SettingsDep, _: PublicReader) -> Response:
     """Each incident's opening and resolution (cause in words, never details), and maintenance windows in
     force, to come or ended in the last 30 days; newest first, 100 at most."""
-    now = now_ms()
-    data = feed.rss(feed.entries(client, now=now), _channel(request, settings), now=now)
-    return _answer(request, settings, data, "application/rss+xml")
+    return _answer(request, client, settings, feed.rss, "application/rss+xml")
 
 
 @router.get(
@@ -63,6 +78,4 @@ def rss(request: Request, client: RedisDep, settings: SettingsDep, _: PublicRead
 )
 def atom(request: Request, client: RedisDep, settings: SettingsDep, _: PublicReader) -> Response:
     """The same entries as the RSS feed."""
-    now = now_ms()
-    data = feed.atom(feed.entries(client, now=now), _channel(request, settings), now=now)
-    return _answer(request, settings, data, "application/atom+xml")
+    return _answer(request, client, settings, feed.atom, "application/atom+xml")

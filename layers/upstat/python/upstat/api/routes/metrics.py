@@ -19,7 +19,17 @@ from upstat.clock import now_ms
 router = APIRouter(tags=["meta"])
 
 MetricsReader = Annotated[Principal, Depends(require("read", public_setting="metrics_readable_by_anyone"))]
-TEXT = {"schema": {"type": "string"}}
+EXAMPLE = """# HELP upstat_service_up 1: up or degraded, 0: down
+# TYPE upstat_service_up gauge
+upstat_service_up{service="api"} 1.0
+# HELP upstat_service_uptime_ratio Share of checks up over the window
+# TYPE upstat_service_uptime_ratio gauge
+upstat_service_uptime_ratio{service="api",window="24h"} 0.9993
+# HELP upstat_job_runs_total Runs that got the job's lock
+# TYPE upstat_job_runs_total counter
+upstat_job_runs_total{job="ping"} 1440.0
+"""
+TEXT = {"schema": {"type": "string"}, "example": EXAMPLE}
 
 
 @router.get(

@@ -60,6 +60,7 @@ class SubscriberDetail(SubscriberOut):
 
 
 class SubscriberList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"subscribers": [EXAMPLE]}]})
     subscribers: list[SubscriberOut]
 
 

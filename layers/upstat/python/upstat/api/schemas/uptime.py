@@ -177,7 +177,7 @@ class Uptimes(BaseModel):
     d90: float | None = Field(None, alias="90d")
 
 
-class Coverages(BaseModel):
+class Coverages(Uptimes):
     """Per window, the % of the expected checks that ran (one per interval, rounded up to the minute, since
     the service was created); null where none was expected yet. Below 100: upstat did not watch all the
     time, so the uptime beside it covers only part of the window."""
@@ -186,10 +186,6 @@ class Coverages(BaseModel):
         populate_by_name=True,
         json_schema_extra={"examples": [{"24h": 100.0, "7d": 98.51, "30d": 99.65, "90d": None}]},
     )
-    h24: float | None = Field(None, alias="24h")
-    d7: float | None = Field(None, alias="7d")
-    d30: float | None = Field(None, alias="30d")
-    d90: float | None = Field(None, alias="90d")
 
 
 SERVICE_STATUS_EXAMPLE: dict[str, Any] = {
