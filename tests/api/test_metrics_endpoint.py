@@ -133,3 +133,11 @@ def test_metrics_need_a_read_key_unless_the_setting_makes_them_public(
     names = {s.labels.get("service") for f in text_string_to_metric_families(res.text) for s in f.samples}
     assert "api" in names
     assert "hidden" not in names  # the public sees what the status page shows
+
+
+def test_public_read_makes_the_metrics_public_too(
+    client: TestClient, fleet: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPSTAT_PUBLIC_READ", "true")
+    get_settings.cache_clear()
+    assert client.get("/metrics").status_code == 200

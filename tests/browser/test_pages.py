@@ -276,3 +276,21 @@ def test_console_stays_clean_on_a_private_page_asking_for_a_key(
     finally:
         monkeypatch.delenv("UPSTAT_PUBLIC_STATUS_PAGE")
         get_settings.cache_clear()
+
+
+def test_a_badge_renders_in_chromium_at_its_stated_size(site: dict[str, Any], tab: Any) -> None:
+    """The SVG badge as a README shows it: an <img>, drawn by the browser at the width the SVG states."""
+    page = open_status(tab(), site["base"])
+    found = page.evaluate(
+        """async (url) => {
+             const svg = new DOMParser().parseFromString(await (await fetch(url)).text(), "image/svg+xml");
+             const texts = [...svg.querySelectorAll("text:not([aria-hidden])")].map((t) => t.textContent);
+             const drawn = await new Promise((done) => { const i = new Image();
+               i.onload = () => done(i.naturalWidth); i.onerror = () => done(-1); i.src = url; });
+             return { stated: Number(svg.documentElement.getAttribute("width")), texts, drawn };
+           }""",
+        f"{site['base']}/v1/badges/Public%20API/uptime-30d.svg",
+    )
+    assert found["texts"][0] == "uptime 30d" and found["texts"][1].endswith("%")
+    assert found["stated"] > 60
+    assert found["drawn"] == found["stated"]
