@@ -67,6 +67,8 @@ def test_a_patch_with_the_masked_url_keeps_the_stored_one(client: TestClient) ->
     assert res.json()["events"] == ["incident.opened"]
     [stored] = subscribers.list_all(_redis())
     assert stored.url == "http://127.0.0.1:9/hooks/secret"
+    res = client.patch(f"/v1/subscribers/{made['id']}", json={"url": "http://other:9/********"}, headers=AUTH)
+    assert res.status_code == 400 and res.json()["field"] == "url"  # a hidden form of no stored URL
     res = client.patch(f"/v1/subscribers/{made['id']}", json={"url": "http://127.0.0.1:8/new"}, headers=AUTH)
     assert res.json()["url"] == "http://127.0.0.1:8/********"
     assert client.delete(f"/v1/subscribers/{made['id']}", headers=AUTH).json() == {"deleted": made["id"]}

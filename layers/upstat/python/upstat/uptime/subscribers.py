@@ -144,10 +144,17 @@ def require(client: Any, subscriber_id: str) -> Subscriber:
 def update(client: Any, subscriber_id: str, changes: SubscriberUpdate) -> Subscriber:
     current = require(client, subscriber_id)
     given = changes.model_dump(exclude_unset=True, exclude_none=True)
-    if given.get("url") == mask_webhook(current.url) and MASK in given["url"]:
+    url = given.get("url")
+    if url is not None and MASK in url:
+        if url != mask_webhook(current.url):
+            raise InvalidInput(
+                "url: '********' stands for the stored URL's hidden part, and this is not its hidden form; "
+                "send the full URL",
+                field="url",
+            )
         given.pop("url")  # the hidden form sent back: keep the stored URL
-    elif "url" in given:
-        _refuse_blocked(given["url"])
+    elif url is not None:
+        _refuse_blocked(url)
     try:
         after = Subscriber.model_validate({**current.model_dump(), **given})
     except ValueError as exc:
