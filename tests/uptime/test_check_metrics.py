@@ -24,9 +24,10 @@ def test_a_ping_tick_counts_checks_run_and_failed(
     docs = emf_lines(capsys.readouterr().out)
     assert values(docs, "ChecksRun") == [2] and values(docs, "ChecksFailed") == [1]
     assert values(docs, "AlertsSent") == [0] and values(docs, "AlertsFailed") == [0]  # no channel set up
-    # The ping function runs two jobs, each under its own lock: the checks, then the backup schedules.
+    # The ping function runs three jobs, each under its own lock: the checks, the backup schedules, then
+    # the maintenance events of the status page's subscribers.
     ran = [(d["job"], d["JobRunsSkipped"]) for d in docs if "JobRunsSkipped" in d]
-    assert ran == [("ping", 0), ("backup-schedules", 0)]
+    assert ran == [("ping", 0), ("backup-schedules", 0), ("subscriber-events", 0)]
 
 
 def test_a_repeated_tick_counts_no_check_twice(
