@@ -136,3 +136,12 @@ def test_text_width_grows_with_each_character_and_counts_unknown_ones_wide() -> 
     assert badges.text_width("") == 0
     assert badges.text_width("iii") < badges.text_width("mmm")
     assert badges.text_width("é") == badges.text_width("M")
+
+
+def test_badges_inlined_side_by_side_keep_their_own_clip_and_gradient() -> None:
+    one = ET.fromstring(badges.svg(badges.Badge("api", "up", "brightgreen")))
+    two = ET.fromstring(badges.svg(badges.Badge("uptime 30d", "99.95%", "brightgreen")))
+    ids = [{e.get("id") for e in root.iter() if e.get("id")} for root in (one, two)]
+    assert len(ids[0]) == 2 and not ids[0] & ids[1]
+    clip = next(e for e in two.iter(f"{SVG}g") if e.get("clip-path"))
+    assert clip.get("clip-path") == f"url(#{next(i for i in ids[1] if i.startswith('r'))})"

@@ -10,6 +10,7 @@ character outside the table counts as wide as ``M``, so a badge never clips its 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -142,6 +143,8 @@ def svg(badge: Badge) -> str:
 
     Texts are drawn at ten times their size scaled by 0.1 (as shields.io does) so their positions keep a
     tenth of a pixel; ``textLength`` pins each text to its computed width, whatever font the viewer has.
+    The gradient's and the clip's ids are the badge's own (a digest of what it says), so badges inlined
+    side by side in one HTML page do not clip each other.
     """
     label_w = round(text_width(badge.label) + 10)
     message_w = round(text_width(badge.message) + 10)
@@ -149,15 +152,16 @@ def svg(badge: Badge) -> str:
     color = COLORS.get(badge.color, COLORS["lightgrey"])
     title = escape(f"{badge.label}: {badge.message}")
     aria = escape(f"{badge.label}: {badge.message}", {'"': "&quot;"})
+    own = hashlib.blake2b(f"{badge.label}\0{badge.message}\0{color}".encode(), digest_size=4).hexdigest()
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
         f'aria-label="{aria}"><title>{title}</title>'
-        '<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/>'
+        f'<linearGradient id="s{own}" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/>'
         '<stop offset="1" stop-opacity=".1"/></linearGradient>'
-        f'<clipPath id="r"><rect width="{width}" height="20" rx="3" fill="#fff"/></clipPath>'
-        f'<g clip-path="url(#r)"><rect width="{label_w}" height="20" fill="#555"/>'
+        f'<clipPath id="r{own}"><rect width="{width}" height="20" rx="3" fill="#fff"/></clipPath>'
+        f'<g clip-path="url(#r{own})"><rect width="{label_w}" height="20" fill="#555"/>'
         f'<rect x="{label_w}" width="{message_w}" height="20" fill="{color}"/>'
-        f'<rect width="{width}" height="20" fill="url(#s)"/></g>'
+        f'<rect width="{width}" height="20" fill="url(#s{own})"/></g>'
         '<g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" '
         'text-rendering="geometricPrecision" font-size="110">'
         + _text(badge.label, 0, label_w)
