@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,10 @@ from upstat.devices import health as h
 from upstat.devices import netjson
 from upstat.devices import store as dstore
 from upstat.devices.health import Thresholds
+from upstat.rules import store as rstore
+from upstat.rules.evaluate import Figures, judge, one_point
+from upstat.rules.model import Rule
+from upstat.rules.state import SeriesState
 from upstat.sources import store as registry
 from upstat.sources.models import Source
 from upstat.timeseries.engine import Engine
@@ -79,17 +83,8 @@ def receive(
         points, _ = gather(time=at, metrics={**sample.gauges, **sample.counters, **totals}, kinds=kinds)
         done = ingest(engine, device.id, points, kinds, now=now)
         current = h.is_current(at, now)
-        related = h.related_metrics(sample.gauges, thresholds)
-        change = dstore.record_report(
-            client,
-            device.id,
-            report_ms=at,
-            current=current,
-            status=h.status_of(related),
-            metrics=related,
-            report=report,
-            now=now,
-        )
+        dstore.record_report(client, device.id, report_ms=at, report=report)
+        change = judge_report(client, device.id, sample.gauges, at=at, now=now, thresholds=thresholds)
         from upstat.devices import wifi
 
         wifi.observe(client, device, sample.clients, at=at)  # in time order: a backlog replays its sessions
@@ -97,6 +92,61 @@ def receive(
         dstore.release_report(client, device.id, key)  # the agent's retry must be able to store it
         raise
     return Received(stored=True, points=done.points, current=current, change=change)
+
+
+def judge_report(
+    client: Any, device: str, gauges: Mapping[str, float], *, at: int, now: int, thresholds: Thresholds
+) -> dstore.Change | None:
+    """Judge the device's built-in rules on one report (a current one: a backfilled report describes the
+    past and judges nothing): each threshold rule on the report's value, the silence rule as not silent;
+    then record the health their states give. The change of health when there is one."""
+    if not h.is_current(at, now):
+        return None
+    figures = {r.id: one_point(gauges.get(r.selector.metric)) for r in thresholds.threshold_rules()}
+    figures[h.SILENCE_ID] = one_point(1.0)  # the report itself: the silence rule's window holds a point
+    states = _judge(client, device, [(r, figures[r.id]) for r in thresholds.rules()], slot=at)
+    return dstore.record_status(client, device, h.status_from(states, silent_now=False), now=now)
+
+
+#: How often a device's rules are judged again when another report's evaluation recorded its states first.
+_TRIES = 5
+
+
+def _judge(
+    client: Any, device: str, judged: Sequence[tuple[Rule, Figures | None]], *, slot: int
+) -> dict[str, SeriesState | None]:
+    """Judge each rule on its figures for ``device`` (upstat.rules.evaluate.judge) and record the states
+    (upstat.rules.store's compare-and-set); every built-in rule's state of the device afterwards.
+
+    The report path evaluates each report, not each window: its slot is the report's time, or one more than
+    the last one judged (two reports in one millisecond, a report after a sweep dated later), and the
+    report's claim, not the slot, keeps a repeated report from being judged twice. An evaluation that lost
+    the compare-and-set to a concurrent one is judged again on the state that one recorded."""
+    pending = list(judged)
+    for _ in range(_TRIES):
+        befores = [
+            found[0] or SeriesState()
+            for found in rstore.states_many(client, [r.id for r, _ in pending], [[device]] * len(pending))
+        ]
+        afters = [
+            judge(rule, fig, b, slot=max(slot, b.slot + 1))
+            for (rule, fig), b in zip(pending, befores, strict=True)
+        ]
+        replies = rstore.apply(
+            client,
+            [(r.id, [(device, b.slot, a)]) for (r, _), b, a in zip(pending, befores, afters, strict=True)],
+        )
+        pending = [p for p, ok in zip(pending, replies, strict=True) if not ok[0]]
+        if not pending:
+            break
+    return states_of(client, [device])[0]
+
+
+def states_of(client: Any, devices: Sequence[str]) -> list[dict[str, SeriesState | None]]:
+    """Each device's built-in rules' states (rule id -> state; None: never judged), one round trip."""
+    ids = h.rule_ids()
+    found = rstore.states_many(client, ids, [list(devices)] * len(ids))
+    return [{rid: found[i][j] for i, rid in enumerate(ids)} for j in range(len(devices))]
 
 
 #: The device's traffic across its interfaces, per report: what every interface's counter moved since the
@@ -163,17 +213,29 @@ def notify(client: Any, changes: Sequence[dstore.Change], *, settings: Settings)
 
 
 def sweep_silent(client: Any, *, now: int, thresholds: Thresholds, settings: Settings) -> int:
-    """Devices silent for the silence period become critical, each change alerted once (the ping job runs
-    this every minute; running it twice, or twice at once, records and alerts each change once); closed
-    Wi-Fi sessions past their retention are dropped."""
+    """Judge the silence rule of each device silent for its window (breached: its window holds no
+    report): those it fires for become critical, each change alerted once (the ping job runs this every
+    minute; running it twice, or twice at once, records and alerts each change once); closed Wi-Fi sessions
+    past their retention are dropped."""
     from upstat.devices import wifi
 
-    total = 0
+    total, offset, rule = 0, 0, thresholds.silence_rule()
     while True:
-        changes = dstore.mark_silent(client, before=now - thresholds.silence_ms, now=now)
+        ids = dstore.silent(client, before=now - thresholds.silence_ms, offset=offset, limit=500)
+        offset += len(ids)
+        already = states_of(client, ids)
+        changes = []
+        for device, states in zip(ids, already, strict=True):
+            silence = states.get(h.SILENCE_ID)
+            if silence is not None and silence.state == "firing":
+                continue  # judged silent already: nothing new until its next report
+            states = _judge(client, device, [(rule, None)], slot=now)
+            change = dstore.record_status(client, device, h.status_from(states, silent_now=True), now=now)
+            if change is not None:
+                changes.append(change)
         notify(client, changes, settings=settings)
         total += len(changes)
-        if len(changes) < 500:
+        if len(ids) < 500:
             break
     wifi.trim(client, before=now - wifi.RETENTION_MS)
     return total
@@ -186,6 +248,7 @@ def forget(client: Any, device_id: str) -> None:
     from upstat.devices import wifi
 
     dstore.forget_device(client, device_id)
+    rstore.forget_source(client, h.rule_ids(), device_id)
     wifi.forget_device(client, device_id)
 
 
@@ -206,10 +269,15 @@ class DeviceHealth:
 def with_health(
     client: Any, devices: Sequence[Source], *, now: int, thresholds: Thresholds
 ) -> list[DeviceHealth]:
-    records = dstore.health_of(client, [d.id for d in devices])
+    """Each device with its health as of now, derived from its built-in rules' states (the silence rule
+    judged at ``now`` too, so a device silent before the sweep ran reads critical)."""
+    ids = [d.id for d in devices]
+    lasts = dstore.last_reports(client, ids)
     return [
-        DeviceHealth(d, h.effective(rec.status, rec.last, now, thresholds), rec.metrics, rec.last)
-        for d, rec in zip(devices, records, strict=True)
+        DeviceHealth(
+            d, h.status_from(states, silent_now=h.silent(last, now, thresholds)), h.metrics_from(states), last
+        )
+        for d, states, last in zip(devices, states_of(client, ids), lasts, strict=True)
     ]
 
 

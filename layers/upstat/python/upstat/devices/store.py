@@ -2,20 +2,20 @@
 
 - the latest report of each device (its NetJSON as received, for OpenWISP's ``status=true``), replaced only by
   a report with a later time (a backfilled one never hides a newer one);
-- each device's health record (status, the sequence number of its changes, since when, the threshold
-  metrics' health, the time of its last report), changed by compare-and-set scripts so each change is
-  recorded, and alerted, once;
+- each device's health as its built-in rules last gave it (status, the sequence number of its changes,
+  since when), changed by a script that numbers each change once, so it is alerted once (the rules'
+  states themselves are kept by upstat.rules.store);
 - the time of each device's last report in a sorted set, so the silence sweep reads only the silent ones;
 - a claim per report (device, time, body digest), so a report repeated by the agent's retry stores once.
 
 Every key lives under the one hash tag ``{devices}``: each script touches one cluster slot. Records are
-small (a health record is ~150 bytes; a report is what the agent sent, bounded by the API's body limit).
+small (a health record is ~60 bytes; a report is what the agent sent, bounded by the API's body limit).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from upstat.store.keyspace import keyspace
@@ -26,55 +26,35 @@ from upstat.store.scripts import Scripts, define
 CLAIM_TTL_S = 48 * 3600
 
 SCRIPTS: dict[str, str] = {
-    # A report's state. KEYS: health, last, reports, report times. ARGV: id, report time, current (1/0),
-    # status, metrics JSON, report JSON, now. Replies {changed 0/1, seq, previous status}.
+    # A report's time and body. KEYS: last, reports, report times. ARGV: id, report time, report JSON.
     "device_report": """
-local id, t, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[7])
-local kept = tonumber(redis.call('HGET', KEYS[4], id) or '-1')
+local id, t = ARGV[1], tonumber(ARGV[2])
+local kept = tonumber(redis.call('HGET', KEYS[3], id) or '-1')
 if t >= kept then
-  redis.call('HSET', KEYS[3], id, ARGV[6])
-  redis.call('HSET', KEYS[4], id, t)
+  redis.call('HSET', KEYS[2], id, ARGV[3])
+  redis.call('HSET', KEYS[3], id, t)
 end
-local last = tonumber(redis.call('ZSCORE', KEYS[2], id) or '-1')
-if t > last then redis.call('ZADD', KEYS[2], t, id); last = t end
-local raw = redis.call('HGET', KEYS[1], id)
-local rec = raw and cjson.decode(raw) or {status='unknown', seq=0, since=now, metrics={}}
-local previous = rec.status
-local changed = 0
-if ARGV[3] == '1' then
-  rec.metrics = cjson.decode(ARGV[5])
-  if rec.status ~= ARGV[4] then
-    rec.status = ARGV[4]; rec.seq = rec.seq + 1; rec.since = now; changed = 1
-  end
-end
-rec.last = last
-redis.call('HSET', KEYS[1], id, cjson.encode(rec))
-return {changed, rec.seq, previous}
+local last = tonumber(redis.call('ZSCORE', KEYS[1], id) or '-1')
+if t > last then redis.call('ZADD', KEYS[1], t, id) end
+return 1
 """,
-    # Silent devices become critical. KEYS: health, last. ARGV: before (ms), now, limit.
-    # Replies a flat list {id, seq, previous, ...} of the devices changed.
-    "device_silence": """
-local out = {}
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do
-  local raw = redis.call('HGET', KEYS[1], id)
-  if raw then
-    local rec = cjson.decode(raw)
-    if rec.status ~= 'critical' then
-      local previous = rec.status
-      rec.status = 'critical'; rec.seq = rec.seq + 1; rec.since = tonumber(ARGV[2])
-      redis.call('HSET', KEYS[1], id, cjson.encode(rec))
-      table.insert(out, id); table.insert(out, rec.seq); table.insert(out, previous)
-    end
-  end
-end
-return out
+    # The health the device's rules give, numbered when it changes. KEYS: health. ARGV: id, status, now.
+    # Replies {changed 0/1, seq, previous status}.
+    "device_status": """
+local id = ARGV[1]
+local raw = redis.call('HGET', KEYS[1], id)
+local rec = raw and cjson.decode(raw) or {status='unknown', seq=0, since=tonumber(ARGV[3])}
+local previous = rec.status
+if rec.status == ARGV[2] then return {0, rec.seq, previous} end
+rec.status = ARGV[2]; rec.seq = rec.seq + 1; rec.since = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], id, cjson.encode(rec))
+return {1, rec.seq, previous}
 """,
 }
 
 
 DEVICE_REPORT = define("devices.report", SCRIPTS["device_report"])
-DEVICE_SILENCE = define("devices.silence", SCRIPTS["device_silence"])
+DEVICE_STATUS = define("devices.status", SCRIPTS["device_status"])
 
 
 class DeviceKeys:
@@ -84,7 +64,7 @@ class DeviceKeys:
         self._base = f"{prefix}devices:{{devices}}"
 
     def health(self) -> str:
-        """Hash: device id -> its health record (JSON)."""
+        """Hash: device id -> the health its rules last gave, numbered per change (JSON; alerts' seq)."""
         return f"{self._base}:health"
 
     def last(self) -> str:
@@ -129,17 +109,6 @@ def keys() -> DeviceKeys:
 
 
 @dataclass(frozen=True)
-class Health:
-    """A device's health record as stored (``last``: time of its latest report; None: no report yet)."""
-
-    status: str = "unknown"
-    seq: int = 0
-    since: int | None = None
-    last: int | None = None
-    metrics: dict[str, bool] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Change:
     """One change of a device's health, recorded (``seq`` numbers the device's changes)."""
 
@@ -161,67 +130,36 @@ def release_report(client: Any, device: str, digest: str) -> None:
     client.delete(keys().claim(device, digest))
 
 
-def record_report(
-    client: Any,
-    device: str,
-    *,
-    report_ms: int,
-    current: bool,
-    status: str,
-    metrics: dict[str, bool],
-    report: Any,
-    now: int,
-) -> Change | None:
-    """Keep the report (if it is the latest), its time, and, for a current report, the health it gives; the
-    change of health when there is one."""
+def record_report(client: Any, device: str, *, report_ms: int, report: Any) -> None:
+    """Keep the report (if it is the latest) and its time (the silence rule reads the latest)."""
     k = keys()
     body = json.dumps({"time": report_ms, "data": report}, separators=(",", ":"))
+    Scripts(client).run_many(
+        DEVICE_REPORT, [([k.last(), k.reports(), k.report_times()], [device, report_ms, body])]
+    )
+
+
+def record_status(client: Any, device: str, status: str, *, now: int) -> Change | None:
+    """Keep the health the device's rules give; the change, numbered, when it is one."""
     changed, seq, previous = Scripts(client).run_many(
-        DEVICE_REPORT,
-        [
-            (
-                [k.health(), k.last(), k.reports(), k.report_times()],
-                [device, report_ms, "1" if current else "0", status, json.dumps(metrics), body, now],
-            )
-        ],
+        DEVICE_STATUS, [([keys().health()], [device, status, now])]
     )[0]
     if not changed:
         return None
     return Change(device, int(seq), _text(previous), status, now)
 
 
-def mark_silent(client: Any, *, before: int, now: int, limit: int = 500) -> list[Change]:
-    """Devices whose latest report is older than ``before`` become critical (those already are stay as they
-    are); at most ``limit`` per call."""
-    k = keys()
-    flat = Scripts(client).run_many(DEVICE_SILENCE, [([k.health(), k.last()], [before, now, limit])])[0]
-    return [
-        Change(_text(flat[i]), int(flat[i + 1]), _text(flat[i + 2]), "critical", now)
-        for i in range(0, len(flat), 3)
-    ]
+def silent(client: Any, *, before: int, offset: int = 0, limit: int = 500) -> list[str]:
+    """Devices whose latest report is older than ``before``, oldest first, ``limit`` from ``offset``."""
+    found = client.zrangebyscore(keys().last(), "-inf", f"({before}", start=offset, num=limit)
+    return [_text(x) for x in found]
 
 
-def health_of(client: Any, devices: list[str]) -> list[Health]:
-    """Each device's health record (the default, ``unknown``, for one that never reported), one command."""
+def last_reports(client: Any, devices: list[str]) -> list[int | None]:
+    """The time of each device's latest report (None: none yet), one command."""
     if not devices:
         return []
-    out = []
-    for raw in client.hmget(keys().health(), devices):
-        if raw is None:
-            out.append(Health())
-            continue
-        doc = json.loads(_text(raw))
-        metrics = doc.get("metrics") or {}
-        out.append(
-            Health(
-                status=doc["status"],
-                seq=int(doc["seq"]),
-                since=int(doc["since"]),
-                last=None if doc.get("last") in (None, -1) else int(doc["last"]),
-                metrics=dict(metrics) if isinstance(metrics, dict) else {},  # cjson writes {} as []
-            )
-        )
-    return out
+    return [None if x is None else int(float(x)) for x in client.zmscore(keys().last(), devices)]
 
 
 def latest_report(client: Any, device: str) -> tuple[int, Any] | None:

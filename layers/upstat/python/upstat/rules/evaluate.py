@@ -18,6 +18,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from upstat.rules import state as st
+from upstat.rules.model import Rule
 from upstat.timeseries.model import Buckets
 from upstat.timeseries.render import counter_increase
 
@@ -53,6 +55,22 @@ def fold(figures: Figures | None, b: Buckets) -> Figures:
     if b.kind == "counter":
         out.increase += counter_increase(b)
     return out
+
+
+def one_point(value: float | None) -> Figures | None:
+    """The figures of a window holding one point (None: an empty window): what a rule reads when it is
+    judged on one report's value as it arrives, instead of on the tiers (a device's built-in rules)."""
+    if value is None:
+        return None
+    return Figures(count=1, sum=value, min=value, max=value, means=[(value, 1)])
+
+
+def judge(rule: Rule, figures: Figures | None, before: st.SeriesState, *, slot: int) -> st.SeriesState:
+    """One evaluation of ``rule`` on one series: its value from ``figures``, whether it breaches, and the
+    state it leads to (upstat.rules.state.step). The one evaluation every caller uses: the scheduled run
+    over the tiers, and the built-in rules judged on a device's report or silence."""
+    value = value_of(rule.aggregate, figures, rule.window_ms)
+    return st.step(before, breached=rule.breached(value), value=value, for_n=rule.for_n, slot=slot)
 
 
 def weighted_percentile(means: Sequence[tuple[float, int]], q: float) -> float | None:

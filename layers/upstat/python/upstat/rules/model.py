@@ -26,6 +26,9 @@ from upstat.names import check_name
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.timemath import Tier
 
+#: The id prefix of built-in rules: made from settings by the domain that owns them (a device's thresholds
+#: and silence, upstat.devices.health), never stored with the users' rules nor changed through the API.
+BUILTIN = "builtin:"
 AGGREGATES = ("avg", "max", "min", "p95", "p99", "rate", "increase", "count", "absent")
 #: Aggregates that only mean something for a counter (a gauge has no increase).
 COUNTER_ONLY = frozenset({"rate", "increase"})
@@ -76,6 +79,10 @@ class Rule:
     created_at: int = 0
     updated_at: int = 0
     window_text: str = field(default="", compare=False)
+
+    @property
+    def builtin(self) -> bool:
+        return self.id.startswith(BUILTIN)
 
     @property
     def window(self) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 from upstat.config import Settings
 from upstat.rules import state as st
 from upstat.rules import store
-from upstat.rules.evaluate import PERCENTILES, Figures, fold, value_of
+from upstat.rules.evaluate import PERCENTILES, Figures, fold, judge
 from upstat.rules.model import Rule
 from upstat.rules.transitions import Transition, deliver
 from upstat.timeseries import timemath as tm
@@ -162,9 +162,7 @@ def _step(
     slot: int,
 ) -> Evaluated:
     found = figures[(rule.window_ms, rule.aggregate in PERCENTILES)].get((source, rule.selector.metric))
-    value = value_of(rule.aggregate, found, rule.window_ms)
-    after = st.step(before, breached=rule.breached(value), value=value, for_n=rule.for_n, slot=slot)
-    return Evaluated(rule, source, before, after)
+    return Evaluated(rule, source, before, judge(rule, found, before, slot=slot))
 
 
 def _record(client: Any, evaluated: Sequence[Evaluated]) -> list[st.SeriesState | None]:

@@ -132,6 +132,14 @@ def clear_states(client: Any, rule_id: str) -> None:
         client.hset(keys().states(rule_id), mapping=fresh)
 
 
+def forget_source(client: Any, rule_ids: Sequence[str], source: str) -> None:
+    """Drop the states of ``source`` under each of ``rule_ids`` (the source was unregistered)."""
+    pipe = client.pipeline(transaction=False)
+    for rule_id in rule_ids:
+        pipe.hdel(keys().states(rule_id), source)
+    pipe.execute()
+
+
 def prune(client: Any, selected: Sequence[tuple[str, Sequence[str]]]) -> int:
     """Drop the states of sources a rule no longer selects (a source of its kind removed from the
     registry); ``selected``: (rule id, its sources now). How many were dropped."""
