@@ -17,6 +17,7 @@ from upstat.auth import cache
 from upstat.config import get_settings
 from upstat.devices.health import Thresholds
 from upstat.devices.monitoring import sweep_silent
+from upstat.rules import store as rules_store
 from upstat.sources import access
 from upstat.uptime.alerts import recent_outcomes
 
@@ -86,6 +87,61 @@ def test_thresholds_are_settings(http: TestClient, monkeypatch: pytest.MonkeyPat
     get_settings.cache_clear()
     post(http, device, key, report(memory_free=100 * MIB, buffered=0), at=now_ms())  # 61 % used
     assert status_of(http, device, key) == "problem"
+
+
+def test_changing_a_threshold_setting_changes_its_built_in_rule_and_the_health_follows(
+    http: TestClient, r: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    device, key = register(http, name="ap-busy")
+    busy = report(load=1.6, cpus=2)  # cpu 80 %: under the default 90
+    post(http, device, key, busy, at=now_ms())
+    assert status_of(http, device, key) == "ok"
+    cpu = "builtin:device-cpu"
+    rule = {x.id: x for x in Thresholds.from_settings(get_settings()).rules()}[cpu]
+    assert rule.expression() == "max(cpu.cpu_usage, 5m) > 90"
+
+    monkeypatch.setenv("UPSTAT_DEVICE_CPU_THRESHOLD", "70")
+    get_settings.cache_clear()
+    rule = {x.id: x for x in Thresholds.from_settings(get_settings()).rules()}[cpu]
+    assert rule.expression() == "max(cpu.cpu_usage, 5m) > 70"
+    post(http, device, key, busy, at=now_ms() + 1000)  # the same load, judged by the changed rule
+    body = http.get(f"{BASE}/device/{device}/", params={"key": key}).json()
+    assert body["monitoring"]["status"] == "problem"
+    assert {"name": "cpu", "is_healthy": False} in body["monitoring"]["related_metrics"]
+    state = rules_store.states_of(r, cpu)[device]  # kept with the rules' states, by the rules' machine
+    assert (state.state, state.value) == ("firing", 80.0)
+    assert [(a["previous"], a["current"]) for a in alerts(r, device)] == [("ok", "problem")]
+
+    monkeypatch.setenv("UPSTAT_DEVICE_CPU_THRESHOLD", "85")
+    get_settings.cache_clear()
+    post(http, device, key, busy, at=now_ms() + 2000)
+    assert status_of(http, device, key) == "ok"
+    assert rules_store.states_of(r, cpu)[device].state == "resolved"
+
+
+def test_sweeps_run_at_once_turn_a_silent_device_critical_and_alert_once(http: TestClient, r: Any) -> None:
+    import threading
+
+    device, key = register(http)
+    post(http, device, key, report(), at=now_ms())
+    settings = get_settings()
+    later, counts = now_ms() + 61 * MINUTE, []
+    start = threading.Barrier(4)
+
+    def sweep() -> None:
+        start.wait()
+        counts.append(
+            sweep_silent(r, now=later, thresholds=Thresholds.from_settings(settings), settings=settings)
+        )
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(counts) == 1
+    assert [(a["previous"], a["current"]) for a in alerts(r, device)] == [("ok", "critical")]
+    assert rules_store.states_of(r, "builtin:device-silence")[device].state == "firing"
 
 
 def test_a_silent_device_turns_critical_once_and_recovers_on_its_next_report(
