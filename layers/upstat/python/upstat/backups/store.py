@@ -227,4 +227,10 @@ class BackupStore:
             pipe.hset(k.job(job.server_id, job.id), mapping=fields)
             pipe.sadd(k.scheduled(), member)
         pipe.execute()
+        from upstat.backups.runs import job_source
+        from upstat.backups.schedule import OVERDUE_ID
+        from upstat.rules import store as rules_store
+
+        # Its overdue rule is judged afresh: the occurrences it counted were the old schedule's.
+        rules_store.forget_source(self.redis, [OVERDUE_ID], job_source(job.server_id, job.id))
         return self.job(job.server_id, job.id) or job
