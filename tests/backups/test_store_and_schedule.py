@@ -110,3 +110,27 @@ def test_no_schedule_is_never_overdue_and_its_next_run_is_what_the_server_announ
 )
 def test_expected_runs(first_run: int, last_run: int, now: int, expected: int) -> None:
     assert schedule.expected_runs(daily(), T0 - 60 * D, first_run, last_run, now) == expected
+
+
+def test_the_overdue_rule_fires_once_per_overdue_spell_and_again_after_a_run() -> None:
+    """Ticks judge the job's built-in absent(duration) rule through the rules' state machine: a missed
+    occurrence fires it (one alert), later ticks of the same occurrence change nothing, a late run
+    resolves it, and the next missed occurrence fires it again."""
+    job = daily()
+    state = None
+
+    def tick(last_run: int | None, now: int) -> tuple[str, str | None]:
+        nonlocal state
+        [j] = schedule.judge_jobs([job], [last_run], [state], now)
+        fired = j.after is not j.before and j.after.alert is not None and j.after.seq > j.before.seq
+        state = j.after
+        return j.after.state, j.after.alert.transition if fired and j.after.alert else None
+
+    last = T0 - D + 2 * H  # yesterday's run
+    assert tick(last, T0 + 2 * H + 30 * M) == ("ok", None)  # today's is due, within the tolerance
+    assert tick(last, T0 + 3 * H + M) == ("firing", "firing")  # more than the tolerance late: alerted
+    assert tick(last, T0 + 3 * H + 2 * M) == ("firing", None)  # the same missed run: not again
+    assert state is not None and state.alert is not None and state.alert.at == T0 + 2 * H
+    last = T0 + 5 * H  # it ran late
+    assert tick(last, T0 + 5 * H + M) == ("resolved", "resolved")
+    assert tick(last, T0 + D + 3 * H + M) == ("firing", "firing")  # tomorrow's missed too
