@@ -142,6 +142,21 @@ def _judge(
     return states_of(client, [device])[0]
 
 
+def _judge_silent(
+    client: Any, device: str, before: SeriesState | None, thresholds: Thresholds, *, now: int
+) -> bool:
+    """Judge the silence rule of a device whose latest report is older than the silence: breached (its
+    window holds no report). Not judged when it fires already, or when a report was judged after the
+    window began (that report came in since the sweep read the silent devices); recorded only if no
+    report was judged meanwhile (compare-and-set, not tried again: a report that won is newer news).
+    Whether it was recorded."""
+    prev = before or SeriesState()
+    if prev.state == "firing" or prev.slot >= now - thresholds.silence_ms:
+        return False
+    after = judge(thresholds.silence_rule(), None, prev, slot=max(now, prev.slot + 1))
+    return rstore.apply(client, [(h.SILENCE_ID, [(device, prev.slot, after)])])[0][0]
+
+
 def states_of(client: Any, devices: Sequence[str]) -> list[dict[str, SeriesState | None]]:
     """Each device's built-in rules' states (rule id -> state; None: never judged), one round trip."""
     ids = h.rule_ids()
@@ -219,18 +234,16 @@ def sweep_silent(client: Any, *, now: int, thresholds: Thresholds, settings: Set
     past their retention are dropped."""
     from upstat.devices import wifi
 
-    total, offset, rule = 0, 0, thresholds.silence_rule()
+    total, offset, cutoff = 0, 0, now - thresholds.silence_ms
     while True:
-        ids = dstore.silent(client, before=now - thresholds.silence_ms, offset=offset, limit=500)
+        ids = dstore.silent(client, before=cutoff, offset=offset, limit=500)
         offset += len(ids)
-        already = states_of(client, ids)
         changes = []
-        for device, states in zip(ids, already, strict=True):
-            silence = states.get(h.SILENCE_ID)
-            if silence is not None and silence.state == "firing":
-                continue  # judged silent already: nothing new until its next report
-            states = _judge(client, device, [(rule, None)], slot=now)
-            change = dstore.record_status(client, device, h.status_from(states, silent_now=True), now=now)
+        for device, states in zip(ids, states_of(client, ids), strict=True):
+            if not _judge_silent(client, device, states.get(h.SILENCE_ID), thresholds, now=now):
+                continue
+            status = h.status_from(states_of(client, [device])[0], silent_now=False)
+            change = dstore.record_status(client, device, status, now=now)
             if change is not None:
                 changes.append(change)
         notify(client, changes, settings=settings)
