@@ -121,17 +121,14 @@ def _stop(proc: Any) -> None:
     proc.wait(timeout=15)
 
 
-def test_the_local_entry_point_serves_the_api_and_fires_the_jobs(redis_url: str, tmp_path: object) -> None:
+def test_the_local_entry_point_serves_the_api_and_fires_the_jobs(r: Any, redis_env: dict[str, str], tmp_path: object) -> None:
     """`make run`'s process end to end: the API answers on PORT and the scheduled jobs run at start."""
     import time
     import urllib.request
 
-    import redis
-
     port = _free_port()
-    client = redis.Redis.from_url(redis_url)
-    client.flushall()
-    proc = _start_local(tmp_path, port, {"REDIS_URL": redis_url})
+    client = r
+    proc = _start_local(tmp_path, port, redis_env)
     try:
         deadline = time.monotonic() + 30
         body = b""
@@ -229,7 +226,7 @@ def test_the_cli_without_a_local_server_says_what_to_do(tmp_path: object) -> Non
 
 
 def test_make_run_prints_where_everything_is_and_logs_each_job_result_once(
-    redis_url: str, tmp_path: object
+    r: Any, redis_env: dict[str, str], tmp_path: object
 ) -> None:
     import os
     import subprocess
@@ -237,13 +234,10 @@ def test_make_run_prints_where_everything_is_and_logs_each_job_result_once(
     import time
     from pathlib import Path
 
-    import redis
-
-    redis.Redis.from_url(redis_url).flushall()
     port = _free_port()
     out = Path(str(tmp_path)) / "run.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPSTAT_") and k != "REDIS_URL"}
-    env.update(PORT=str(port), REDIS_URL=redis_url, UPSTAT_ADMIN_TOKEN="local-e2e-token")
+    env.update(PORT=str(port), UPSTAT_ADMIN_TOKEN="local-e2e-token", **redis_env)
     with out.open("wb") as sink:
         proc = subprocess.Popen(
             [sys.executable, "-m", "upstat.local"], env=env, cwd=str(tmp_path), stdout=sink, stderr=sink

@@ -72,13 +72,14 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def site(redis_url: str) -> Iterator[dict[str, Any]]:
+def site(redis_env: dict[str, str]) -> Iterator[dict[str, Any]]:
     """The app on 127.0.0.1 over the seeded fleet: ``base`` URL, ``redis`` client, ``now`` of the seed."""
     with pytest.MonkeyPatch.context() as mp:
         for name in [n for n in os.environ if n.startswith("UPSTAT_")]:
             mp.delenv(name)
         port = _free_port()
-        mp.setenv("REDIS_URL", redis_url)
+        for name, value in redis_env.items():
+            mp.setenv(name, value)
         mp.setenv("UPSTAT_ADMIN_TOKEN", ADMIN_TOKEN)
         mp.setenv("UPSTAT_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")
         mp.setenv("UPSTAT_PORT", str(port))

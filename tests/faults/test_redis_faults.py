@@ -24,6 +24,9 @@ from upstat.api.app import create_app
 from upstat.config import get_settings
 from upstat.store import client as store_client
 
+pytestmark = pytest.mark.single_redis(
+    "kills, pauses, restarts (with AOF) and fills a Valkey of its own; a cluster run keeps the one server"
+)
 TIMEOUT_S = 0.5
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

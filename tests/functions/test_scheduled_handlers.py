@@ -109,7 +109,7 @@ def test_the_checker_and_the_prober_import_no_redis_client() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_the_rollup_function_runs_end_to_end_without_fastapi_or_boto3(redis_url: str) -> None:
+def test_the_rollup_function_runs_end_to_end_without_fastapi_or_boto3(redis_env: dict[str, str]) -> None:
     """In a fresh interpreter, as on a cold Lambda: the run itself pulls in neither."""
     code = (
         "import sys, json; from functions.rollup.handler import handler; "
@@ -118,7 +118,7 @@ def test_the_rollup_function_runs_end_to_end_without_fastapi_or_boto3(redis_url:
         "print(json.dumps([s['job'], sorted(m for m in ('fastapi', 'boto3') if m in sys.modules)]))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPSTAT_")}
-    env.update(REDIS_URL=redis_url, UPSTAT_KEY_PREFIX="upstat-subprocess:")
+    env.update(UPSTAT_KEY_PREFIX="upstat-subprocess:", **redis_env)
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )

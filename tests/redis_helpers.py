@@ -1,0 +1,38 @@
+"""Reading the whole keyspace and the server counters of the run's Redis, one server or a cluster.
+
+KEYS and INFO go to one node of a cluster (redis-py sends them to its default node), so a test that reads
+them directly sees a third of a 3-primary cluster. These read every primary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+
+def all_keys(client: Any, pattern: str = "*") -> list[bytes]:
+    """Every key matching ``pattern``, sorted: SCAN on every primary of a cluster."""
+    return sorted(set(client.scan_iter(match=pattern, count=1000)))
+
+
+def _per_node(client: Any, section: str) -> list[dict[str, Any]]:
+    if hasattr(client, "get_primaries"):
+        return list(client.info(section, target_nodes=client.get_primaries()).values())
+    return [client.info(section)]
+
+
+def command_stats(client: Any) -> dict[str, dict[str, Any]]:
+    """INFO commandstats summed over every primary (calls per command)."""
+    total: dict[str, Counter[str]] = {}
+    for node in _per_node(client, "commandstats"):
+        for name, value in node.items():
+            total.setdefault(name, Counter()).update({"calls": int(value["calls"])})
+    return {name: dict(counts) for name, counts in total.items()}
+
+
+def reset_stats(client: Any) -> None:
+    """CONFIG RESETSTAT on every primary."""
+    if hasattr(client, "get_primaries"):
+        client.config_resetstat(target_nodes=client.get_primaries())
+    else:
+        client.config_resetstat()
