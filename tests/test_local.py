@@ -121,7 +121,9 @@ def _stop(proc: Any) -> None:
     proc.wait(timeout=15)
 
 
-def test_the_local_entry_point_serves_the_api_and_fires_the_jobs(r: Any, redis_env: dict[str, str], tmp_path: object) -> None:
+def test_the_local_entry_point_serves_the_api_and_fires_the_jobs(
+    r: Any, redis_env: dict[str, str], tmp_path: object
+) -> None:
     """`make run`'s process end to end: the API answers on PORT and the scheduled jobs run at start."""
     import time
     import urllib.request

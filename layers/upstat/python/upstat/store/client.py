@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import redis
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.cluster import ClusterPipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError, SlotNotCoveredError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -53,6 +56,74 @@ class BoundedRetry(Retry):
                     time.sleep(backoff)
 
 
+@contextmanager
+def _cluster_reachable() -> Iterator[None]:
+    """A cluster that cannot be reached raises redis.ConnectionError, as one server does.
+
+    redis-py reports a cluster none of whose nodes answers (at start or later, when a refused connection
+    makes it read the slots again), and a slot no node serves, as RedisClusterException, which is not a
+    RedisError: the API answered 500 where one server gets 503, and the CLI printed a traceback. Other
+    RedisClusterExceptions (a cross-slot transaction, bad arguments) are bugs and pass unchanged."""
+    try:
+        yield
+    except RedisClusterException as exc:
+        if isinstance(exc, SlotNotCoveredError) or isinstance(exc.__cause__, RedisError):
+            raise RedisConnectionError(f"Redis Cluster unreachable: {exc}") from exc
+        raise
+
+
+class _ReachablePipeline(ClusterPipeline):
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        with _cluster_reachable():
+            return super().execute(raise_on_error)
+
+
+class _Cluster(redis.RedisCluster):
+    """redis.RedisCluster whose unreachable cluster raises redis.ConnectionError (_cluster_reachable)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        with _cluster_reachable():
+            super().__init__(*args, **kwargs)
+
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        with _cluster_reachable():
+            return super().execute_command(*args, **kwargs)
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
+        pipe = super().pipeline(transaction, shard_hint)
+        pipe.__class__ = _ReachablePipeline  # built by redis-py with its own arguments; only execute differs
+        return pipe
+
+
+class LazyCluster:
+    """A cluster client that connects on its first command, as redis.Redis does.
+
+    redis.RedisCluster reads the cluster's slots while it is built, so with the cluster down the client
+    itself could not be made: a route's store dependency failed before the route ran, and a health route
+    could not say "unhealthy" in its own words. Here building costs nothing and the first command (then
+    every one, until one succeeds) connects; while unreachable, it raises redis.ConnectionError."""
+
+    def __init__(self, url: str, options: dict[str, Any]) -> None:
+        self._url = url
+        self._options = options
+        self._client: _Cluster | None = None
+        self._building = threading.Lock()
+
+    def _connected(self) -> _Cluster:
+        if self._client is None:
+            with self._building:
+                if self._client is None:
+                    self._client = _Cluster.from_url(self._url, **self._options)
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connected(), name)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
 _lock = threading.Lock()
 _client: Redis | None = None
 _client_url: str | None = None
@@ -77,7 +148,7 @@ def make_client(settings: Settings, url: str | None = None) -> Redis:
         "health_check_interval": 30,
     }
     if settings.redis_cluster:
-        return redis.RedisCluster.from_url(url, **common)
+        return LazyCluster(url, common)
     return redis.Redis.from_url(url, **common)
 
 
