@@ -16,7 +16,7 @@ def all_keys(client: Any, pattern: str = "*") -> list[bytes]:
 
 
 def _per_node(client: Any, section: str) -> list[dict[str, Any]]:
-    if hasattr(client, "get_primaries"):
+    if on_cluster(client):
         return list(client.info(section, target_nodes=client.get_primaries()).values())
     return [client.info(section)]
 
@@ -32,7 +32,22 @@ def command_stats(client: Any) -> dict[str, dict[str, Any]]:
 
 def reset_stats(client: Any) -> None:
     """CONFIG RESETSTAT on every primary."""
-    if hasattr(client, "get_primaries"):
+    if on_cluster(client):
         client.config_resetstat(target_nodes=client.get_primaries())
     else:
         client.config_resetstat()
+
+
+def on_cluster(client: Any) -> bool:
+    return hasattr(client, "get_primaries")
+
+
+def slot_groups(client: Any, keys: Any) -> int:
+    """How many script calls a batch over ``keys`` takes (the store's runner puts up to 1,000 keys in a
+    call): one on one server; on a cluster one per hash slot, as a script may not cross slots."""
+    from redis.crc import key_slot
+
+    keys = [k if isinstance(k, bytes) else str(k).encode() for k in keys]
+    if not on_cluster(client):
+        return -(-len(keys) // 1000)
+    return len({key_slot(k) for k in keys})

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from tests.auth.helpers import bearer, command_calls, every_value, make_key
 from tests.conftest import ADMIN_TOKEN
+from tests.redis_helpers import reset_stats
 from upstat.api.app import create_app
 from upstat.api.deps import require_source_key_query
 from upstat.auth import Principal, cache, ensure_source
@@ -222,7 +223,7 @@ def test_a_right_key_id_with_a_wrong_secret_is_unknown(http: TestClient) -> None
 def test_a_typo_is_not_looked_up_but_counts_against_its_address(http: TestClient, r: Any) -> None:
     token = new_key(http, scopes=["read"])["token"]
     typo = token[:-1] + ("a" if token[-1] != "a" else "b")
-    r.config_resetstat()
+    reset_stats(r)
     res = http.get("/v1/keys", headers=bearer(typo))
     assert res.status_code == 401
     assert res.json()["message"] == "Authorization: malformed token (mistyped? its checksum does not match)"

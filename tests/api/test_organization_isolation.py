@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import AUTH
 from tests.auth.helpers import bearer, command_calls, make_key
+from tests.redis_helpers import reset_stats
 from upstat.auth import Principal, cache, ensure_source
 from upstat.errors import Forbidden, InvalidInput
 from upstat.sources import access
@@ -143,7 +144,7 @@ def test_the_check_dialects_call_looks_the_organization_up_once_per_short_while(
     world: dict[str, str], r: Any
 ) -> None:
     caller = Principal("k", frozenset({"read"}), organization="acme")
-    r.config_resetstat()
+    reset_stats(r)
     check_source(r, caller, "alice")
     check_source(r, caller, "alice")
     assert command_calls(r).get("hmget") == 1  # the second check was answered from memory

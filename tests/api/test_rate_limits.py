@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.auth.helpers import bearer, command_calls, counting_round_trips, make_key
 from tests.conftest import ADMIN_TOKEN
+from tests.redis_helpers import all_keys, reset_stats
 from upstat.api.app import create_app
 from upstat.auth import cache
 from upstat.auth import tokens as tk
@@ -47,7 +48,7 @@ def test_a_key_over_its_limit_gets_429_with_retry_after(limits: pytest.MonkeyPat
     assert refused.headers["Retry-After"] == "20"  # one request per 60/3 s
     assert refused.json()["error"] == "rate_limited" and refused.json()["status"] == 429
     assert http.get("/v1/series", headers=bearer(other)).status_code == 200  # per key, not global
-    buckets = {k.decode() for k in r.keys("upstat:*rate*")}
+    buckets = {k.decode() for k in all_keys(r, "upstat:*rate*")}
     assert buckets == {
         f"upstat:key:{{{token.split('_')[1]}}}:rate",
         f"upstat:key:{{{other.split('_')[1]}}}:rate",
@@ -132,13 +133,13 @@ def test_an_authenticated_request_costs_one_round_trip_and_one_command(
     http.get("/v1/retention", headers=bearer(token))  # warms the engine's retention cache and the client
     cache.clear()
     with counting_round_trips(limits) as trips:
-        r.config_resetstat()
+        reset_stats(r)
         trips.enabled = True
         assert http.get("/v1/retention", headers=bearer(token)).status_code == 200  # key not cached
         trips.enabled = False
         cold = (trips.count, command_calls(r))
         trips.count = 0
-        r.config_resetstat()
+        reset_stats(r)
         trips.enabled = True
         for _ in range(10):
             assert http.get("/v1/retention", headers=bearer(token)).status_code == 200
@@ -153,7 +154,7 @@ def test_an_anonymous_read_costs_one_round_trip(limits: pytest.MonkeyPatch, r: A
     http = app_with(limits, public_read="true")
     http.get("/v1/retention")
     with counting_round_trips(limits) as trips:
-        r.config_resetstat()
+        reset_stats(r)
         trips.enabled = True
         for _ in range(5):
             assert http.get("/v1/retention").status_code == 200
@@ -192,4 +193,4 @@ def test_a_refused_token_pays_a_second_round_trip_and_leaves_no_key_bucket(
             trips.enabled = False
             costs.append(trips.count)
     assert costs == [2, 1, 1]  # lookup + address charge; then the look alone says 429
-    assert [k.decode() for k in r.keys("upstat:key:*")] == ["upstat:key:{admin-bootstrap}:rate"]
+    assert [k.decode() for k in all_keys(r, "upstat:key:*")] == ["upstat:key:{admin-bootstrap}:rate"]

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 import redis
+from redis.cluster import PipelineStrategy
 from redis.connection import AbstractConnection
 
+from tests.redis_helpers import command_stats
 from upstat.auth import keys
 from upstat.config import get_settings
 
@@ -28,7 +30,7 @@ def bearer(token: str) -> dict[str, str]:
 
 def command_calls(client: Any) -> dict[str, int]:
     """Calls per command since the last CONFIG RESETSTAT (the INFO reading itself excluded)."""
-    stats = client.info("commandstats")
+    stats = command_stats(client)
     return {
         name.removeprefix("cmdstat_"): int(value["calls"])
         for name, value in stats.items()
@@ -37,11 +39,13 @@ def command_calls(client: Any) -> dict[str, int]:
 
 
 class RoundTrips:
-    """Counts writes to Redis sockets: one per single command, one per pipelined batch."""
+    """Counts round trips to Redis: one per single command, one per pipelined batch. On a cluster a batch
+    writes to each node holding its keys at once, then reads the answers: one round trip of latency."""
 
     def __init__(self) -> None:
         self.count = 0
         self.enabled = False
+        self.in_batch = False
 
 
 @contextmanager
@@ -52,11 +56,24 @@ def counting_round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips
     def counted(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
         # redis-py's own health check (a PING on a connection idle for 30 s, sent with check_health=False)
         # is not a command of ours: counting it made these tests fail on a slow machine.
-        if trips.enabled and check_health:
+        if trips.enabled and check_health and not trips.in_batch:
             trips.count += 1
         original(self, command, check_health)
 
+    def batch(self: PipelineStrategy, *args: Any, **kwargs: Any) -> Any:
+        if trips.in_batch:  # a batch sent again (after MOVED or a retry) inside the first
+            return cluster_batch(self, *args, **kwargs)
+        if trips.enabled:
+            trips.count += 1
+        trips.in_batch = True
+        try:
+            return cluster_batch(self, *args, **kwargs)
+        finally:
+            trips.in_batch = False
+
+    cluster_batch = PipelineStrategy._send_cluster_commands
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    monkeypatch.setattr(PipelineStrategy, "_send_cluster_commands", batch)
     yield trips
 
 

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.auth.helpers import bearer, every_value
+from tests.redis_helpers import all_keys
 from upstat.api.app import create_app
 from upstat.auth import cache
 from upstat.auth.keys import create_key
@@ -93,7 +94,7 @@ def test_bad_arguments_say_why(
         code = int(exc.code or 0)
     assert code != 0
     assert message in capsys.readouterr().err
-    assert r.dbsize() == 0
+    assert all_keys(r) == []
 
 
 def test_an_unreachable_redis_is_an_error_message(

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.auth.helpers import every_value
+from tests.redis_helpers import all_keys, command_stats, reset_stats
 from upstat import clock
 from upstat.auth import cache, keys
 from upstat.auth.keyspace import AuthKeys, address_bucket
@@ -48,9 +49,9 @@ def test_a_key_and_its_rate_bucket_share_one_cluster_slot(settings: Settings) ->
 def test_listing_reads_the_index_and_returns_every_key_oldest_first(r: Any, settings: Settings) -> None:
     made = [keys.create_key(r, settings, name=f"k{i}", scopes=["read"], now=1_000 + i)[0] for i in range(5)]
     assert [k.key_id for k in keys.list_keys(r, settings)] == [k.key_id for k in made]
-    r.config_resetstat()
+    reset_stats(r)
     keys.list_keys(r, settings)
-    calls = r.info("commandstats")
+    calls = command_stats(r)
     assert "cmdstat_scan" not in calls and "cmdstat_keys" not in calls
 
 
@@ -89,7 +90,7 @@ def test_bad_key_requests_name_the_field(
     with pytest.raises(InvalidInput) as caught:
         keys.create_key(r, settings, **fields)
     assert caught.value.field == field
-    assert r.dbsize() == 0
+    assert all_keys(r) == []
 
 
 def test_a_cached_key_still_expires_on_time(r: Any, settings: Settings) -> None:

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_TOKEN
+from tests.redis_helpers import all_keys
 from upstat.api.app import create_app
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
@@ -27,7 +28,7 @@ def http(env: dict[str, str], r: Any) -> Iterator[TestClient]:
 
 
 def _snapshot(r: Any) -> dict[bytes, Any]:
-    keys = [k for k in sorted(r.keys("*")) if not k.endswith(b":rate") and b":rate:" not in k]
+    keys = [k for k in all_keys(r) if not k.endswith(b":rate") and b":rate:" not in k]
     return {key: r.dump(key) for key in keys}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.redis_helpers import command_stats, reset_stats
 from upstat.store.scripts import Scripts, command, define
 
 # Not idempotent on purpose: a call that ran twice would show.
@@ -15,9 +16,9 @@ BUMP = define("tests.bump", "return redis.call('INCR', KEYS[1])")
 
 def test_a_warm_call_is_one_command_and_no_load(r: Any) -> None:
     Scripts(r).run(BUMP, ["n"], [])
-    r.config_resetstat()
+    reset_stats(r)
     assert Scripts(r).run(BUMP, ["n"], []) == 2
-    stats = r.info("commandstats")
+    stats = command_stats(r)
     assert stats["cmdstat_evalsha"]["calls"] == 1 and "cmdstat_script|load" not in stats
 
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import NOW, OPENVPN_TABLE, make_engine, reference_buckets, reference_increase
+from tests.redis_helpers import all_keys
 from upstat.errors import InvalidInput, NotFound
 from upstat.store.keyspace import series_id
 from upstat.timeseries import timemath as tm
@@ -308,7 +309,7 @@ def test_names_with_colons_and_braces_are_distinct_series_in_one_slot(r):
         assert engine.info(s, m).source == s
     assert engine.metrics_of("a:b") == ["c"] and engine.sources_of("{y}") == ["x"]
     # Every key of a series carries its own hash tag: one key per series here.
-    keys = [k for k in r.keys("upstat:ts:*")]
+    keys = all_keys(r, "upstat:ts:*")
     assert len(keys) == len(names) and all(k.count(b"{") == 1 and k.count(b"}") == 1 for k in keys)
 
 
