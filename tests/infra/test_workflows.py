@@ -70,6 +70,36 @@ def test_ci_tests_on_3_11_and_3_13_with_uv_cached_and_the_lock_enforced() -> Non
     assert "sync --locked" in (ROOT / "Makefile").read_text()
 
 
+def test_ci_runs_the_whole_suite_on_a_redis_cluster_in_a_job_of_its_own() -> None:
+    jobs = workflow("ci.yml")["jobs"]
+    running = [
+        name for name, job in jobs.items() for s in steps(job) if "make test-cluster" in s.get("run", "")
+    ]
+    assert running == ["test-cluster"]
+    assert "make pytest" not in str(jobs["test-cluster"]) and "make package" not in str(jobs["test-cluster"])
+    done = subprocess.run(
+        [
+            "make",
+            "-n",
+            "-o",
+            ".venv/.synced",
+            "-o",
+            "chromium",
+            "-o",
+            "openvpn",
+            "-o",
+            "flowtools",
+            "test-cluster",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert 'UPSTAT_TEST_REDIS=cluster .venv/bin/pytest -m "not packaged"' in done.stdout
+
+
 def test_one_run_packages_once_and_deploys_that_package() -> None:
     ci = workflow("ci.yml")
     packaging = [
@@ -77,8 +107,8 @@ def test_one_run_packages_once_and_deploys_that_package() -> None:
     ]
     assert packaging == ["package"]
     assert not any(
-        re.search(r"make (\S+ )*test\b", s.get("run", "")) for _, s in every_step()
-    )  # test = package too
+        re.search(r"make (\S+ )*test(?![\w-])", s.get("run", "")) for _, s in every_step()
+    )  # test = package too (test-cluster is another target: the tests alone, on a cluster)
     upload = next(s for s in steps(ci["jobs"]["package"]) if "upload-artifact@" in s.get("uses", ""))
     deploy = workflow("deploy.yml")["jobs"]["deploy"]
     download = next(s for s in steps(deploy) if "download-artifact@" in s.get("uses", ""))
