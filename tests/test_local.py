@@ -5,8 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from upstat.jobs import SCHEDULES, Schedule
 from upstat.local import fire, scheduled_event
+
+EMBEDDED = pytest.mark.single_redis(
+    "`make run` without REDIS_URL starts its own embedded Valkey (one server), which is what this tests"
+)
 
 
 def test_scheduled_event_has_the_eventbridge_shape() -> None:
@@ -154,6 +160,7 @@ def test_the_local_entry_point_serves_the_api_and_fires_the_jobs(
         _stop(proc)
 
 
+@EMBEDDED
 def test_the_embedded_valkey_keeps_data_across_restarts(tmp_path: object) -> None:
     """Without REDIS_URL, `make run` keeps its data in .local-data: a restart finds services again."""
     port = _free_port()
@@ -188,6 +195,7 @@ def _cli(cwd: object, *args: str) -> Any:
     return subprocess.run([command, *args], env=env, cwd=str(cwd), capture_output=True, text=True, timeout=60)
 
 
+@EMBEDDED
 def test_the_cli_finds_the_embedded_valkey_of_make_run_with_no_variable_set(tmp_path: object) -> None:
     """README: `upstat keys create` in a second terminal beside `make run`, with nothing to set."""
     import urllib.error
@@ -212,6 +220,7 @@ def test_the_cli_finds_the_embedded_valkey_of_make_run_with_no_variable_set(tmp_
     assert after.returncode == 1 and "make run" in after.stderr and "REDIS_URL" in after.stderr
 
 
+@EMBEDDED
 def test_the_cli_without_a_local_server_says_what_to_do(tmp_path: object) -> None:
     from pathlib import Path
 
