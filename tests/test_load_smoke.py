@@ -4,9 +4,11 @@ its 60 s run)."""
 
 from __future__ import annotations
 
+import pytest
 from bench import load
 
 
+@pytest.mark.single_redis("bench/load.py starts its own Valkey (one server), as `make load` does")
 def test_a_short_load_run_answers_every_request_of_every_route(capsys: object) -> None:
     routes = load.run(duration=3)
     assert {r.name for r in routes} == {
