@@ -8,6 +8,10 @@ log format), writes its metrics (upstat.metrics: JobRunsSkipped, JobRunsOverBudg
 completed run records when it started, which ``GET /healthz`` reports (:func:`last_runs`). Every run that
 got the lock, completed or failed, also counts in the job's stats hash (:func:`job_stats`: runs, failures,
 the latest run's start and duration), which ``GET /metrics`` exposes.
+
+A run the data store fails (Redis gone, paused, out of memory) logs one line naming the job and the cause,
+counts ``JobRunsFailed`` and raises :class:`JobFailed` with a short traceback, so the function's Errors
+alarm fires. What it did is kept: the next run redoes the rest (every job is idempotent).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from redis.exceptions import OutOfMemoryError, RedisError
 
 from upstat import clock, metrics
 from upstat.config import get_settings
@@ -39,6 +45,38 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """,
 )
+
+# Take the job's lock: SET NX PX, answering 1 when this run's token holds it, also when an earlier attempt of
+# the same call took it and its reply was lost (a retried timeout must not skip the run that holds the lock).
+# allow-oom: the lock is a few bytes, and under noeviction a full Redis refuses every other write, so without
+# it no job, retention included, could run to free memory.
+ACQUIRE = define(
+    "jobs.acquire",
+    """#!lua flags=allow-oom
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then return 1 end
+if held then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+""",
+)
+
+# A finished run's state and last-run record (a few hundred bytes, written even when memory is full: the
+# retention run that freed memory, or found nothing to free, must still record where it stopped), then the
+# lock released if this run still holds it.
+FINISH = define(
+    "jobs.finish",
+    """#!lua flags=allow-oom
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
+return 1
+""",
+)
+
+
+class JobFailed(Exception):
+    """A scheduled run the data store failed; its message names the job and the cause (one line)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +110,21 @@ def _warn_once(client: Any) -> None:
 
 
 def run_job(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]]) -> dict[str, Any]:
-    """Run ``body`` under the job's lock; returns its summary, or ``{"skipped": ...}`` if already running."""
+    """Run ``body`` under the job's lock; returns its summary, or ``{"skipped": ...}`` if already running.
+
+    Raises :class:`JobFailed` (after one log line and the ``JobRunsFailed`` metric) when Redis fails."""
+    try:
+        return _run_locked(name, context, body)
+    except RedisError as exc:
+        error = "store_full" if isinstance(exc, OutOfMemoryError) else "store_unavailable"
+        cause = f"{type(exc).__name__}: {exc}"
+        log.error("job %s failed: %s (%s)", name, error, cause, extra={"job": name, "error": error})
+        metrics.emit({"JobRunsFailed": 1}, properties={"job": name})
+        # from None: the cause is in the message; Lambda logs this short traceback once, not redis-py's.
+        raise JobFailed(f"job {name} failed: {error} ({cause}); the next run redoes the rest") from None
+
+
+def _run_locked(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]]) -> dict[str, Any]:
     settings = get_settings()
     client = get_redis()
     _warn_once(client)
@@ -80,7 +132,9 @@ def run_job(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]
     budget = budget_seconds(context)
     token = secrets.token_hex(16)
     lock = keys.job_lock(name)
-    if not client.set(lock, token, nx=True, ex=int(budget + SAFETY_MARGIN_S) + 1):
+    scripts = Scripts(client)
+    ttl_ms = (int(budget + SAFETY_MARGIN_S) + 1) * 1000
+    if not scripts.run(ACQUIRE, [lock], [token, ttl_ms]):
         log.info("job %s skipped: another run holds the lock", name, extra={"job": name, "skipped": True})
         metrics.emit({"JobRunsSkipped": 1}, properties={"job": name})
         return {"job": name, "skipped": "another run is in progress"}
@@ -100,14 +154,21 @@ def run_job(name: str, context: Any, body: Callable[[JobContext], dict[str, Any]
         summary.setdefault("job", name)
         summary["duration_ms"] = round(elapsed * 1000, 1)
         last = LastRun(ctx.now_ms, clock.now_ms(), summary.get("complete") is not False)
-        pipe = client.pipeline(transaction=False)
-        pipe.set(keys.job_state(name), json.dumps(ctx.state))
-        pipe.set(keys.job_last_run(name), json.dumps(last.__dict__))
-        pipe.execute()
-        _report(name, summary, over_budget=elapsed > budget or not last.complete)
-        return summary
-    finally:
-        Scripts(client).run(RELEASE, [lock], [token])
+        record = [json.dumps(ctx.state), json.dumps(last.__dict__), token]
+        scripts.run(FINISH, [keys.job_state(name), keys.job_last_run(name), lock], record)
+    except BaseException:
+        _release(scripts, lock, token)
+        raise
+    _report(name, summary, over_budget=elapsed > budget or not last.complete)
+    return summary
+
+
+def _release(scripts: Scripts, lock: str, token: str) -> None:
+    """Free the lock after a failed run; if Redis is what failed, the lock expires by itself."""
+    try:
+        scripts.run(RELEASE, [lock], [token])
+    except RedisError:
+        pass
 
 
 def _count_run(
