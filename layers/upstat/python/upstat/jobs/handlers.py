@@ -21,7 +21,7 @@ def _engine() -> Any:
 
 
 def _series_tick(ctx: JobContext, *, rebuild_from: int | None, trim: bool) -> Any:
-    """One pass of the rollup or retention tick over every series, from the shard the last run reached."""
+    """One pass of the rollup or retention tick over every series, from where the last run stopped."""
     from upstat.timeseries.rollup import run_series_tick
 
     report = run_series_tick(
@@ -31,8 +31,9 @@ def _series_tick(ctx: JobContext, *, rebuild_from: int | None, trim: bool) -> An
         rebuild_from=rebuild_from,
         trim=trim,
         start_shard=ctx.state.get("shard", 0),
+        start_cursor=ctx.state.get("cursor", 0),
     )
-    ctx.state.update(shard=0 if report.complete else report.shards_done)
+    ctx.state.update(shard=report.shard, cursor=report.cursor)
     return report
 
 
@@ -66,6 +67,8 @@ def retention(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def body(ctx: JobContext) -> dict[str, Any]:
         report = _series_tick(ctx, rebuild_from=None, trim=True)
         summary: dict[str, Any] = {"series": report.series, "complete": report.complete}
+        if report.full:
+            summary["skipped_memory_full"] = report.full
         summary.update(_uptime_retention(ctx))
         return summary
 

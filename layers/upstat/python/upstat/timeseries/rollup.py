@@ -20,8 +20,13 @@ PAGE = 200
 
 @dataclass
 class TickReport:
+    """What one pass did: ``series`` maintained; when not ``complete``, where the next pass starts (the
+    registry shard and the SSCAN cursor inside it)."""
+
     series: int = 0
-    shards_done: int = 0
+    full: int = 0  # series a retention pass skipped: nothing to delete, and memory full
+    shard: int = 0
+    cursor: int = 0
     complete: bool = True
 
 
@@ -33,18 +38,23 @@ def run_series_tick(
     rebuild_from: int | None,
     trim: bool,
     start_shard: int = 0,
+    start_cursor: int = 0,
 ) -> TickReport:
-    """Maintain every registered series, shard by shard, until done or ``deadline`` (time.monotonic())."""
+    """Maintain every registered series, shard by shard, from ``start_shard`` at ``start_cursor``, until done
+    or ``deadline`` (time.monotonic()). A pass stopped by its deadline reports where it stopped, so the next
+    one goes on from there instead of from the shard it started at (which, with a budget shorter than the
+    whole pass, would never reach the last shards)."""
     report = TickReport()
+    cursor = start_cursor
     for shard in range(start_shard, REGISTRY_SHARDS):
-        cursor = 0
         while True:
             if time.monotonic() >= deadline:
-                report.complete = False
+                report.shard, report.cursor, report.complete = shard, cursor, False
                 return report
             cursor, sids = engine.registered_series(shard, cursor, PAGE)
-            report.series += engine.maintain(sids, now=now, rebuild_from=rebuild_from, trim=trim)
+            done = engine.maintain(sids, now=now, rebuild_from=rebuild_from, trim=trim)
+            report.series += done
+            report.full += len(sids) - done
             if cursor == 0:
                 break
-        report.shards_done += 1
     return report
