@@ -295,7 +295,11 @@ class Engine:
         after ``rebuild_from`` (None: no rebuild), in one round trip. Every write trims its series too, so
         ``trim`` changes nothing (expired chunks are named, not scanned for, which is cheap): the retention
         job's pass reaches the series no longer written. Idempotent: figures are recomputed from the finer
-        data and overwritten, so running it twice, or twice at once, stores the same figures."""
+        data and overwritten, so running it twice, or twice at once, stores the same figures.
+
+        Returns how many series were maintained: when memory is full (noeviction) a retention pass (no
+        ``rebuild_from``) deletes what expired and skips the series with nothing to delete, which a full
+        Redis would refuse to write (store/lua/ts_write.lua); a rebuild is refused (OutOfMemoryError)."""
         lowest = self.lowest_accepted(now)
         replies = self.scripts.run_keyed(
             "ts_write",
@@ -303,7 +307,7 @@ class Engine:
             [(self.keys.series(sid), _NO_BATCH) for sid in sids],
             reply_size=32,
         )
-        return len(replies)
+        return sum(1 for reply in replies if _REPLY.unpack(reply)[0] != -2)
 
     def registered_series(self, shard: int, cursor: int = 0, count: int = 500) -> tuple[int, list[str]]:
         """One SSCAN page of a registry shard (series ids), for the scheduled jobs."""

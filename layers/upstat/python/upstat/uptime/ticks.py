@@ -368,12 +368,21 @@ def _from_state(service: Service, state: ServiceState, now_ms: int) -> CheckResu
 
 
 def trim_check_logs(*, now_ms: int, deadline: float) -> dict[str, Any]:
-    """The retention job's uptime part: re-index services a crash left out, then trim every check log to
-    the history TTL. Returns a summary."""
+    """The retention job's uptime part: trim every check log to the history TTL, then re-index services a
+    crash left out. Returns a summary.
+
+    Trimming deletes, so it runs first and works when memory is full (noeviction); re-indexing adds entries,
+    which a full Redis refuses: then it waits for the next run (``"reindexed": "memory full"``)."""
+    from redis.exceptions import OutOfMemoryError
+
     from upstat.store.client import get_redis
     from upstat.uptime.checklog import trim_all
 
     client = get_redis()
-    repaired = ServiceStore(client).repair(now_ms=now_ms)
     report = trim_all(client, now_ms=now_ms, deadline=deadline)
+    repaired: int | str
+    try:
+        repaired = ServiceStore(client).repair(now_ms=now_ms)
+    except OutOfMemoryError:
+        repaired = "memory full"
     return {"check_logs": report, "reindexed": repaired}

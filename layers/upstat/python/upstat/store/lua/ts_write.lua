@@ -40,7 +40,14 @@
 -- appending folds one more point into the open bucket (the same fold a recomputation does), so a retried
 -- batch leaves the same state as one applied once. Returns a string of '<dddd' per key: inserted, replaced,
 -- unchanged, needs_registry; or -1, index (0-based), time, 0 when a point is older than the series' floor
--- (trimmed data), that series then left as it was.
+-- (trimmed data), that series then left as it was; or -2, 0, 0, 0 when a retention pass (no points, no
+-- rebuild) found the series with nothing to delete while memory is full, that series then left as it was.
+--
+-- Memory full (maxmemory under noeviction): Redis refuses a script's first write that may grow memory (HSET)
+-- unless the script has already written. Points and rebuilds are refused so, loudly. A retention pass
+-- deletes first (HDEL of the expired chunks, which frees memory and lets the rest of the call write) and
+-- skips the series that have nothing expired instead of failing the whole call: so retention can always run
+-- and free memory.
 
 local floor, min, max = math.floor, math.min, math.max
 local spack, sunpack, srep, schar, sbyte, ssub = struct.pack, struct.unpack, string.rep, string.char,
@@ -1036,6 +1043,16 @@ local function write_one(k_, pos)
     out[#out + 1] = 'metric' out[#out + 1] = ssub(BATCHES, names + ls, names + ls + lm - 1)
   end
   if kind ~= '' then out[#out + 1] = 'kind' out[#out + 1] = kind end
+  if n == 0 and rebuild_arg < 0 and #out > 0 then
+    -- Retention: with nothing deleted before it, this write is refused when memory is full; skip the series.
+    local reply = redis.pcall('HSET', key, unpack(out, 1, min(1000, #out)))
+    if type(reply) == 'table' and reply.err then
+      if string.find(reply.err, 'OOM', 1, true) then return -2, 0, 0, 0 end
+      return redis.error_reply(reply.err)
+    end
+    for j = 1001, #out, 1000 do call('HSET', key, unpack(out, j, min(j + 999, #out))) end
+    return ins, rep, unch, m[2] and 0 or 1
+  end
   for j = 1, #out, 1000 do call('HSET', key, unpack(out, j, min(j + 999, #out))) end
   return ins, rep, unch, m[2] and 0 or 1
 end
