@@ -277,3 +277,36 @@ def test_series_jobs_twice_at_once_and_twice_in_a_row_leave_the_data_of_one_run(
         t.join(60)
     assert len(outs) == 2 and all("skipped" in o or o["complete"] for o in outs)
     assert contents(own.client()) == expected
+
+
+def test_a_ping_tick_with_more_checks_than_its_budget_ends_on_time_and_the_next_tick_goes_on(
+    r: Any, monkeypatch: pytest.MonkeyPatch, local_target: Any
+) -> None:
+    """30 checks of 0.4 s, 3 at a time, and 2.5 s for the probes: a tick checks what fits, ends on time,
+    records no false down, and the next ticks check the rest, each service once."""
+    from upstat.uptime import checklog
+    from upstat.uptime.services import ServiceStore
+    from upstat.uptime.ticks import RECORD_MARGIN_S, run_ping_tick
+
+    monkeypatch.setenv("UPSTAT_PING_CONCURRENCY", "3")
+    get_settings.cache_clear()
+    store = ServiceStore(r)
+    t0 = NOW - 30 * MIN
+    url = local_target.url("/slow?ms=400")
+    spec = {"url": url, "timeout": 2000, "interval": 3600}  # due once in the ticks below
+    ids = [store.create({"name": f"s{i}", **spec}, now_ms=t0).id for i in range(30)]
+    ticks = 0
+    at = t0
+    while any(not checklog.history(r, sid, now_ms=at) for sid in ids):
+        assert ticks < 10, [len(checklog.history(r, sid, now_ms=at)) for sid in ids]
+        started = time.monotonic()
+        summary = run_ping_tick(r, now_ms=at, deadline=started + RECORD_MARGIN_S + 2.5)
+        took = time.monotonic() - started
+        assert took < 2.5 + 1.5, (took, summary)  # the probes' 2.5 s, and recording
+        assert 0 < summary["checked"] < 30 and summary["down"] == 0, summary
+        ticks += 1
+        at += MIN
+    assert ticks >= 3
+    for sid in ids:
+        [entry] = checklog.history(r, sid, now_ms=at)
+        assert entry.status == "up"

@@ -16,6 +16,7 @@ alarm fires. What it did is kept: the next run redoes the rest (every job is ide
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -165,10 +166,8 @@ def _run_locked(name: str, context: Any, body: Callable[[JobContext], dict[str, 
 
 def _release(scripts: Scripts, lock: str, token: str) -> None:
     """Free the lock after a failed run; if Redis is what failed, the lock expires by itself."""
-    try:
+    with contextlib.suppress(RedisError):
         scripts.run(RELEASE, [lock], [token])
-    except RedisError:
-        pass
 
 
 def _count_run(

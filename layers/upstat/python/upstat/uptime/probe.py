@@ -121,6 +121,34 @@ async def probe_many(
     certificate expiry) when given; otherwise each result is stamped when its check starts. ``lookup`` is
     the name-resolution seam (default: the system resolver).
     """
+    results = await probe_until(
+        specs,
+        None,
+        policy=policy,
+        concurrency=concurrency,
+        body_cap=body_cap,
+        ssl_context=ssl_context,
+        now_ms=now_ms,
+        lookup=lookup,
+    )
+    return [r for r in results if r is not None]
+
+
+async def probe_until(
+    specs: Sequence[CheckSpec],
+    deadline: float | None,
+    *,
+    policy: AddressPolicy,
+    concurrency: int = 200,
+    body_cap: int = DEFAULT_BODY_CAP,
+    ssl_context: ssl.SSLContext | None = None,
+    now_ms: int | None = None,
+    lookup: Lookup | None = None,
+) -> list[CheckResult | None]:
+    """:func:`probe_many`, starting a check only if its whole timeout ends by ``deadline`` (a
+    ``time.monotonic()`` value; None: no deadline). A check waiting for one of the ``concurrency`` slots
+    past that point is not run (None): a scheduled tick with more checks than its budget holds ends on time
+    and leaves them to the next tick, instead of overrunning, or cutting timeouts short (false downs)."""
     if not specs:
         return []
     lookup = lookup or system_lookup
@@ -137,8 +165,10 @@ async def probe_many(
     ) as session:
         run = _Run(session, policy, lookup, body_cap, ssl_context, now_ms)
 
-        async def one(spec: CheckSpec) -> CheckResult:
+        async def one(spec: CheckSpec) -> CheckResult | None:
             async with gate:
+                if deadline is not None and time.monotonic() + spec.timeout_ms / 1000 > deadline:
+                    return None
                 return await probe_one(run, spec)
 
         return list(await asyncio.gather(*(one(spec) for spec in specs)))

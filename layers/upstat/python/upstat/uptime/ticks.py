@@ -52,18 +52,40 @@ def _probe(
     """Probe the services (each within its own timeout, capped by what the budget has left)."""
     if not services:
         return []
-    from upstat.uptime.probe import policy_from_settings, run_probes
+    from upstat.uptime.probe import run_probes
 
+    return run_probes(_specs(services, deadline), **_probe_options(settings, now_ms, kw))
+
+
+def _probe_in_budget(
+    services: Sequence[Service], now_ms: int, deadline: float, settings: Settings, **kw: Any
+) -> list[CheckResult | None]:
+    """:func:`_probe`, but a check that could not end before the budget's end is not started (None)."""
+    if not services:
+        return []
+    import asyncio
+
+    from upstat.uptime.probe import probe_until
+
+    stop = deadline - RECORD_MARGIN_S
+    return asyncio.run(probe_until(_specs(services, deadline), stop, **_probe_options(settings, now_ms, kw)))
+
+
+def _specs(services: Sequence[Service], deadline: float) -> list[Any]:
     left_ms = int((deadline - time.monotonic() - RECORD_MARGIN_S) * 1000)
     cap = max(100, left_ms)
-    specs = [s.spec(timeout_cap_ms=cap) for s in services]
-    return run_probes(
-        specs,
-        policy=policy_from_settings(settings),
-        concurrency=settings.ping_concurrency,
-        now_ms=now_ms,
-        **kw,
-    )
+    return [s.spec(timeout_cap_ms=cap) for s in services]
+
+
+def _probe_options(settings: Settings, now_ms: int, extra: dict[str, Any]) -> dict[str, Any]:
+    from upstat.uptime.probe import policy_from_settings
+
+    return {
+        "policy": policy_from_settings(settings),
+        "concurrency": settings.ping_concurrency,
+        "now_ms": now_ms,
+        **extra,
+    }
 
 
 def check_services(
@@ -84,8 +106,15 @@ def check_services(
     active = [s for s in services if not s.paused]
     probed = [s for s in active if s.kind != "push"]
     extra = {} if ssl_context is None else {"ssl_context": ssl_context}
-    results = _probe(probed, now_ms, deadline, settings, **extra)
-    pairs = list(zip(probed, results, strict=True))
+    results = _probe_in_budget(probed, now_ms, deadline, settings, **extra)
+    pairs = [(s, r) for s, r in zip(probed, results, strict=True) if r is not None]
+    left = [s for s, r in zip(probed, results, strict=True) if r is None]
+    if left:
+        # Out of budget before their turn: due again now, for the next tick (claimed, they were leased).
+        store = ServiceStore(client)
+        for service in left:
+            store.schedule(service.id, now_ms)
+        log.warning("%d checks left for the next tick: the budget ran out", len(left))
     pairs += [(s, overdue_result(s, now_ms)) for s in active if s.kind == "push"]
     return record_and_alert(client, pairs, deadline=deadline, settings=settings)
 
