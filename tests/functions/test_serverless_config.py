@@ -12,7 +12,7 @@ import yaml
 
 from tests.functions.conftest import load_event
 from upstat.jobs import SCHEDULES
-from upstat.jobs.runner import SAFETY_MARGIN_S
+from upstat.jobs.runner import SAFETY_MARGIN_S, lock_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
@@ -110,6 +110,8 @@ def test_each_job_budget_is_below_its_period(service: dict[str, Any]) -> None:
     for schedule in SCHEDULES:
         budget = float(service["functions"][schedule.name]["environment"]["UPSTAT_JOB_TIME_BUDGET_S"])
         assert budget < schedule.rate_seconds, schedule.name
+        # A run that could not release its lock (Redis gone) must not make the next scheduled run skip.
+        assert lock_seconds(budget) < schedule.rate_seconds, schedule.name
 
 
 def test_no_parameter_value_is_resolved_at_package_time() -> None:

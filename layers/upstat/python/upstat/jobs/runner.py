@@ -100,6 +100,12 @@ class LastRun:
     complete: bool
 
 
+def lock_seconds(budget: float) -> int:
+    """How long a run's lock lives: its budget and a margin. Shorter than the job's period (a test checks it
+    for every job), so the lock of a run that could not release it (Redis gone) never skips the next run."""
+    return int(budget + SAFETY_MARGIN_S) + 1
+
+
 _warned: set[int] = set()
 
 
@@ -134,7 +140,7 @@ def _run_locked(name: str, context: Any, body: Callable[[JobContext], dict[str, 
     token = secrets.token_hex(16)
     lock = keys.job_lock(name)
     scripts = Scripts(client)
-    ttl_ms = (int(budget + SAFETY_MARGIN_S) + 1) * 1000
+    ttl_ms = lock_seconds(budget) * 1000
     if not scripts.run(ACQUIRE, [lock], [token, ttl_ms]):
         log.info("job %s skipped: another run holds the lock", name, extra={"job": name, "skipped": True})
         metrics.emit({"JobRunsSkipped": 1}, properties={"job": name})
