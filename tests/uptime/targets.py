@@ -12,10 +12,13 @@ another, and ``pytest_plugins`` only works in the root conftest):
 * ``expired_tls_target`` -> :class:`TlsTarget` whose certificate expired :data:`EXPIRED_DAYS_AGO` days ago.
 * ``closed_port`` -> a port on 127.0.0.1 where nothing listens (connection refused).
 * ``silent_port`` -> a port on 127.0.0.1 that accepts connections and never sends a byte.
+* ``trickle_port`` -> a port on 127.0.0.1 that answers with a status line and headers one byte every
+  :data:`TRICKLE_S` seconds, never finishing.
 
 Routes: ``/ok`` (200, :data:`OK_BODY`), ``/down`` (500), ``/slow?ms=N``, ``/flap?key=K`` (200, 500, 200...
 per key), ``/keyword`` (200, body containing :data:`KEYWORD`), ``/big?kb=N`` (N KiB of filler, then
-:data:`KEYWORD`), ``/endless`` (a body that never ends), ``/redirect-loop``, ``/redirect?to=URL[&code=302]``,
+:data:`KEYWORD`), ``/endless`` (a body that never ends), ``/drip`` (200 at once, then a body of one byte
+every :data:`TRICKLE_S` seconds, never ending), ``/redirect-loop``, ``/redirect?to=URL[&code=302]``,
 ``/chain/N`` (N redirects, then ``/ok``), ``/status/<code>``, ``/echo`` (JSON of method, body and headers).
 """
 
@@ -44,6 +47,7 @@ __all__ = [  # the fixtures, for `import *` into a conftest
     "silent_port",
     "target_thread",
     "tls_target",
+    "trickle_port",
 ]
 
 OK_BODY = "hello upstat"
@@ -51,6 +55,7 @@ KEYWORD = "upstat-marker"
 TLS_CERT_DAYS = 3
 EXPIRED_DAYS_AGO = 2
 HOST = "127.0.0.1"
+TRICKLE_S = 0.1
 
 
 def free_port(host: str = HOST) -> int:
@@ -100,6 +105,13 @@ def make_app(hits: Counter[str], echoes: list[dict[str, str]] | None = None) -> 
             await response.write(b"y" * 8192)
             await asyncio.sleep(0.001)
 
+    async def drip(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        while True:  # until the client goes away
+            await response.write(b".")
+            await asyncio.sleep(TRICKLE_S)
+
     async def redirect_loop(_: web.Request) -> web.Response:
         raise web.HTTPFound("/redirect-loop")
 
@@ -128,6 +140,7 @@ def make_app(hits: Counter[str], echoes: list[dict[str, str]] | None = None) -> 
     app.router.add_get("/keyword", keyword)
     app.router.add_get("/big", big)
     app.router.add_get("/endless", endless)
+    app.router.add_get("/drip", drip)
     app.router.add_get("/redirect-loop", redirect_loop)
     app.router.add_route("*", "/redirect", redirect)
     app.router.add_get("/chain/{n:\\d+}", chain)
@@ -177,6 +190,28 @@ class ServerThread:
 
         async def start() -> int:
             server = await asyncio.start_server(hold, host, 0)
+            self._servers.append(server)
+            return int(server.sockets[0].getsockname()[1])
+
+        return int(self.call(start()))
+
+    def trickle(self, host: str = HOST) -> int:
+        """A listener that answers every connection with a response one byte every TRICKLE_S seconds."""
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Padding: " + b"z" * 10_000
+
+        async def dribble(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                for byte in answer:
+                    writer.write(bytes([byte]))
+                    await writer.drain()
+                    await asyncio.sleep(TRICKLE_S)
+            except (ConnectionError, OSError):
+                pass  # the client gave up: what the test expects
+            finally:
+                writer.close()
+
+        async def start() -> int:
+            server = await asyncio.start_server(dribble, host, 0)
             self._servers.append(server)
             return int(server.sockets[0].getsockname()[1])
 
@@ -300,3 +335,8 @@ def closed_port() -> int:
 @pytest.fixture(scope="session")
 def silent_port(target_thread: ServerThread) -> int:
     return target_thread.silent()
+
+
+@pytest.fixture(scope="session")
+def trickle_port(target_thread: ServerThread) -> int:
+    return target_thread.trickle()
