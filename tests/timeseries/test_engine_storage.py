@@ -170,8 +170,8 @@ def test_a_change_of_tiers_is_rebuilt_by_the_next_write_with_the_open_buckets(r)
 
 def test_a_live_tick_of_a_thousand_series_is_one_script_call(r):
     engine = make_engine(r)
-    batches = [(f"dev-{i}", "up", [], None) for i in range(1000)]
-    engine.write_many(batches, now=NOW)  # declared: the registry is written once
+    batches = [(f"dev-{i}", "up", [], "gauge") for i in range(1000)]
+    engine.write_many(batches, now=NOW)  # declared: the registry is written once, here
     reset_stats(r)
     engine.write_many(
         [(s, m, [(NOW - 1000, float(i % 2))], k) for i, (s, m, _, k) in enumerate(batches)], now=NOW

@@ -102,6 +102,7 @@ class Scripts:
         reply_size: int,
         per_call: int = 1000,
         bytes_per_call: int = 4 << 20,
+        rest: str | None = None,
     ) -> list[bytes]:
         """Run script ``name`` over many keys with several keys per call: a call gets ``head`` then its
         items' bytes joined as one argument, and answers ``reply_size`` bytes per key, in order.
@@ -110,7 +111,11 @@ class Scripts:
         script does, so a thousand one-point writes go as one call with one argument, not a thousand calls
         of four. A call holds at most ``per_call`` keys and about ``bytes_per_call`` bytes. On Redis Cluster
         the keys of one call share a slot (a script may not cross slots), so there it is usually one call
-        per key; all calls still go in one pipelined round trip. Returns each item's answer, in order."""
+        per key; all calls still go in one pipelined round trip. Returns each item's answer, in order.
+
+        ``rest``: a script that runs the calls after the first, in a second round trip once the first was
+        accepted (a write's twin that Redis runs even when memory is full: a batch it began is finished,
+        never left half-written by a refusal between two of its calls)."""
         if not items:
             return []
         groups = self._groups([key for key, _ in items], [len(b) for _, b in items], per_call, bytes_per_call)
@@ -118,8 +123,12 @@ class Scripts:
             ([items[i][0] for i in group], [*head, b"".join([items[i][1] for i in group])])
             for group in groups
         ]
+        if rest is None or len(calls) == 1:
+            replies = self.run_many(name, calls)
+        else:
+            replies = self.run_many(name, calls[:1]) + self.run_many(rest, calls[1:])
         out: list[bytes] = [b""] * len(items)
-        for group, reply in zip(groups, self.run_many(name, calls), strict=True):
+        for group, reply in zip(groups, replies, strict=True):
             for j, i in enumerate(group):
                 out[i] = reply[j * reply_size : (j + 1) * reply_size]
         return out

@@ -27,7 +27,7 @@ from upstat.config import Settings, get_settings
 from upstat.errors import InvalidInput, NotFound
 from upstat.names import check_name, is_name
 from upstat.store.keyspace import REGISTRY_SHARDS, Keys, registry_shard, series_id
-from upstat.store.scripts import Scripts
+from upstat.store.scripts import Scripts, command, define, source
 from upstat.timeseries import chunks
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.chunks import Record
@@ -48,6 +48,21 @@ _COUNT, _TAIL = struct.Struct("<I"), struct.Struct("<BHH")  # the head in two: t
 _KIND_CODES = {"": 0, "gauge": 1, "counter": 2}
 _REPLY = struct.Struct("<dddd")
 _NO_BATCH = _BATCH_HEAD.pack(0, 0, 0, 0)
+
+
+# Memory full (noeviction at maxmemory): Redis refuses a write script's first write, so a batch split over
+# several calls (over 1,000 series, over 4 MB, or several cluster slots) could be refused after its first
+# call had stored part of it, and a new series' index entries after its points. So the first call decides:
+# once Redis accepted it, the rest of the batch (its other calls, then its index entries) is written by these
+# allow-oom twins, which may take memory past maxmemory by at most one batch. Nothing is half-written.
+WRITE_REST = define("ts_write.rest", "#!lua flags=allow-oom\n" + source("ts_write"))
+INDEX = define(
+    "ts_index",
+    """#!lua flags=allow-oom
+-- One index write of a series a batch just stored (SADD or ZADD NX; HSET of its 'reg' marker).
+return redis.call(ARGV[1], KEYS[1], unpack(ARGV, 2))
+""",
+)
 
 
 class WriteResult(NamedTuple):
@@ -178,7 +193,9 @@ class Engine:
             if w is None:
                 w = self._wire_of(source, metric, kind)
             items.append((w[0], _COUNT.pack(len(pts)) + w[1] + pack(pts)))  # type: ignore[arg-type]
-        replies = self.scripts.run_keyed("ts_write", self._head(now, lowest, None), items, reply_size=32)
+        replies = self.scripts.run_keyed(
+            "ts_write", self._head(now, lowest, None), items, reply_size=32, rest=WRITE_REST
+        )
         results: list[WriteResult] = []
         refused: TrimmedPoint | None = None
         new: list[tuple[str, str]] = []
@@ -275,20 +292,19 @@ class Engine:
         return [int(float(raw)) if raw else None for raw in pipe.execute()]
 
     def _register(self, series: Sequence[tuple[str, str]]) -> None:
-        """Index new series (idempotent; each command its own slot, the markers written last), in two
-        pipelined round trips however many there are."""
-        pipe = self.redis.pipeline(transaction=False)
+        """Index new series (idempotent; one command per index key, the markers written last), in two
+        pipelined round trips however many there are; allowed when memory is full (see WRITE_REST)."""
+        adds: dict[tuple[str, str], list[Any]] = {}
         for source, metric in series:
             sid = series_id(source, metric)
-            pipe.sadd(self.keys.series_registry(registry_shard(sid)), sid)
-            pipe.sadd(self.keys.source_metrics(source), metric)
-            pipe.sadd(self.keys.metric_sources(metric), source)
-            pipe.zadd(self.keys.sources(), {source: 0}, nx=True)
-        pipe.execute()
-        pipe = self.redis.pipeline(transaction=False)
-        for source, metric in series:
-            pipe.hset(self.keys.series(series_id(source, metric)), "reg", 1)
-        pipe.execute()
+            adds.setdefault((self.keys.series_registry(registry_shard(sid)), "SADD"), []).append(sid)
+            adds.setdefault((self.keys.source_metrics(source), "SADD"), []).append(metric)
+            adds.setdefault((self.keys.metric_sources(metric), "SADD"), []).append(source)
+            adds.setdefault((self.keys.sources(), "ZADD"), ["NX"]).extend((0, source))
+        self.scripts.execute([command(INDEX, [key], [cmd, *args]) for (key, cmd), args in adds.items()])
+        self.scripts.execute(
+            [command(INDEX, [self.keys.series(series_id(s, m))], ["HSET", "reg", 1]) for s, m in series]
+        )
 
     def maintain(self, sids: Sequence[str], *, now: int, rebuild_from: int | None, trim: bool = True) -> int:
         """Trim every tier of these series to its retention and rebuild their tiers from the raw data at or
