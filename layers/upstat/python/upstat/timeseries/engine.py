@@ -26,8 +26,9 @@ from upstat.clock import now_ms
 from upstat.config import Settings, get_settings
 from upstat.errors import InvalidInput, NotFound
 from upstat.names import check_name, is_name
+from upstat.store import scripts as _scripts
 from upstat.store.keyspace import REGISTRY_SHARDS, Keys, registry_shard, series_id
-from upstat.store.scripts import Scripts, command, define, source
+from upstat.store.scripts import Scripts, command, define
 from upstat.timeseries import chunks
 from upstat.timeseries import timemath as tm
 from upstat.timeseries.chunks import Record
@@ -55,7 +56,7 @@ _NO_BATCH = _BATCH_HEAD.pack(0, 0, 0, 0)
 # call had stored part of it, and a new series' index entries after its points. So the first call decides:
 # once Redis accepted it, the rest of the batch (its other calls, then its index entries) is written by these
 # allow-oom twins, which may take memory past maxmemory by at most one batch. Nothing is half-written.
-WRITE_REST = define("ts_write.rest", "#!lua flags=allow-oom\n" + source("ts_write"))
+WRITE_REST = define("ts_write.rest", "#!lua flags=allow-oom\n" + _scripts.source("ts_write"))
 INDEX = define(
     "ts_index",
     """#!lua flags=allow-oom
