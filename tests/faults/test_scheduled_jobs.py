@@ -310,3 +310,44 @@ def test_a_ping_tick_with_more_checks_than_its_budget_ends_on_time_and_the_next_
     for sid in ids:
         [entry] = checklog.history(r, sid, now_ms=at)
         assert entry.status == "up"
+
+
+def test_openvpn_pulls_twice_at_once_and_twice_in_a_row_leave_the_data_of_one_run(
+    own: ValkeyServer, monkeypatch: pytest.MonkeyPatch, frozen: int
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from tests.vpn.files import Conn, v2
+    from upstat import aws
+    from upstat.jobs.handlers import run_openvpn_pull
+
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv(
+        "UPSTAT_OPENVPN_STATUS_SOURCES", "office=s3://vpn/office.status,lab=s3://vpn/lab.status"
+    )
+    aws.reset()
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="vpn", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        t = NOW // 1000 - 120
+        conns = [Conn(f"user{i}", 1000 * i, 2000 * i, t - 600) for i in range(20)]
+        s3.put_object(Bucket="vpn", Key="office.status", Body=v2(t, conns).encode())
+        s3.put_object(Bucket="vpn", Key="lab.status", Body=v2(t, conns[:5]).encode())
+        expected = _undisturbed(monkeypatch, lambda _: None, lambda: run_openvpn_pull(now=NOW))
+        use_redis(monkeypatch, own.connection_url)
+        outs: list[dict[str, Any]] = []
+        threads = [threading.Thread(target=lambda: outs.append(run_openvpn_pull(now=NOW))) for _ in range(3)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(60)
+        assert sum(len(o["stored"]) for o in outs) == 2  # each file stored by one of the three
+        assert contents(own.client()) == expected
+        assert run_openvpn_pull(now=NOW)["unchanged"] == ["office", "lab"]
+        assert contents(own.client()) == expected
+    aws.reset()
