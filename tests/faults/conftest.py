@@ -3,6 +3,8 @@ proxy in front of it."""
 
 from __future__ import annotations
 
+import asyncio
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +16,26 @@ from upstat.config import get_settings
 from upstat.store import client as store_client
 
 TIMEOUT_S = 0.5
+_spare_loop: asyncio.AbstractEventLoop | None = None
+
+
+@pytest.fixture(autouse=True)
+def _main_thread_keeps_an_event_loop() -> Iterator[None]:
+    """The ping tick runs its probes with asyncio.run, which leaves the main thread with no event loop; mangum
+    (tests/functions, later in the run) asks for the current one, as a fresh Lambda process has it. Give it
+    one back after each test here."""
+    global _spare_loop
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            asyncio.get_event_loop()
+            return
+        except RuntimeError:
+            pass
+    if _spare_loop is None or _spare_loop.is_closed():
+        _spare_loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(_spare_loop)
 
 
 def use_redis(monkeypatch: pytest.MonkeyPatch, url: str, timeout_s: float = TIMEOUT_S) -> None:

@@ -59,10 +59,15 @@ class FaultyProxy:
             self._server.close()
             for writer in list(self._writers):
                 writer.transport.abort()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(stop(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
 
     def set(self, mode: Mode, latency: float = 0.0) -> None:
         self.mode, self.latency, self.one_shot = mode, latency, False
