@@ -183,6 +183,18 @@ def test_a_live_tick_of_a_thousand_series_is_one_script_call(r):
     assert [series_values(x, "last", None)[0][-1] for x in b] == [float(i % 2) for i in range(1000)]
 
 
+def test_a_batch_of_ten_thousand_new_series_is_indexed_whole(r):
+    """The index writes of one batch go as one call per index key, in calls of at most 1,000 members (Lua's
+    unpack stops near 8,000)."""
+    engine = make_engine(r)
+    one_source = [("wide", f"m{i}", [(NOW - 1000, 1.0)], None) for i in range(10_000)]
+    one_metric = [(f"host{i}", "rx", [(NOW - 1000, 1.0)], None) for i in range(10_000)]
+    engine.write_many(one_source + one_metric, now=NOW)
+    assert len(engine.metrics_of("wide")) == 10_000
+    assert len(engine.sources_of("rx")) == 10_000
+    assert len(engine.sources()) == 10_001
+
+
 def test_totals_and_top_across_many_series_equal_each_series_chart(r):
     engine = make_engine(r)
     rng = random.Random(8)

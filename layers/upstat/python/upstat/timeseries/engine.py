@@ -295,14 +295,21 @@ class Engine:
     def _register(self, series: Sequence[tuple[str, str]]) -> None:
         """Index new series (idempotent; one command per index key, the markers written last), in two
         pipelined round trips however many there are; allowed when memory is full (see WRITE_REST)."""
-        adds: dict[tuple[str, str], list[Any]] = {}
+        adds: dict[tuple[str, str], tuple[list[Any], list[Any]]] = {}  # (key, command) -> (head, arguments)
         for source, metric in series:
             sid = series_id(source, metric)
-            adds.setdefault((self.keys.series_registry(registry_shard(sid)), "SADD"), []).append(sid)
-            adds.setdefault((self.keys.source_metrics(source), "SADD"), []).append(metric)
-            adds.setdefault((self.keys.metric_sources(metric), "SADD"), []).append(source)
-            adds.setdefault((self.keys.sources(), "ZADD"), ["NX"]).extend((0, source))
-        self.scripts.execute([command(INDEX, [key], [cmd, *args]) for (key, cmd), args in adds.items()])
+            adds.setdefault((self.keys.series_registry(registry_shard(sid)), "SADD"), ([], []))[1].append(sid)
+            adds.setdefault((self.keys.source_metrics(source), "SADD"), ([], []))[1].append(metric)
+            adds.setdefault((self.keys.metric_sources(metric), "SADD"), ([], []))[1].append(source)
+            adds.setdefault((self.keys.sources(), "ZADD"), (["NX"], []))[1].extend((0, source))
+        # At most _INDEX_ARGS arguments a call: Lua's unpack stops at about 8,000 values.
+        self.scripts.execute(
+            [
+                command(INDEX, [key], [cmd, *head, *args[i : i + _INDEX_ARGS]])
+                for (key, cmd), (head, args) in adds.items()
+                for i in range(0, len(args), _INDEX_ARGS)
+            ]
+        )
         self.scripts.execute(
             [command(INDEX, [self.keys.series(series_id(s, m))], ["HSET", "reg", 1]) for s, m in series]
         )
@@ -559,6 +566,9 @@ def _plan(
     fields = (*READ_FIELDS, *(f"{tp}{c}" for c in chunk_ids), *(f"{rp}{c}" for c in raw_ids))
     return tier, chunk_ids, raw_ids, fields
 
+
+# Arguments of one index write (an even number: ZADD's score and member pairs stay together).
+_INDEX_ARGS = 1000
 
 # Above this many series a read fetches every series' fields in one script call (store/lua/ts_read.lua).
 _MANY = 8
