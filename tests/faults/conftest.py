@@ -38,6 +38,22 @@ def _main_thread_keeps_an_event_loop() -> Iterator[None]:
     asyncio.set_event_loop(_spare_loop)
 
 
+OWN_SERVER_FIXTURES = frozenset({"own", "proxied", "locked"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on a Valkey of its own (which it pauses, fills, stops or puts behind the proxy) needs one
+    server by nature: marked so, a cluster run keeps it on one server and lists it with this reason."""
+    for item in items:
+        if OWN_SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker(
+            "single_redis"
+        ):
+            item.add_marker(
+                pytest.mark.single_redis("pauses, fills, stops or proxies a Valkey of its own (one server)")
+            )
+
+
 def use_redis(monkeypatch: pytest.MonkeyPatch, url: str, timeout_s: float = TIMEOUT_S) -> None:
     """Point the process settings (and its one client) at ``url`` with this socket timeout."""
     monkeypatch.setenv("REDIS_URL", url)

@@ -28,7 +28,7 @@ from upstat.timeseries.retention import current_engine
 MIN = 60_000
 DAY = 86_400_000
 NOW = (int(time.time() * 1000) // MIN) * MIN  # the jobs' clock is frozen here (see `frozen`)
-JOB_KEYS = ("lock:", "jobstate:", "jobrun:", "health:")
+JOB_KEYS = ("lock:", "jobstate:", "jobrun:", "jobstats:", "health:")  # run bookkeeping, not data
 
 
 @pytest.fixture
