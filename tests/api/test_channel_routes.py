@@ -204,3 +204,46 @@ def test_alerts_are_listed_with_their_outcomes_secrets_masked(
     assert client.get("/v1/alerts", params={"limit": 1}, headers=auth).json()["count"] == 1
     assert client.get("/v1/alerts", params={"service": "nope"}, headers=auth).status_code == 404
     assert client.get("/v1/alerts", params={"limit": 0}, headers=auth).json()["field"] == "limit"
+
+
+def test_a_source_with_health_chooses_its_channels(
+    client: TestClient, auth: dict[str, str], r: Any, pointed: Services
+) -> None:
+    """PATCH /v1/sources/{id} names the channels of a device's health alerts (each must exist, 400 naming
+    it, nothing changed); its next health change goes to them, not to the default set."""
+    from upstat.config import get_settings
+    from upstat.devices import monitoring
+    from upstat.devices.store import Change
+    from upstat.sources import store as registry
+
+    default = client.post(
+        "/v1/channels",
+        json={
+            "name": "d",
+            "kind": "slack",
+            "default": True,
+            "config": {"webhookUrl": f"{pointed.base}/slack/d"},
+        },
+        headers=auth,
+    ).json()
+    named = client.post(
+        "/v1/channels",
+        json={"name": "n", "kind": "discord", "config": {"webhookUrl": f"{pointed.base}/discord/n"}},
+        headers=auth,
+    ).json()
+    registry.create_source(r, "router1", kind="device", now_ms=1)
+    bad = client.patch("/v1/sources/router1", json={"channels": [named["id"], "gone"]}, headers=auth)
+    assert bad.status_code == 400 and bad.json()["message"].startswith("channels[1]: no channel 'gone'")
+    assert client.get("/v1/sources/router1", headers=auth).json()["channels"] == []
+    twice = client.patch("/v1/sources/router1", json={"channels": [named["id"], named["id"]]}, headers=auth)
+    assert twice.status_code == 400 and "channels" in twice.json()["message"]
+    ok = client.patch("/v1/sources/router1", json={"channels": [named["id"]]}, headers=auth)
+    assert ok.status_code == 200 and ok.json()["channels"] == [named["id"]]
+    at = int(time.time() * 1000)
+    [sent] = monitoring.notify(r, [Change("router1", 2, "ok", "critical", at)], settings=get_settings())
+    assert [o["channel"] for o in sent["channels"]] == [named["id"]]
+    assert [s.path for s in pointed.of("discord")] == ["/discord/n"] and pointed.of("slack") == []
+    # cleared: the default set again
+    assert client.patch("/v1/sources/router1", json={"channels": []}, headers=auth).json()["channels"] == []
+    [again] = monitoring.notify(r, [Change("router1", 3, "critical", "ok", at + 1)], settings=get_settings())
+    assert [o["channel"] for o in again["channels"]] == [default["id"]]

@@ -27,6 +27,7 @@ from upstat.rules.evaluate import Figures, judge, one_point, value_of
 from upstat.rules.model import BUILTIN, Rule, Selector
 from upstat.rules.state import SeriesState
 from upstat.rules.transitions import Transition, deliver
+from upstat.sources import store as registry
 from upstat.timeseries import cron
 
 log = logging.getLogger("upstat.backups")
@@ -146,9 +147,14 @@ def alert_overdue(client: Any, engine: Any, *, now: int, deadline: float | None 
     ok = {id(j): r for j, r in zip(changed, replies, strict=True)}
     kept = [j.after if ok.get(id(j), True) else None for j in judged]
     unsent = [(j, k) for j, k in zip(judged, kept, strict=True) if k is not None and k.unsent]
-    names = {s.id: s.alias or s.name for s in store.servers()}
+    servers = store.servers()
+    names = {s.id: s.alias or s.name for s in servers}
+    # the channels the backup server's source names (empty: the default channels)
+    channels = {
+        s.id: s.channels for s in registry.get_sources(client, [s.id for s in servers]) if s is not None
+    }
     transitions = [
-        _transition(j.job, names.get(j.job.server_id, j.job.server_id), k)
+        _transition(j.job, names.get(j.job.server_id, j.job.server_id), k, channels.get(j.job.server_id, ()))
         for j, k in unsent
         if k.alert is not None and k.alert.transition == "firing"
     ]
@@ -164,7 +170,7 @@ def _source(job: Job) -> str:
     return job_source(job.server_id, job.id)
 
 
-def _transition(job: Job, server_name: str, s: SeriesState) -> Transition:
+def _transition(job: Job, server_name: str, s: SeriesState, channels: tuple[str, ...] = ()) -> Transition:
     assert s.alert is not None
     due = s.alert.at
     return Transition(
@@ -178,6 +184,7 @@ def _transition(job: Job, server_name: str, s: SeriesState) -> Transition:
         seq=s.seq,
         cause_kind="missed_schedule",
         cause=f"no run since the run due at {_iso(due)} ({job.schedule} {job.tz})",
+        channels=channels,
     )
 
 

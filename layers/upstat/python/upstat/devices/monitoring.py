@@ -210,17 +210,18 @@ def notify(client: Any, changes: Sequence[dstore.Change], *, settings: Settings)
     wanted = [c for c in changes if not (c.previous == "unknown" and c.current == "ok")]
     if not wanted:
         return []
-    names = {s.id: s.name for s in registry.get_sources(client, [c.device for c in wanted]) if s is not None}
+    found = {s.id: s for s in registry.get_sources(client, [c.device for c in wanted]) if s is not None}
     transitions = [
         Transition(
             kind="device",
             subject=f"device:{c.device}",
-            name=names.get(c.device, c.device),
+            name=found[c.device].name if c.device in found else c.device,
             transition=c.current,
             previous=c.previous,
             current=c.current,
             at=c.at,
             seq=c.seq,
+            channels=found[c.device].channels if c.device in found else (),
         )
         for c in wanted
     ]

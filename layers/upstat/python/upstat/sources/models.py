@@ -62,6 +62,8 @@ class Source:
     extra: dict[str, str] = field(default_factory=dict)
     created_at: int = 0
     updated_at: int = 0
+    #: ids of the notification channels its health alerts go to (empty: the channels marked default)
+    channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ class Organization:
 
 
 #: The fields of a source a caller may set (``id``, ``created_at`` and ``updated_at`` are the registry's).
-EDITABLE = ("name", "kind", "organization", "model", "group", "location", "floorplan", "extra")
+EDITABLE = ("name", "kind", "organization", "model", "group", "location", "floorplan", "extra", "channels")
+MAX_CHANNELS = 20
+_CHANNEL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def check_source_id(value: Any, field: str = "id") -> str:
@@ -171,6 +175,22 @@ def checked_fields(fields: Mapping[str, Any], current: Source | None = None) -> 
             out[name] = None if value is None else check_location(value)
         elif name == "extra":
             out[name] = merge_extra(current.extra if current else {}, value or {})
+        elif name == "channels":
+            out[name] = check_channels(value)
         else:
             out[name] = _optional_name(value, name)
     return out
+
+
+def check_channels(value: Any, field: str = "channels") -> tuple[str, ...]:
+    """Channel ids, each once (whether each exists is the caller's check: the channels are notify's)."""
+    if not isinstance(value, list | tuple) or len(value) > MAX_CHANNELS:
+        raise InvalidInput(f"{field}: must be a list of at most {MAX_CHANNELS} channel ids", field=field)
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not _CHANNEL_ID.fullmatch(item):
+            raise InvalidInput(
+                f"{field}[{i}]: {item!r} is not a channel id (see GET /v1/channels)", field=f"{field}[{i}]"
+            )
+        if item in value[:i]:
+            raise InvalidInput(f"{field}[{i}]: each channel may be named once", field=f"{field}[{i}]")
+    return tuple(value)

@@ -54,6 +54,7 @@ def decode(raw: Any) -> Source | None:
     doc = json.loads(_text(raw))
     location = doc.get("location")
     doc["location"] = Location(**location) if location else None
+    doc["channels"] = tuple(doc.get("channels") or ())
     return Source(**doc)
 
 

@@ -27,6 +27,7 @@ from upstat.api.schemas.sources import (
 )
 from upstat.clock import now_ms
 from upstat.devices import monitoring as devices
+from upstat.errors import InvalidInput
 from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
 from upstat.sources import models, registration
 from upstat.sources import store as registry
@@ -131,6 +132,7 @@ def public_source(source: Source) -> SourcePublic:
         location=None if where is None else LocationOut(lat=where.lat, lng=where.lng),
         floorplan=source.floorplan,
         extra=source.extra,
+        channels=list(source.channels),
         createdAt=source.created_at,
         updatedAt=source.updated_at,
     )
@@ -269,7 +271,22 @@ def show(source_id: SourcePath, client: RedisDep, caller: BoundReader) -> Source
     responses={**NOT_FOUND, **BUSY, 400: {"model": ErrorBody, "description": BAD_ORGANIZATION}},
 )
 def update(source_id: SourcePath, body: SourceUpdate, client: RedisDep, _: Admin) -> SourcePublic:
-    return public_source(registry.update_source(client, source_id, now_ms=now_ms(), **body.changes()))
+    changes = body.changes()
+    if changes.get("channels"):
+        _refuse_unknown_channels(client, changes["channels"])
+    return public_source(registry.update_source(client, source_id, now_ms=now_ms(), **changes))
+
+
+def _refuse_unknown_channels(client: Any, channels: list[str]) -> None:
+    """400 naming ``channels[i]`` for an id that names no channel (as services' and rules' channels)."""
+    from upstat.notify.store import ChannelStore
+
+    missing = ChannelStore(client).missing(channels)
+    if missing:
+        i = channels.index(missing[0])
+        raise InvalidInput(
+            f"channels[{i}]: no channel {missing[0]!r} (GET /v1/channels lists them)", field=f"channels[{i}]"
+        )
 
 
 @router.delete(

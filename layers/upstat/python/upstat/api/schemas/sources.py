@@ -131,6 +131,13 @@ class SourceUpdate(BaseModel):
     location: LocationBody | None = None
     floorplan: Text | None = None
     extra: ExtraChange = Field(default_factory=dict)
+    channels: list[Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]] = Field(
+        None,  # type: ignore[arg-type]
+        max_length=20,
+        description="Ids of the notification channels (/v1/channels) this source's health alerts go to (an "
+        "OpenWISP device's health, a backup server's overdue jobs); empty: the channels marked default. Each "
+        "must exist (400 naming it); not null",
+    )
 
     def changes(self) -> dict[str, Any]:
         """The fields the client sent, in the registry's words."""
@@ -158,6 +165,9 @@ class SourcePublic(BaseModel):
     location: LocationOut | None
     floorplan: str | None
     extra: dict[str, str]
+    channels: list[str] = Field(
+        default_factory=list, description="Notification channels of its health alerts (empty: the defaults)"
+    )
     createdAt: int = Field(description="epoch ms")
     updatedAt: int = Field(description="epoch ms")
 
