@@ -113,6 +113,14 @@ class ChannelStore:
         there = self.redis.hmget(self.keys.channels(), unique)
         return [i for i, raw in zip(unique, there, strict=True) if raw is None]
 
+    def refuse_unknown(self, ids: Sequence[str], field: str = "channels") -> None:
+        """InvalidInput naming ``channels[i]`` for the first id that names no channel: what services,
+        rules and sources with health name is checked the same way."""
+        missing = self.missing(ids)
+        if missing:
+            at = f"{field}[{list(ids).index(missing[0])}]"
+            raise InvalidInput(f"{at}: no channel {missing[0]!r} (GET /v1/channels lists them)", field=at)
+
     # --- writes ---
     def create(self, data: ChannelIn | dict[str, Any], *, now_ms: int | None = None) -> Channel:
         fields = channel_in(data)

@@ -71,9 +71,4 @@ def _check_channels(client: Any, rule: Rule) -> None:
         return
     from upstat.notify.store import ChannelStore
 
-    missing = ChannelStore(client).missing(list(rule.channels))
-    if missing:
-        i = rule.channels.index(missing[0])
-        raise InvalidInput(
-            f"channels[{i}]: no channel {missing[0]!r} (GET /v1/channels lists them)", field=f"channels[{i}]"
-        )
+    ChannelStore(client).refuse_unknown(rule.channels)

@@ -68,12 +68,7 @@ def refuse_unknown_channels(client: Any, fields: ServiceIn) -> None:
         return
     from upstat.notify.store import ChannelStore
 
-    missing = ChannelStore(client).missing(fields.channels)
-    if missing:
-        i = fields.channels.index(missing[0])
-        raise InvalidInput(
-            f"channels[{i}]: no channel {missing[0]!r} (GET /v1/channels lists them)", field=f"channels[{i}]"
-        )
+    ChannelStore(client).refuse_unknown(fields.channels)
 
 
 def first_check_ms(service: Service, now_ms: int) -> int:

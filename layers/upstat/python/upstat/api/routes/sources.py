@@ -27,7 +27,6 @@ from upstat.api.schemas.sources import (
 )
 from upstat.clock import now_ms
 from upstat.devices import monitoring as devices
-from upstat.errors import InvalidInput
 from upstat.names import NAME_PATTERN, SEGMENT_PATTERN
 from upstat.sources import models, registration
 from upstat.sources import store as registry
@@ -273,20 +272,10 @@ def show(source_id: SourcePath, client: RedisDep, caller: BoundReader) -> Source
 def update(source_id: SourcePath, body: SourceUpdate, client: RedisDep, _: Admin) -> SourcePublic:
     changes = body.changes()
     if changes.get("channels"):
-        _refuse_unknown_channels(client, changes["channels"])
+        from upstat.notify.store import ChannelStore
+
+        ChannelStore(client).refuse_unknown(changes["channels"])
     return public_source(registry.update_source(client, source_id, now_ms=now_ms(), **changes))
-
-
-def _refuse_unknown_channels(client: Any, channels: list[str]) -> None:
-    """400 naming ``channels[i]`` for an id that names no channel (as services' and rules' channels)."""
-    from upstat.notify.store import ChannelStore
-
-    missing = ChannelStore(client).missing(channels)
-    if missing:
-        i = channels.index(missing[0])
-        raise InvalidInput(
-            f"channels[{i}]: no channel {missing[0]!r} (GET /v1/channels lists them)", field=f"channels[{i}]"
-        )
 
 
 @router.delete(
